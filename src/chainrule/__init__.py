@@ -1,0 +1,69 @@
+"""chainrule: backpropagation you can see, check and trust.
+
+A reverse-mode automatic differentiation engine on NumPy arrays::
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x = cr.tensor([1.0, -1.0])
+    >>> loss = cr.squared_norm(cr.sigmoid(x @ w))
+    >>> loss.backward()
+    >>> w.grad.shape
+    (2, 2)
+"""
+
+from __future__ import annotations
+
+from .errors import AxisError, ChainruleError, DTypeError, GraphError, ShapeError
+from .function import Function
+from .functional import grad, value_and_grad
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .ops import (
+    abs,
+    add,
+    astype,
+    binary_cross_entropy,
+    clip,
+    concatenate,
+    cross_entropy,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mse,
+    mul,
+    neg,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    softmax,
+    softplus,
+    sqrt,
+    squared_norm,
+    stack,
+    sub,
+    sum,
+    tanh,
+    transpose,
+    where,
+)
+from .tensor import Tensor, tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AxisError", "ChainruleError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
+    "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
+    "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "log", "log_softmax", "logsumexp",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mse", "mul", "neg", "no_grad", "pow",
+    "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squared_norm", "stack", "sub",
+    "sum", "tanh", "tensor", "transpose", "value_and_grad", "where",
+]

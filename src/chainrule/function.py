@@ -1,0 +1,118 @@
+"""``Function``: the one way ops are made, built-in and user-defined alike.
+
+An op is a subclass with two methods side by side:
+
+* ``forward(self, *arrays, **options)`` computes the result from NumPy arrays and may save
+  on ``self`` whatever the backward needs;
+* ``backward(self, grad_out)`` is the vector-Jacobian product: given dL/d(output), it returns
+  dL/d(input) for each tensor input (a tuple, or one array for a one-input op; ``None`` for an
+  input that needs no gradient). It may return a gradient of the *broadcast* shape: the engine
+  sums it back to the input's shape (``graph.unbroadcast``).
+
+``self.needs_input_grad[i]`` tells the backward which gradients are wanted, so it can skip
+the others. Keyword ``options`` are constants (an axis, a slope): they never get gradients.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> class Cube(cr.Function):
+    ...     '''d/dx x³ = 3x²'''
+    ...     def forward(self, x):
+    ...         self.x = x
+    ...         return x ** 3
+    ...     def backward(self, grad_out):
+    ...         return grad_out * 3 * self.x ** 2
+    >>> x = cr.tensor(2.0, requires_grad=True)
+    >>> Cube.apply(x).backward()
+    >>> x.grad
+    array(12.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import grad_mode
+from .errors import ChainruleError, ShapeError, format_shape
+from .tensor import FLOAT_DTYPES, Tensor
+
+
+class Function:
+    """Base class of every op: subclass it and write ``forward`` and ``backward``."""
+
+    #: Name shown in error messages and graph printouts; defaults to the lowercase class name.
+    name: str = ""
+    inputs: tuple[Tensor, ...] | None
+    needs_input_grad: tuple[bool, ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__.lower()
+
+    def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")
+
+    def backward(self, grad_out: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_out)")
+
+    @classmethod
+    def apply(cls, *inputs: Any, **options: Any) -> Tensor:
+        """Run the op on ``inputs`` (tensors, arrays or numbers) and record it in the graph.
+
+        A node is recorded only when gradients are enabled and some input requires grad;
+        otherwise this is the forward computation and one Tensor allocation, nothing more.
+        """
+        tensors = _as_tensors(inputs)
+        node = cls()
+        try:
+            data = node.forward(*[t.data for t in tensors], **options)
+        except ChainruleError:
+            raise
+        except ValueError as error:  # NumPy's broadcasting and reshaping errors, renamed
+            shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
+            if "broadcast" in str(error):
+                raise ShapeError(f"{cls.name}: shapes {shapes} cannot be broadcast together") from None
+            raise ShapeError(f"{cls.name}: {error} (input shapes {shapes})") from None
+        if grad_mode._enabled:
+            needs = tuple([t.requires_grad for t in tensors])
+            if True in needs:
+                node.inputs = tensors
+                node.needs_input_grad = needs
+                return Tensor._from_op(data, node)
+        return Tensor._from_op(data, None)
+
+    def release(self) -> None:
+        """Drop the inputs and saved values once backward has used them."""
+        self.__dict__.clear()
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Wrap non-tensor inputs; Python numbers take the dtype of the tensors they meet.
+
+    ``float32_tensor * 0.5`` must stay float32, so a bare number becomes an array of the first
+    floating tensor's dtype instead of float64.
+    """
+    if all(type(item) is Tensor for item in inputs):
+        return inputs  # the hot path: nothing to convert
+    dtype = None
+    for item in inputs:
+        if isinstance(item, Tensor) and item.data.dtype in FLOAT_DTYPES:
+            dtype = item.data.dtype
+            break
+    converted = []
+    for item in inputs:
+        if isinstance(item, Tensor):
+            converted.append(item)
+        elif isinstance(item, np.ndarray):
+            converted.append(Tensor._from_op(item, None))
+        elif isinstance(item, (bool, int, float, np.number, np.bool_)):
+            converted.append(Tensor._from_op(np.asarray(item, dtype=dtype or np.float64), None))
+        else:
+            converted.append(Tensor(item, dtype=dtype))
+    return tuple(converted)

@@ -1,0 +1,131 @@
+"""The backward pass: walk the recorded graph from a scalar back to the leaves.
+
+A graph is made of *nodes*, one per op call (instances of ``chainrule.Function``). Each node
+holds the tensors it was applied to (``node.inputs``), which of them need a gradient
+(``node.needs_input_grad``) and whatever its forward saved for its backward. A tensor made by
+an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None``.
+
+``backward`` below is the whole algorithm:
+
+1. order the nodes so that every node comes before the nodes that made its inputs
+   (reverse topological order, found without recursion so deep graphs work);
+2. give the root the gradient ``grad_out`` (1 for a scalar loss);
+3. for each node in that order, call its vector-Jacobian product ``node.backward(grad_out)``,
+   reduce each input gradient back to the input's shape (``unbroadcast``) and add it to what
+   that input has received so far: a dictionary entry for an intermediate result, ``.grad``
+   for a leaf;
+4. unless ``retain_graph`` is set, free each node's saved values as soon as it has run.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import GraphError, ShapeError, format_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .function import Function
+    from .tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], op: str = "op") -> np.ndarray:
+    """Sum ``grad`` over the axes along which an input of ``shape`` was broadcast.
+
+    If ``x`` of shape (3, 1) was broadcast to (2, 3, 4) in the forward pass, every element of
+    ``x`` was used 2 * 4 times, so its gradient is the sum over those copies: sum axis 0 (added
+    in front) and axis 2 (stretched from 1), keeping the result's shape (3, 1).
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise ShapeError(
+            f"{op}: backward returned a gradient of shape {format_shape(grad.shape)} "
+            f"for an input of shape {format_shape(shape)}"
+        )
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(axis for axis, size in enumerate(shape) if size == 1 and grad.shape[axis] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:
+        raise ShapeError(
+            f"{op}: backward returned a gradient of shape {format_shape(grad.shape)} "
+            f"that does not broadcast to its input's shape {format_shape(shape)}"
+        )
+    return grad
+
+
+def topological_order(root: Function) -> list[Function]:
+    """Every node reachable from ``root``, each before the nodes that produced its inputs.
+
+    An iterative depth-first search (a chain of 100,000 ops would overflow Python's stack
+    with recursion): a node is appended after all the nodes it leads to have been appended,
+    and the list is reversed at the end.
+    """
+    order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if node.inputs is None:
+            raise GraphError(
+                f"backward: the graph through '{node.name}' was already freed by an earlier "
+                "backward(); call the first backward(retain_graph=True) to go through it twice"
+            )
+        stack.append((node, True))
+        for tensor in node.inputs:
+            parent = tensor.grad_fn
+            if parent is not None and id(parent) not in visited:
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf), weighted by ``grad_out``, into ``.grad`` of every leaf."""
+    if root.grad_fn is None:
+        _accumulate_leaf(root, grad_out)
+        return
+    grads: dict[int, Any] = {id(root.grad_fn): grad_out}
+    for node in topological_order(root.grad_fn):
+        grad = grads.pop(id(node), None)
+        if grad is None:  # every input of this node's backward returned None
+            continue
+        input_grads = node.backward(grad)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+            if not needed or input_grad is None:
+                continue
+            if input_grad.shape != tensor.data.shape:
+                input_grad = unbroadcast(np.asarray(input_grad), tensor.data.shape, node.name)
+            parent = tensor.grad_fn
+            if parent is None:
+                _accumulate_leaf(tensor, input_grad)
+            else:
+                key = id(parent)
+                previous = grads.get(key)
+                grads[key] = input_grad if previous is None else previous + input_grad
+        if not retain_graph:
+            node.release()
+
+
+def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
+    """Add ``grad`` into ``leaf.grad``; the first time, store a private copy in the leaf's dtype.
+
+    The copy matters: op backwards may hand the same array to several inputs (``a + b`` gives
+    ``grad_out`` to both), and a user who edits ``a.grad`` in place must not change ``b.grad``.
+    """
+    if leaf.grad is None:
+        leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
+    else:
+        leaf.grad += grad

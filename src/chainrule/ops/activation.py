@@ -1,0 +1,158 @@
+"""Activation functions and the softmax family, written to stay finite for inputs of ±1000.
+
+The stable forms used here:
+
+* σ(x) = 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: only e^(−|x|) ≤ 1 is ever computed;
+* softplus(x) = max(x, 0) + log(1 + e^(−|x|));
+* log_softmax(x) = x − m − log Σ e^(x−m) with m = max x, so the largest exponent is e⁰ = 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import normalize_axes
+from ..function import Function
+from ..tensor import Tensor
+
+
+def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+    """σ(x) on arrays without overflow: only exp(−|x|) is evaluated."""
+    small = np.exp(-np.abs(x))
+    reciprocal = 1 / (1 + small)
+    return np.where(x >= 0, reciprocal, small * reciprocal)
+
+
+def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """log softmax(x) along ``axis``: x − m − log Σ exp(x − m), m the row maximum."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class Sigmoid(Function):
+    """d/dx σ(x) = σ(x)(1 − σ(x))"""
+
+    def forward(self, x):
+        self.out = stable_sigmoid(x)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out * self.out * (1 - self.out)
+
+
+class Tanh(Function):
+    """d/dx tanh(x) = 1 − tanh²(x)"""
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out * (1 - self.out * self.out)
+
+
+class ReLU(Function):
+    """d/dx relu(x) = 1 where x > 0, 0 where x ≤ 0"""
+
+    name = "relu"
+
+    def forward(self, x):
+        self.positive = x > 0
+        return np.maximum(x, 0)
+
+    def backward(self, grad_out):
+        return grad_out * self.positive
+
+
+class LeakyReLU(Function):
+    """d/dx leaky_relu(x) = 1 where x > 0, slope where x ≤ 0"""
+
+    name = "leaky_relu"
+
+    def forward(self, x, slope):
+        self.positive, self.slope = x > 0, slope
+        return np.where(self.positive, x, slope * x)
+
+    def backward(self, grad_out):
+        return np.where(self.positive, grad_out, self.slope * grad_out)
+
+
+class Softplus(Function):
+    """d/dx softplus(x) = σ(x), where softplus(x) = log(1 + eˣ)"""
+
+    def forward(self, x):
+        self.x = x
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(self, grad_out):
+        return grad_out * stable_sigmoid(self.x)
+
+
+class Softmax(Function):
+    """d/dx softmax(x) · g = s ⊙ (g − Σ g ⊙ s), s = softmax(x) along the axis"""
+
+    def forward(self, x, axis):
+        self.axis = normalize_axes("softmax", axis, x.ndim, x.shape)[0]
+        self.out = np.exp(stable_log_softmax(x, self.axis))
+        return self.out
+
+    def backward(self, grad_out):
+        s = self.out
+        return s * (grad_out - np.sum(grad_out * s, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """d/dx log_softmax(x) · g = g − softmax(x) Σ g along the axis"""
+
+    name = "log_softmax"
+
+    def forward(self, x, axis):
+        self.axis = normalize_axes("log_softmax", axis, x.ndim, x.shape)[0]
+        self.out = stable_log_softmax(x, self.axis)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out - np.exp(self.out) * np.sum(grad_out, axis=self.axis, keepdims=True)
+
+
+# ------------------------------------------------------------------------- public functions
+def sigmoid(x: Any) -> Tensor:
+    """σ(x) = 1/(1 + e⁻ˣ), finite and silent for any input.
+
+    >>> import chainrule as cr
+    >>> cr.sigmoid(cr.tensor([-1000.0, 0.0, 1000.0]))
+    tensor([0. , 0.5, 1. ])
+    """
+    return Sigmoid.apply(x)
+
+
+def tanh(x: Any) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh.apply(x)
+
+
+def relu(x: Any) -> Tensor:
+    """max(x, 0); its derivative at 0 is taken as 0 (as in PyTorch)."""
+    return ReLU.apply(x)
+
+
+def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+    """x for x > 0, slope·x otherwise."""
+    return LeakyReLU.apply(x, slope=slope)
+
+
+def softplus(x: Any) -> Tensor:
+    """log(1 + eˣ), a smooth relu; finite for any input (softplus(1000) = 1000)."""
+    return Softplus.apply(x)
+
+
+def softmax(x: Any, axis: int = -1) -> Tensor:
+    """e^xᵢ / Σⱼ e^xⱼ along ``axis``; safe for huge logits."""
+    return Softmax.apply(x, axis=axis)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Tensor:
+    """log softmax(x) along ``axis``, computed directly (never log of a rounded 0)."""
+    return LogSoftmax.apply(x, axis=axis)

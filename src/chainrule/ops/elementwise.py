@@ -1,0 +1,291 @@
+"""Elementwise arithmetic: each op's forward and its vector-Jacobian product side by side.
+
+Inputs broadcast like NumPy; each backward returns gradients of the broadcast shape and the
+engine sums them back to each input's shape (``graph.unbroadcast``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Function
+from ..tensor import Tensor
+
+
+class Add(Function):
+    """d/da (a + b) = 1, d/db (a + b) = 1"""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad_out):
+        return grad_out, grad_out
+
+
+class Sub(Function):
+    """d/da (a − b) = 1, d/db (a − b) = −1"""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad_out):
+        return grad_out, (-grad_out if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """d/da (a · b) = b, d/db (a · b) = a"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad_out):
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * self.b if needs_a else None), (grad_out * self.a if needs_b else None)
+
+
+class Div(Function):
+    """d/da (a / b) = 1/b, d/db (a / b) = −a/b²"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad_out):
+        needs_a, needs_b = self.needs_input_grad
+        grad_a = grad_out / self.b if needs_a else None
+        grad_b = -grad_out * self.a / (self.b * self.b) if needs_b else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """d/dx (−x) = −1"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad_out):
+        return -grad_out
+
+
+class PowScalar(Function):
+    """d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)"""
+
+    name = "pow"
+
+    def forward(self, x, exponent):
+        self.x, self.exponent = x, exponent
+        return x**exponent
+
+    def backward(self, grad_out):
+        if self.exponent == 2:
+            return grad_out * 2 * self.x
+        return grad_out * self.exponent * self.x ** (self.exponent - 1)
+
+
+class Pow(Function):
+    """d/da aᵇ = b·aᵇ⁻¹, d/db aᵇ = aᵇ·ln a (taken as 0 where a = 0 and b ≥ 0)"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a**b
+        return self.out
+
+    def backward(self, grad_out):
+        needs_a, needs_b = self.needs_input_grad
+        grad_a = grad_out * self.b * self.a ** (self.b - 1) if needs_a else None
+        grad_b = None
+        if needs_b:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.log(self.a)
+            grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * log_a)
+        return grad_a, grad_b
+
+
+class Exp(Function):
+    """d/dx eˣ = eˣ"""
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out * self.out
+
+
+class Log(Function):
+    """d/dx ln x = 1/x"""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad_out):
+        return grad_out / self.x
+
+
+class Sqrt(Function):
+    """d/dx √x = 1/(2√x)"""
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, grad_out):
+        return grad_out / (2 * self.out)
+
+
+class Abs(Function):
+    """d/dx |x| = sign(x) (0 at x = 0)"""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad_out):
+        return grad_out * np.sign(self.x)
+
+
+class Maximum(Function):
+    """d/da max(a, b) = 1 where a > b, ½ where a = b, 0 elsewhere (and the same for b)"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.maximum(a, b)
+
+    def backward(self, grad_out):
+        share_a = np.where(self.a > self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
+
+
+class Minimum(Function):
+    """d/da min(a, b) = 1 where a < b, ½ where a = b, 0 elsewhere (and the same for b)"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return np.minimum(a, b)
+
+    def backward(self, grad_out):
+        share_a = np.where(self.a < self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
+
+
+class Clip(Function):
+    """d/dx clip(x, lo, hi) = 1 where lo ≤ x ≤ hi, 0 outside"""
+
+    def forward(self, x, low, high):
+        self.inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            self.inside &= x >= low
+        if high is not None:
+            self.inside &= x <= high
+        return np.clip(x, low, high)
+
+    def backward(self, grad_out):
+        return grad_out * self.inside
+
+
+class Where(Function):
+    """d/da where(c, a, b) = c, d/db where(c, a, b) = not c"""
+
+    def forward(self, a, b, condition):
+        self.condition = condition
+        return np.where(condition, a, b)
+
+    def backward(self, grad_out):
+        needs_a, needs_b = self.needs_input_grad
+        grad_a = np.where(self.condition, grad_out, 0) if needs_a else None
+        grad_b = np.where(self.condition, 0, grad_out) if needs_b else None
+        return grad_a, grad_b
+
+
+# ------------------------------------------------------------------------- public functions
+def add(a: Any, b: Any) -> Tensor:
+    """``a + b`` with broadcasting."""
+    return Add.apply(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """``a - b`` with broadcasting."""
+    return Sub.apply(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """``a * b`` elementwise, with broadcasting."""
+    return Mul.apply(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """``a / b`` elementwise, with broadcasting."""
+    return Div.apply(a, b)
+
+
+def neg(x: Any) -> Tensor:
+    """``-x``."""
+    return Neg.apply(x)
+
+
+def pow(base: Any, exponent: Any) -> Tensor:  # noqa: A001 - mirrors NumPy/PyTorch naming
+    """``base ** exponent``; a constant number exponent takes the cheaper rule p·xᵖ⁻¹.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> cr.pow(x, 3).sum().backward(); x.grad
+    array([ 3., 12.])
+    """
+    if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
+        return PowScalar.apply(base, exponent=exponent)
+    return Pow.apply(base, exponent)
+
+
+def exp(x: Any) -> Tensor:
+    """eˣ elementwise."""
+    return Exp.apply(x)
+
+
+def log(x: Any) -> Tensor:
+    """Natural logarithm elementwise."""
+    return Log.apply(x)
+
+
+def sqrt(x: Any) -> Tensor:
+    """Square root elementwise."""
+    return Sqrt.apply(x)
+
+
+def abs(x: Any) -> Tensor:  # noqa: A001
+    """|x| elementwise; its derivative at 0 is taken as 0."""
+    return Abs.apply(x)
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise maximum; at ties the gradient is split half and half."""
+    return Maximum.apply(a, b)
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise minimum; at ties the gradient is split half and half."""
+    return Minimum.apply(a, b)
+
+
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """Limit values to [min, max]; the gradient is 1 inside (bounds included), 0 outside.
+
+    >>> import chainrule as cr
+    >>> cr.clip(cr.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0)
+    tensor([0. , 0.5, 1. ])
+    """
+    if min is None and max is None:
+        raise ValueError("clip: give min=, max= or both")
+    return Clip.apply(x, low=min, high=max)
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (the condition gets no gradient)."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    return Where.apply(a, b, condition=np.asarray(condition, dtype=bool))

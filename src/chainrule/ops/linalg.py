@@ -1,0 +1,72 @@
+"""Matrix products: ``a @ b`` for vectors, matrices and batches of matrices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import ShapeError, format_shape
+from ..function import Function
+from ..tensor import Tensor
+
+
+class MatMul(Function):
+    """d/dA (A @ B) · G = G @ Bᵀ, d/dB (A @ B) · G = Aᵀ @ G
+
+    A 1-D left operand is a row vector and a 1-D right operand a column vector, as in NumPy;
+    the backward puts the missing axis back so the same two formulas serve every case. Batch
+    axes broadcast, and the engine sums their gradients back.
+    """
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ShapeError(
+                f"matmul: operands must have at least one dimension, got shapes "
+                f"{format_shape(a.shape)} and {format_shape(b.shape)}; use * to scale by a number"
+            )
+        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        if a.shape[-1] != inner_b:
+            raise ShapeError(
+                f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} do not line up "
+                f"({a.shape[-1]} columns against {inner_b} rows)"
+            )
+        self.a, self.b = a, b
+        return np.matmul(a, b)
+
+    def backward(self, grad_out):
+        a, b = self.a, self.b
+        needs_a, needs_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: a scalar
+            return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
+        # Restore the axes that 1-D operands lost, so the result is a (..., m, n) matrix.
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        grad2 = grad_out
+        if a.ndim == 1:
+            grad2 = grad2[..., np.newaxis, :]
+        if b.ndim == 1:
+            grad2 = grad2[..., np.newaxis]
+        grad_a = grad_b = None
+        if needs_a:
+            grad_a = np.matmul(grad2, np.swapaxes(b2, -1, -2))
+            if a.ndim == 1:
+                grad_a = grad_a[..., 0, :]
+        if needs_b:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad2)
+            if b.ndim == 1:
+                grad_b = grad_b[..., 0]
+        return grad_a, grad_b
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """Matrix product ``a @ b`` (vector·matrix, matrix·vector, matrix·matrix, batched).
+
+    >>> import chainrule as cr
+    >>> A = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> x = cr.tensor([1.0, 1.0])
+    >>> (A @ x).sum().backward(); A.grad
+    array([[1., 1.],
+           [1., 1.]])
+    """
+    return MatMul.apply(a, b)

@@ -1,0 +1,208 @@
+"""Loss functions, each fused into one op with its own stable gradient.
+
+``reduction`` is ``"mean"`` (the default), ``"sum"`` or ``"none"`` (one loss per sample).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DTypeError, ShapeError, format_shape
+from ..function import Function
+from ..tensor import Tensor
+from .activation import stable_log_softmax, stable_sigmoid
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}")
+
+
+def _reduce(op: Function, per_sample: np.ndarray, reduction: str) -> np.ndarray:
+    """Apply ``reduction`` and remember the factor d(result)/d(per-sample loss)."""
+    op.reduction, op.count = reduction, per_sample.size
+    if reduction == "mean":
+        return np.mean(per_sample) if per_sample.size else np.zeros((), per_sample.dtype)
+    if reduction == "sum":
+        return np.sum(per_sample)
+    return per_sample
+
+
+def _expand(op: Function, grad_out: np.ndarray) -> np.ndarray:
+    """The gradient with respect to each per-sample loss."""
+    if op.reduction == "mean":
+        return grad_out / op.count
+    return grad_out
+
+
+def _same_shape(op: str, prediction: np.ndarray, target: np.ndarray) -> None:
+    if prediction.shape != target.shape:
+        raise ShapeError(
+            f"{op}: prediction has shape {format_shape(prediction.shape)} but target has shape "
+            f"{format_shape(target.shape)}; they must match (no silent broadcasting in a loss)"
+        )
+
+
+class SquaredNorm(Function):
+    """d/dw ‖w‖² = 2w"""
+
+    name = "squared_norm"
+
+    def forward(self, w, axis, keepdims):
+        self.w, self.axis = w, axis
+        return np.sum(w * w, axis=axis, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        if self.axis is not None:
+            grad_out = np.expand_dims(grad_out, self.axis) if grad_out.ndim < self.w.ndim else grad_out
+        return 2 * grad_out * self.w
+
+
+class MSE(Function):
+    """d/dp mean((p − t)²) = 2(p − t)/n, d/dt = −2(p − t)/n"""
+
+    name = "mse"
+
+    def forward(self, prediction, target, reduction):
+        _same_shape("mse", prediction, target)
+        self.diff = prediction - target
+        return _reduce(self, self.diff * self.diff, reduction)
+
+    def backward(self, grad_out):
+        grad = 2 * self.diff * _expand(self, grad_out)
+        return grad, (-grad if self.needs_input_grad[1] else None)
+
+
+class CrossEntropy(Function):
+    """d/dz −Σ t log softmax(z) = softmax(z) − t (t one-hot or probabilities summing to 1)
+
+    Classes lie along the last axis of the logits; the target is either integer labels (one
+    per sample) or a same-shaped array of probabilities (one-hot included).
+    """
+
+    name = "cross_entropy"
+
+    def forward(self, logits, target, reduction):
+        if logits.ndim == 0:
+            raise ShapeError("cross_entropy: logits need a class axis; got a scalar")
+        classes = logits.shape[-1]
+        self.log_probabilities = stable_log_softmax(logits, -1)
+        if target.dtype.kind in "iub" and target.shape == logits.shape:
+            target = target.astype(logits.dtype)  # a one-hot array written with integers
+        if target.dtype.kind in "iub":
+            if target.shape != logits.shape[:-1]:
+                raise ShapeError(
+                    f"cross_entropy: labels have shape {format_shape(target.shape)} but logits "
+                    f"{format_shape(logits.shape)} need one label per row, shape {format_shape(logits.shape[:-1])}"
+                )
+            if target.size and (target.min() < 0 or target.max() >= classes):
+                bad = target[(target < 0) | (target >= classes)].flat[0]
+                raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})")
+            self.labels = target
+            picked = np.take_along_axis(self.log_probabilities, target[..., np.newaxis].astype(np.intp), axis=-1)
+            per_sample = -picked[..., 0]
+        else:
+            if target.shape != logits.shape:
+                raise ShapeError(
+                    f"cross_entropy: target probabilities have shape {format_shape(target.shape)} "
+                    f"but logits have shape {format_shape(logits.shape)}; pass integer labels or a same-shaped array"
+                )
+            self.labels, self.target = None, target
+            per_sample = -np.sum(target * self.log_probabilities, axis=-1)
+        return _reduce(self, per_sample, reduction)
+
+    def backward(self, grad_out):
+        grad = _expand(self, grad_out)[..., np.newaxis]
+        probabilities = np.exp(self.log_probabilities)
+        if self.labels is not None:
+            one_hot = self.labels[..., np.newaxis] == np.arange(probabilities.shape[-1])
+            return grad * (probabilities - one_hot), None
+        grad_logits = grad * (probabilities * np.sum(self.target, axis=-1, keepdims=True) - self.target)
+        grad_target = -grad * self.log_probabilities if self.needs_input_grad[1] else None
+        return grad_logits, grad_target
+
+
+class BinaryCrossEntropy(Function):
+    """d/dp −[t log p + (1−t) log(1−p)] = (p − t) / (p(1 − p)); from logits z: σ(z) − t"""
+
+    name = "binary_cross_entropy"
+
+    def forward(self, x, target, reduction, from_logits):
+        _same_shape("binary_cross_entropy", x, target)
+        self.x, self.target, self.from_logits = x, target, from_logits
+        if from_logits:  # max(z, 0) − z·t + log(1 + e^(−|z|))
+            per_element = np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))
+        else:
+            if x.size and (x.min() < 0 or x.max() > 1):
+                raise ValueError(
+                    "binary_cross_entropy: predictions must be probabilities in [0, 1]; "
+                    "pass from_logits=True for raw scores"
+                )
+            with np.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 as in PyTorch
+                log_p = np.maximum(np.log(x), -100)
+                log_not_p = np.maximum(np.log1p(-x), -100)
+            self.log_p, self.log_not_p = log_p, log_not_p
+            per_element = -(target * log_p + (1 - target) * log_not_p)
+        return _reduce(self, per_element, reduction)
+
+    def backward(self, grad_out):
+        grad = _expand(self, grad_out)
+        x, target = self.x, self.target
+        if self.from_logits:
+            grad_x = grad * (stable_sigmoid(x) - target)
+            grad_target = -grad * x
+        else:
+            grad_x = grad * (x - target) / np.maximum(x * (1 - x), 1e-12)
+            grad_target = -grad * (self.log_p - self.log_not_p)
+        return grad_x, (grad_target if self.needs_input_grad[1] else None)
+
+
+# ------------------------------------------------------------------------- public functions
+def squared_norm(w: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """‖w‖² = Σ w², over all elements or along ``axis`` (one norm per row with axis=-1).
+
+    >>> import chainrule as cr
+    >>> cr.squared_norm(cr.tensor([3.0, 4.0]))
+    tensor(25.)
+    """
+    return SquaredNorm.apply(w, axis=axis, keepdims=keepdims)
+
+
+def mse(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error mean((prediction − target)²); the shapes must match exactly."""
+    _check_reduction("mse", reduction)
+    return MSE.apply(prediction, target, reduction=reduction)
+
+
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy from raw scores (logits), classes along the last axis.
+
+    ``target`` holds integer class labels (shape ``logits.shape[:-1]``) or probabilities
+    (one-hot included) of the logits' shape. Stable for logits of any size.
+
+    >>> import chainrule as cr
+    >>> logits = cr.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
+    >>> round(cr.cross_entropy(logits, [0]).item(), 4)
+    0.1698
+    """
+    _check_reduction("cross_entropy", reduction)
+    if isinstance(target, Tensor):
+        target_data = target
+    else:
+        target_data = np.asarray(target)
+        if target_data.dtype.kind not in "iubf":
+            raise DTypeError(f"cross_entropy: target must be integer labels or probabilities, got dtype {target_data.dtype}")
+    return CrossEntropy.apply(logits, target_data, reduction=reduction)
+
+
+def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean", from_logits: bool = False) -> Tensor:
+    """−[t log p + (1 − t) log(1 − p)] for probabilities p (or logits with ``from_logits=True``).
+
+    Logs are clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite loss.
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    return BinaryCrossEntropy.apply(prediction, target, reduction=reduction, from_logits=from_logits)

@@ -1,0 +1,124 @@
+"""Reductions along axes: ``sum``, ``mean``, ``max``, ``min``, ``logsumexp``.
+
+Each takes NumPy's ``axis=`` (None, an int or a tuple; negative counts from the end) and
+``keepdims=``. The backward first puts the reduced axes back as size-1 axes (``keepdims``
+shape), then broadcasts the gradient over them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ShapeError, normalize_axes
+from ..function import Function
+from ..tensor import Tensor
+
+Axis = int | Sequence[int] | None
+
+
+def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
+
+
+class Sum(Function):
+    """d/dxᵢ Σⱼ xⱼ = 1"""
+
+    def forward(self, x, axis, keepdims):
+        self.shape = x.shape
+        self.axes = normalize_axes("sum", axis, x.ndim, x.shape)
+        return np.sum(x, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        return np.broadcast_to(grad_out.reshape(kept_shape(self.shape, self.axes)), self.shape)
+
+
+class Mean(Function):
+    """d/dxᵢ (1/n) Σⱼ xⱼ = 1/n"""
+
+    def forward(self, x, axis, keepdims):
+        self.shape = x.shape
+        self.axes = normalize_axes("mean", axis, x.ndim, x.shape)
+        self.count = x.size if self.axes is None else int(np.prod([x.shape[a] for a in self.axes]))
+        return np.mean(x, axis=self.axes, keepdims=keepdims)
+
+    def backward(self, grad_out):
+        grad = grad_out.reshape(kept_shape(self.shape, self.axes)) / self.count
+        return np.broadcast_to(grad, self.shape)
+
+
+class Max(Function):
+    """d/dxᵢ max x = 1 at the maximum (split evenly between ties), 0 elsewhere"""
+
+    reduce = staticmethod(np.max)
+
+    def forward(self, x, axis, keepdims):
+        self.axes = normalize_axes(self.name, axis, x.ndim, x.shape)
+        if x.size == 0:
+            raise ShapeError(f"{self.name}: a tensor with no elements has no {self.name}")
+        out = self.reduce(x, axis=self.axes, keepdims=True)
+        self.winners = x == out
+        return out if keepdims else np.squeeze(out, axis=self.axes)
+
+    def backward(self, grad_out):
+        ties = self.winners.sum(axis=self.axes, keepdims=True).astype(grad_out.dtype)
+        kept = kept_shape(self.winners.shape, self.axes)
+        return self.winners * (grad_out.reshape(kept) / ties)
+
+
+class Min(Max):
+    """d/dxᵢ min x = 1 at the minimum (split evenly between ties), 0 elsewhere"""
+
+    reduce = staticmethod(np.min)
+
+
+class LogSumExp(Function):
+    """d/dxᵢ log Σⱼ exp xⱼ = softmax(x)ᵢ (computed as exp(xᵢ − m) / Σ exp(xⱼ − m), m = max x)"""
+
+    def forward(self, x, axis, keepdims):
+        self.x = x
+        self.axes = normalize_axes("logsumexp", axis, x.ndim, x.shape)
+        shift = np.max(x, axis=self.axes, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)
+        total = np.sum(np.exp(x - shift), axis=self.axes, keepdims=True)
+        self.out = np.log(total) + shift
+        return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
+
+    def backward(self, grad_out):
+        grad = grad_out.reshape(self.out.shape)
+        return grad * np.exp(self.x - self.out)
+
+
+# ------------------------------------------------------------------------- public functions
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Sum over ``axis`` (all axes by default).
+
+    >>> import chainrule as cr
+    >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([4., 6.])
+    """
+    return Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis`` (all axes by default)."""
+    return Mean.apply(x, axis=axis, keepdims=keepdims)
+
+
+def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Largest value over ``axis``; ties share the gradient evenly."""
+    return Max.apply(x, axis=axis, keepdims=keepdims)
+
+
+def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+    """Smallest value over ``axis``; ties share the gradient evenly."""
+    return Min.apply(x, axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+    """log Σ exp(x) over ``axis``, computed without overflow (finite for inputs of ±1000)."""
+    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)

@@ -1,0 +1,237 @@
+"""``Tensor``: a NumPy array that remembers how it was computed.
+
+A tensor holds its value in ``.data`` (an ``ndarray``), its gradient in ``.grad`` (filled by
+``backward()``) and, when it is the result of an op on tensors that require grad, the graph
+node that made it in ``.grad_fn``. Arithmetic operators and methods such as ``.sum()`` are
+attached by ``chainrule.ops`` (see ``ops/methods.py``), which keeps this module free of any
+op's mathematics.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import graph
+from .errors import DTypeError, GraphError, ShapeError, format_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .function import Function
+
+DEFAULT_DTYPE = np.dtype(np.float64)
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+class Tensor:
+    """An n-dimensional array of numbers with reverse-mode automatic differentiation.
+
+    Create tensors with :func:`chainrule.tensor`.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> loss = (x * x).sum()
+    >>> loss.backward()
+    >>> x.grad
+    array([2., 4., 6.])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    # Make NumPy hand ``ndarray + tensor`` over to ``Tensor.__radd__`` instead of looping.
+    __array_ufunc__ = None
+
+    data: np.ndarray
+    grad: np.ndarray | None
+    requires_grad: bool
+    grad_fn: Function | None
+    name: str | None
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> None:
+        array = _as_array(data, dtype)
+        if requires_grad and array.dtype not in FLOAT_DTYPES:
+            raise DTypeError(
+                f"tensor: requires_grad=True needs floating-point numbers, got dtype {array.dtype}; "
+                "pass dtype=float64 (or write the numbers with a decimal point)"
+            )
+        self.data = array
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self.name = name
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
+        """Fast constructor used by ops: no validation, no copy."""
+        out = cls.__new__(cls)
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
+        out.grad = None
+        out.requires_grad = grad_fn is not None
+        out.grad_fn = grad_fn
+        out.name = None
+        return out
+
+    # ----------------------------------------------------------------- array-like properties
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an op recorded in a graph."""
+        return self.grad_fn is None
+
+    def numpy(self) -> np.ndarray:
+        """The value as a NumPy array (shared, not copied; use ``.copy()`` to keep it)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ShapeError(
+                f"item: only a tensor with one element can become a Python number; "
+                f"this one has shape {format_shape(self.shape)}"
+            )
+        return self.data.item()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for index in range(len(self)):
+            yield self[index]  # type: ignore[index]
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    __hash__ = object.__hash__  # ``==`` is elementwise (ops/methods.py); identity hashing stays
+
+    # ----------------------------------------------------------------- graph
+    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        Gradients are *added* to each leaf's ``.grad`` (calling ``backward()`` twice doubles
+        them, as in PyTorch); clear them with ``zero_grad()``. Without ``retain_graph=True``
+        the graph's saved values are freed as the pass goes.
+
+        ``grad`` is needed only when this tensor is not a scalar: it is the vector in the
+        vector-Jacobian product, of this tensor's shape.
+        """
+        if not self.requires_grad:
+            raise GraphError(
+                "backward: this tensor does not require grad; create the tensors you want "
+                "gradients for with requires_grad=True (and not inside no_grad())"
+            )
+        if grad is None:
+            if self.data.size != 1:
+                raise GraphError(
+                    f"backward: the tensor has shape {format_shape(self.shape)}, not a scalar; "
+                    "reduce it first (.sum() or .mean()) or pass grad= of the same shape"
+                )
+            grad_out = np.ones_like(self.data)
+        else:
+            grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            if grad_out.shape != self.data.shape:
+                raise ShapeError(
+                    f"backward: grad has shape {format_shape(grad_out.shape)} but the tensor has "
+                    f"shape {format_shape(self.shape)}"
+                )
+        graph.backward(self, grad_out, retain_graph=retain_graph)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``.grad`` becomes None)."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """The same values (shared memory) cut from the graph: no grad_fn, no requires_grad."""
+        return Tensor._from_op(self.data, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Switch gradient tracking of a leaf on or off, in place; returns the tensor."""
+        if self.grad_fn is not None and not requires_grad:
+            raise GraphError("requires_grad_: only leaf tensors can stop requiring grad; use detach()")
+        if requires_grad and self.data.dtype not in FLOAT_DTYPES:
+            raise DTypeError(f"requires_grad_: needs floating-point numbers, got dtype {self.data.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def named(self, name: str) -> Tensor:
+        """Give the tensor a name (shown by repr and by explanations); returns the tensor."""
+        self.name = name
+        return self
+
+    # ----------------------------------------------------------------- printing
+    def __repr__(self) -> str:
+        prefix = "tensor("
+        body = np.array2string(self.data, separator=", ", prefix=prefix, threshold=200, edgeitems=3)
+        extras = []
+        if self.data.dtype != DEFAULT_DTYPE:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name is not None:
+            extras.append(f"name={self.name!r}")
+        return prefix + body + "".join(", " + extra for extra in extras) + ")"
+
+
+def _as_array(data: Any, dtype: Any) -> np.ndarray:
+    """NumPy array for ``tensor()``: float64 unless the data is already floating or dtype is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        array = np.array(data, dtype=dtype)
+    else:
+        array = np.array(data)
+        if array.dtype not in FLOAT_DTYPES:
+            if array.dtype.kind not in "biuf":
+                raise DTypeError(
+                    f"tensor: chainrule tensors hold real numbers; got data of dtype {array.dtype}"
+                )
+            array = array.astype(DEFAULT_DTYPE)
+    if array.dtype.kind not in "biuf":
+        raise DTypeError(f"tensor: chainrule tensors hold real numbers; got dtype {array.dtype}")
+    return array
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
+    """Make a tensor from numbers, nested lists or a NumPy array (always copied).
+
+    ``dtype=None`` keeps floating arrays as they are (float32 stays float32) and turns
+    everything else (Python numbers, integer lists) into float64. Pass ``dtype=np.int64`` for
+    integer data such as class labels; integer tensors cannot require grad.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([[1, 2], [3, 4]])
+    tensor([[1., 2.],
+            [3., 4.]])
+    >>> cr.tensor([1.5], requires_grad=True, name="w")
+    tensor([1.5], requires_grad=True, name='w')
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
