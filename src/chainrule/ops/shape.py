@@ -36,12 +36,13 @@ class Transpose(Function):
 
     def forward(self, x, axes):
         if axes is not None:
-            if len(axes) != x.ndim or normalize_axes("transpose", axes, x.ndim, x.shape) != tuple(range(x.ndim)):
+            in_range = [int(axis) % x.ndim for axis in axes if -x.ndim <= int(axis) < x.ndim]
+            if sorted(in_range) != list(range(x.ndim)):
                 raise AxisError(
                     f"transpose: axes {tuple(axes)} are not a permutation of the "
                     f"{x.ndim} axes of a tensor of shape {format_shape(x.shape)}"
                 )
-            axes = tuple(int(axis) % x.ndim for axis in axes)
+            axes = tuple(in_range)
         self.axes = axes
         return np.transpose(x, axes)
 

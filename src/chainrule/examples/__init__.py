@@ -1,0 +1,1 @@
+"""Worked examples from the documents chainrule was founded on, runnable with ``chainrule demo``."""

@@ -1,0 +1,95 @@
+"""The two independent references every op is checked against: finite differences and PyTorch.
+
+An op case is checked through a scalar: L = Σ op(inputs) ⊙ W with a random weight W, so the
+backward sees a non-trivial ``grad_out`` (the vector in the vector-Jacobian product).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.check import numerical_gradient
+
+
+def make_input(rng: np.random.Generator, shape: tuple[int, ...], kind: str = "any") -> np.ndarray:
+    """Random float64 values chosen away from the points where an op is not differentiable."""
+    if kind == "any":
+        return rng.normal(size=shape)
+    if kind == "positive":
+        return rng.uniform(0.5, 2.0, size=shape)
+    if kind == "nonzero":  # magnitude in [0.2, 1.5], either sign: away from kinks at 0
+        return rng.uniform(0.2, 1.5, size=shape) * rng.choice([-1.0, 1.0], size=shape)
+    if kind == "distinct":  # no two values within 0.05: no ties for max/min
+        count = int(np.prod(shape))
+        return (rng.permutation(count) * 0.1 - count * 0.05).reshape(shape) + rng.uniform(0, 0.05)
+    if kind == "probability":
+        return rng.uniform(0.05, 0.95, size=shape)
+    raise ValueError(kind)
+
+
+@dataclass
+class OpCase:
+    """One op applied to inputs of given shapes, written for chainrule and for PyTorch."""
+
+    name: str
+    chainrule: Callable[..., Any]
+    torch: Callable[..., Any]
+    shapes: list[tuple[int, ...]]
+    kinds: list[str] = field(default_factory=list)
+    constants: Callable[[np.random.Generator], dict] | None = None  # non-differentiable arguments
+
+    def inputs(self, rng: np.random.Generator) -> list[np.ndarray]:
+        kinds = self.kinds or ["any"] * len(self.shapes)
+        return [make_input(rng, shape, kind) for shape, kind in zip(self.shapes, kinds)]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def relative_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |actual − expected| / max(|actual|, |expected|) over all elements (0 when both are 0)."""
+    difference = float(np.max(np.abs(actual - expected), initial=0.0))
+    scale = max(float(np.max(np.abs(actual), initial=0.0)), float(np.max(np.abs(expected), initial=0.0)))
+    return 0.0 if difference == 0 else difference / scale
+
+
+def weighted(out: Any, weights: np.ndarray) -> Any:
+    return (out * weights).sum()
+
+
+def check_finite_differences(case: OpCase, rng: np.random.Generator, tolerance: float = 1e-6) -> None:
+    arrays = case.inputs(rng)
+    constants = case.constants(rng) if case.constants else {}
+    weights = rng.normal(size=case.chainrule(*(cr.tensor(a) for a in arrays), **constants).shape)
+    leaves = [cr.tensor(a, requires_grad=True) for a in arrays]
+    weighted(case.chainrule(*leaves, **constants), weights).backward()
+    numeric = numerical_gradient(lambda *xs: weighted(case.chainrule(*xs, **constants), weights), *arrays)
+    for position, (leaf, expected) in enumerate(zip(leaves, numeric)):
+        assert leaf.grad is not None, f"{case.name}: no gradient for input {position}"
+        assert leaf.grad.shape == leaf.shape, f"{case.name}: gradient shape {leaf.grad.shape} for input {leaf.shape}"
+        error = relative_error(leaf.grad, expected)
+        assert error < tolerance, f"{case.name}: input {position} relative error {error:.2e}"
+
+
+def check_against_torch(case: OpCase, torch: Any, rng: np.random.Generator, tolerance: float = 1e-10) -> None:
+    arrays = case.inputs(rng)
+    constants = case.constants(rng) if case.constants else {}
+    leaves = [cr.tensor(a, requires_grad=True) for a in arrays]
+    out = case.chainrule(*leaves, **constants)
+    weights = rng.normal(size=out.shape)
+    weighted(out, weights).backward()
+
+    torch_leaves = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
+    torch_out = case.torch(*torch_leaves, **constants)
+    (torch_out * torch.tensor(weights)).sum().backward()
+
+    np.testing.assert_allclose(out.data, torch_out.detach().numpy(), rtol=tolerance, atol=tolerance, err_msg=case.name)
+    for position, (leaf, torch_leaf) in enumerate(zip(leaves, torch_leaves)):
+        expected = torch_leaf.grad.numpy() if torch_leaf.grad is not None else np.zeros(leaf.shape)
+        np.testing.assert_allclose(
+            leaf.grad, expected, rtol=tolerance, atol=tolerance, err_msg=f"{case.name}: input {position}"
+        )

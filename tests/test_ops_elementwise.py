@@ -1,0 +1,141 @@
+"""Elementwise arithmetic: gradients against finite differences and PyTorch, broadcasting included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, check_finite_differences, relative_error
+
+CASES = [
+    OpCase("add", lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (3, 4)]),
+    OpCase("add broadcast", lambda a, b: a + b, lambda a, b: a + b, [(2, 3, 4), (3, 1)]),
+    OpCase("sub broadcast", lambda a, b: a - b, lambda a, b: a - b, [(4,), (3, 4)]),
+    OpCase("mul broadcast", lambda a, b: a * b, lambda a, b: a * b, [(3, 1, 4), (1, 5, 1)]),
+    OpCase("div broadcast", lambda a, b: a / b, lambda a, b: a / b, [(3, 4), (4,)], ["any", "positive"]),
+    OpCase("rsub number", lambda a: 2.5 - a, lambda a: 2.5 - a, [(3, 2)]),
+    OpCase("rdiv number", lambda a: 2.5 / a, lambda a: 2.5 / a, [(3, 2)], ["positive"]),
+    OpCase("neg", lambda a: -a, lambda a: -a, [(2, 3)]),
+    OpCase("pow number", lambda a: a**3, lambda a: a**3, [(2, 3)]),
+    OpCase("pow square", lambda a: a**2, lambda a: a**2, [(2, 3)]),
+    OpCase("pow fractional", lambda a: a**1.5, lambda a: a**1.5, [(2, 3)], ["positive"]),
+    OpCase("pow tensor", lambda a, b: a**b, lambda a, b: a**b, [(2, 3), (3,)], ["positive", "any"]),
+    OpCase("rpow number", lambda a: 2.0**a, lambda a: 2.0**a, [(4,)]),
+    OpCase("exp", cr.exp, lambda a: a.exp(), [(3, 4)]),
+    OpCase("log", cr.log, lambda a: a.log(), [(3, 4)], ["positive"]),
+    OpCase("sqrt", cr.sqrt, lambda a: a.sqrt(), [(3, 4)], ["positive"]),
+    OpCase("abs", cr.abs, lambda a: a.abs(), [(3, 4)], ["nonzero"]),
+    OpCase("maximum", cr.maximum, lambda a, b: a.maximum(b), [(3, 4), (4,)], ["distinct", "distinct"]),
+    OpCase("minimum", cr.minimum, lambda a, b: a.minimum(b), [(3, 4), (3, 1)], ["distinct", "distinct"]),
+    OpCase("clip", lambda a: cr.clip(a, -0.5, 0.7), lambda a: a.clamp(-0.5, 0.7), [(4, 5)], ["distinct"]),
+    OpCase("clip low only", lambda a: cr.clip(a, min=0.05), lambda a: a.clamp(min=0.05), [(4, 5)], ["distinct"]),
+    OpCase(
+        "where",
+        lambda a, b, condition: cr.where(condition, a, b),
+        lambda a, b, condition: a.where(a.new_tensor(condition, dtype=bool), b),
+        [(3, 4), (4,)],
+        constants=lambda rng: {"condition": rng.random((3, 4)) > 0.5},
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
+    check_finite_differences(case, rng)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
+    check_against_torch(case, torch, rng)
+
+
+BINARY = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b),
+    "div": (lambda a, b: a / b, lambda a, b: a / b),
+    "maximum": (cr.maximum, lambda a, b: a.maximum(b)),
+    "pow": (lambda a, b: a**b, lambda a, b: a**b),
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
+    op=st.sampled_from(sorted(BINARY)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_broadcasting_reduces_gradients_to_each_input_shape(shapes, op, seed, torch) -> None:
+    """Any broadcastable pair: gradients have the inputs' shapes and equal PyTorch's and finite differences."""
+    rng = np.random.default_rng(seed)
+    ours, theirs = BINARY[op]
+    shape_a, shape_b = shapes.input_shapes
+    a = rng.uniform(0.5, 2.0, size=shape_a)
+    b = rng.uniform(0.5, 2.0, size=shape_b) + (1e-3 if op == "maximum" else 0)
+    weights = rng.normal(size=shapes.result_shape)
+    ta, tb = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    (ours(ta, tb) * weights).sum().backward()
+    assert ta.grad.shape == shape_a and tb.grad.shape == shape_b
+
+    xa = torch.tensor(a, requires_grad=True)
+    xb = torch.tensor(b, requires_grad=True)
+    (theirs(xa, xb) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ta.grad, xa.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(tb.grad, xb.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+    from chainrule.check import numerical_gradient
+
+    numeric_a, numeric_b = numerical_gradient(lambda x, y: (ours(x, y) * weights).sum(), a, b)
+    assert relative_error(ta.grad, numeric_a) < 1e-6
+    assert relative_error(tb.grad, numeric_b) < 1e-6
+
+
+def test_ties_split_the_gradient_like_torch(torch) -> None:
+    a = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = cr.tensor([1.0, 5.0, 0.0], requires_grad=True)
+    cr.maximum(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(b.grad, [0.5, 1.0, 0.0])
+    xa = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    xb = torch.tensor([1.0, 5.0, 0.0], requires_grad=True)
+    xa.maximum(xb).sum().backward()
+    np.testing.assert_array_equal(a.grad, xa.grad.numpy())
+
+
+def test_abs_and_clip_at_their_kinks_follow_torch(torch) -> None:
+    x = cr.tensor([0.0, -1.0, 1.0, 2.0], requires_grad=True)
+    (cr.abs(x) + cr.clip(x, -1.0, 1.0)).sum().backward()
+    reference = torch.tensor([0.0, -1.0, 1.0, 2.0], requires_grad=True)
+    (reference.abs() + reference.clamp(-1.0, 1.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad, reference.grad.numpy())
+
+
+def test_numbers_and_arrays_mix_on_either_side() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    array = np.array([3.0, 4.0])
+    for result, expected in [
+        (x + 1, [2.0, 3.0]), (1 + x, [2.0, 3.0]), (array * x, [3.0, 8.0]), (x * array, [3.0, 8.0]),
+        (array - x, [2.0, 2.0]), (x / array, [1 / 3, 0.5]), (array / x, [3.0, 2.0]), (2**x, [2.0, 4.0]),
+    ]:
+        assert isinstance(result, cr.Tensor)
+        assert result.requires_grad
+        np.testing.assert_allclose(result.data, expected)
+    (array @ x).backward()
+    np.testing.assert_array_equal(x.grad, array)
+
+
+def test_float32_stays_float32() -> None:
+    x = cr.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    y = cr.maximum(x * 0.5 + 1, 0.2) / 3 - 2**x
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_clip_needs_a_bound() -> None:
+    with pytest.raises(ValueError, match="clip: give min=, max= or both"):
+        cr.clip(cr.tensor([1.0]))

@@ -1,0 +1,62 @@
+"""Matrix products in every arrangement NumPy allows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, check_finite_differences
+
+
+def matmul_case(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> OpCase:
+    return OpCase(f"matmul {shape_a} @ {shape_b}", lambda a, b: a @ b, lambda a, b: a @ b, [shape_a, shape_b])
+
+
+CASES = [
+    matmul_case((4,), (4,)),  # vector · vector
+    matmul_case((3,), (3, 5)),  # vector · matrix
+    matmul_case((4, 3), (3,)),  # matrix · vector
+    matmul_case((4, 3), (3, 5)),  # matrix · matrix
+    matmul_case((2, 4, 3), (3, 5)),  # batched · matrix
+    matmul_case((4, 3), (2, 3, 5)),  # matrix · batched
+    matmul_case((2, 1, 4, 3), (3, 3, 2)),  # broadcast batch axes
+    matmul_case((3,), (2, 3, 5)),  # vector · batched
+    matmul_case((2, 4, 3), (3,)),  # batched · vector
+    OpCase("matmul function", cr.matmul, lambda a, b: a @ b, [(2, 3), (3, 2)]),
+    OpCase("rmatmul array", lambda b: np.arange(6.0).reshape(2, 3) @ b, None, [(3, 2)]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
+    check_finite_differences(case, rng)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.torch is not None], ids=str)
+def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
+    check_against_torch(case, torch, rng)
+
+
+@pytest.mark.parametrize(
+    ("shape_a", "shape_b", "message"),
+    [
+        ((3, 4), (3, 3), r"matmul: shapes \(3, 4\) and \(3, 3\) do not line up"),
+        ((3,), (4,), r"matmul: shapes \(3,\) and \(4,\) do not line up"),
+        ((2, 3), (), r"matmul: operands must have at least one dimension"),
+        ((2, 2, 3), (3, 3, 4), r"matmul: shapes \(2, 2, 3\) and \(3, 3, 4\) cannot be broadcast together"),
+    ],
+)
+def test_mismatched_shapes_name_the_op_and_both_shapes(shape_a, shape_b, message) -> None:
+    with pytest.raises(cr.ShapeError, match=message):
+        cr.tensor(np.ones(shape_a)) @ cr.tensor(np.ones(shape_b))
+
+
+def test_float32_matmul_stays_float32() -> None:
+    a = cr.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    b = cr.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    out = a @ b
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert a.grad.dtype == np.float32 and b.grad.dtype == np.float32
+    np.testing.assert_array_equal(a.grad, np.full((2, 3), 4.0))

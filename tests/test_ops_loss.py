@@ -1,0 +1,95 @@
+"""Losses: values and gradients against PyTorch, stability, and the shape mistakes they catch."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, check_finite_differences
+
+
+def torch_functional():
+    import torch.nn.functional as functional
+
+    return functional
+
+
+CASES = [
+    OpCase("squared_norm", cr.squared_norm, lambda w: (w * w).sum(), [(3, 4)]),
+    OpCase("squared_norm rows", lambda w: cr.squared_norm(w, axis=-1), lambda w: (w * w).sum(dim=-1), [(3, 4)]),
+    OpCase("squared_norm keepdims", lambda w: cr.squared_norm(w, axis=0, keepdims=True),
+           lambda w: (w * w).sum(dim=0, keepdim=True), [(3, 4)]),
+    OpCase("mse", cr.mse, lambda p, t: torch_functional().mse_loss(p, t), [(5, 2), (5, 2)]),
+    OpCase("mse sum", lambda p, t: cr.mse(p, t, reduction="sum"),
+           lambda p, t: torch_functional().mse_loss(p, t, reduction="sum"), [(5, 2), (5, 2)]),
+    OpCase("mse none", lambda p, t: cr.mse(p, t, reduction="none"),
+           lambda p, t: torch_functional().mse_loss(p, t, reduction="none"), [(5, 2), (5, 2)]),
+    OpCase("cross_entropy labels", lambda z, labels: cr.cross_entropy(z, labels),
+           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int)), [(6, 3)],
+           constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
+    OpCase("cross_entropy labels sum", lambda z, labels: cr.cross_entropy(z, labels, reduction="sum"),
+           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="sum"),
+           [(6, 3)], constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
+    OpCase("cross_entropy labels none", lambda z, labels: cr.cross_entropy(z, labels, reduction="none"),
+           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="none"),
+           [(6, 3)], constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
+    OpCase("cross_entropy probabilities", cr.cross_entropy,
+           lambda z, t: torch_functional().cross_entropy(z, t), [(4, 3), (4, 3)], ["any", "probability"]),
+    OpCase("binary_cross_entropy", cr.binary_cross_entropy,
+           lambda p, t: torch_functional().binary_cross_entropy(p, t), [(5,), (5,)], ["probability", "probability"]),
+    OpCase("binary_cross_entropy logits", lambda z, t: cr.binary_cross_entropy(z, t, from_logits=True),
+           lambda z, t: torch_functional().binary_cross_entropy_with_logits(z, t), [(5, 2), (5, 2)],
+           ["any", "probability"]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
+    check_finite_differences(case, rng)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
+    check_against_torch(case, torch, rng)
+
+
+def test_cross_entropy_one_hot_equals_labels() -> None:
+    logits = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3]])
+    by_label = cr.cross_entropy(cr.tensor(logits), [0, 2]).item()
+    by_one_hot = cr.cross_entropy(cr.tensor(logits), [[1, 0, 0], [0, 0, 1]]).item()
+    assert by_label == pytest.approx(by_one_hot, rel=1e-15)
+    expected = -np.mean([logits[0, 0] - np.log(np.exp(logits[0]).sum()), logits[1, 2] - np.log(np.exp(logits[1]).sum())])
+    assert by_label == pytest.approx(expected, rel=1e-14)
+
+
+def test_losses_of_huge_logits_are_finite_and_silent() -> None:
+    logits = cr.tensor([[1000.0, -1000.0, 0.0], [-1e5, 1e5, 3.0]], requires_grad=True)
+    scores = cr.tensor([1000.0, -1000.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            loss = cr.cross_entropy(logits, [1, 0]) + cr.binary_cross_entropy(scores, [0.0, 1.0], from_logits=True)
+            loss.backward()
+    assert loss.item() == pytest.approx((2000.0 + 2e5) / 2 + 1000.0)
+    assert np.all(np.isfinite(logits.grad)) and np.all(np.isfinite(scores.grad))
+
+
+def test_binary_cross_entropy_of_certain_wrong_predictions_is_clamped_like_torch() -> None:
+    loss = cr.binary_cross_entropy(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 0.0]))
+    assert loss.item() == 100.0
+
+
+def test_loss_errors_name_the_mistake() -> None:
+    with pytest.raises(cr.ShapeError, match=r"mse: prediction has shape \(3, 1\) but target has shape \(3,\)"):
+        cr.mse(cr.tensor(np.ones((3, 1))), np.ones(3))
+    with pytest.raises(ValueError, match=r"cross_entropy: label 3 is out of range for 3 classes"):
+        cr.cross_entropy(cr.tensor(np.ones((2, 3))), [0, 3])
+    with pytest.raises(cr.ShapeError, match=r"cross_entropy: labels have shape \(3,\) but logits \(2, 3\)"):
+        cr.cross_entropy(cr.tensor(np.ones((2, 3))), [0, 1, 2])
+    with pytest.raises(ValueError, match="binary_cross_entropy: predictions must be probabilities"):
+        cr.binary_cross_entropy(cr.tensor([1.5]), [1.0])
+    with pytest.raises(ValueError, match="mse: reduction must be one of mean, sum, none"):
+        cr.mse(cr.tensor([1.0]), [1.0], reduction="avg")

@@ -1,0 +1,75 @@
+"""Reductions with NumPy's axis= and keepdims=."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, check_finite_differences
+
+
+def torch_axis(axis):
+    return tuple(range(3)) if axis is None else axis
+
+
+CASES = []
+for axis in [None, 0, 1, -1, (0, 2)]:
+    for keepdims in [False, True]:
+        suffix = f"axis={axis} keepdims={keepdims}"
+        dims = torch_axis(axis)
+        CASES += [
+            OpCase(f"sum {suffix}", lambda x, a=axis, k=keepdims: cr.sum(x, axis=a, keepdims=k),
+                   lambda x, d=dims, k=keepdims: x.sum(dim=d, keepdim=k), [(2, 3, 4)]),
+            OpCase(f"mean {suffix}", lambda x, a=axis, k=keepdims: x.mean(axis=a, keepdims=k),
+                   lambda x, d=dims, k=keepdims: x.mean(dim=d, keepdim=k), [(2, 3, 4)]),
+            OpCase(f"max {suffix}", lambda x, a=axis, k=keepdims: x.max(axis=a, keepdims=k),
+                   lambda x, d=dims, k=keepdims: x.amax(dim=d, keepdim=k), [(2, 3, 4)], ["distinct"]),
+            OpCase(f"min {suffix}", lambda x, a=axis, k=keepdims: cr.min(x, axis=a, keepdims=k),
+                   lambda x, d=dims, k=keepdims: x.amin(dim=d, keepdim=k), [(2, 3, 4)], ["distinct"]),
+            OpCase(f"logsumexp {suffix}", lambda x, a=axis, k=keepdims: cr.logsumexp(x, axis=a, keepdims=k),
+                   lambda x, d=dims, k=keepdims: x.logsumexp(dim=d, keepdim=k), [(2, 3, 4)]),
+        ]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
+    check_finite_differences(case, rng)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
+    check_against_torch(case, torch, rng)
+
+
+def test_reductions_give_numpy_shapes() -> None:
+    x = cr.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.sum().shape == ()
+    assert x.sum(axis=1).shape == (2, 4)
+    assert x.mean(axis=(0, 2), keepdims=True).shape == (1, 3, 1)
+    assert x.max(axis=-1).shape == (2, 3)
+    np.testing.assert_array_equal(x.max(axis=-1).data, x.data.max(axis=-1))
+
+
+def test_max_ties_share_the_gradient_like_torch_amax(torch) -> None:
+    values = [[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]]
+    x = cr.tensor(values, requires_grad=True)
+    x.max(axis=1).sum().backward()
+    reference = torch.tensor(values, requires_grad=True)
+    reference.amax(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad, reference.grad.numpy())
+    np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+@pytest.mark.parametrize("reduce", [cr.sum, cr.mean, cr.max, cr.min, cr.logsumexp])
+def test_an_unknown_axis_is_named(reduce) -> None:
+    x = cr.tensor(np.ones((3, 4)))
+    with pytest.raises(cr.AxisError, match=r"axis 2 is out of range for a tensor of shape \(3, 4\) \(2 dimensions\)"):
+        reduce(x, axis=2)
+    with pytest.raises(cr.AxisError, match="names the same axis twice"):
+        reduce(x, axis=(0, -2))
+
+
+def test_max_of_an_empty_tensor_is_an_error() -> None:
+    with pytest.raises(cr.ShapeError, match="max: a tensor with no elements has no max"):
+        cr.max(cr.tensor(np.ones((0, 3))))
