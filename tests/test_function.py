@@ -1,0 +1,87 @@
+"""User-defined ops join graphs exactly like the built-in ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.check import numerical_gradient
+from oracles import relative_error
+
+
+class ScaledSoftplus(cr.Function):
+    """d/dx (s · softplus(x)) = s · σ(x), s a constant option"""
+
+    def forward(self, x, scale):
+        self.x, self.scale = x, scale
+        return scale * np.logaddexp(0, x)
+
+    def backward(self, grad_out):
+        return grad_out * self.scale / (1 + np.exp(-self.x))
+
+
+class BroadcastingProduct(cr.Function):
+    """d/da (a·b) = b, d/db (a·b) = a — returns broadcast-shaped gradients on purpose"""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad_out):
+        return grad_out * self.b, grad_out * self.a
+
+
+def test_custom_op_gradient_matches_finite_differences(rng) -> None:
+    x0 = rng.normal(size=(3, 4))
+    x = cr.tensor(x0, requires_grad=True)
+    (ScaledSoftplus.apply(x, scale=2.5) * x).sum().backward()
+    (numeric,) = numerical_gradient(lambda t: (ScaledSoftplus.apply(t, scale=2.5) * t).sum(), x0)
+    assert relative_error(x.grad, numeric) < 1e-8
+    assert ScaledSoftplus.name == "scaledsoftplus"
+
+
+def test_engine_reduces_broadcast_gradients_of_custom_ops(rng) -> None:
+    a = cr.tensor(rng.normal(size=(2, 3)), requires_grad=True)
+    b = cr.tensor(rng.normal(size=(3,)), requires_grad=True)
+    BroadcastingProduct.apply(a, b).sum().backward()
+    np.testing.assert_allclose(b.grad, a.data.sum(axis=0))
+    np.testing.assert_allclose(a.grad, np.broadcast_to(b.data, (2, 3)))
+
+
+def test_a_backward_of_the_wrong_shape_is_reported_with_the_op_name() -> None:
+    class Broken(cr.Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad_out):
+            return np.ones(7)
+
+    x = cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(cr.ShapeError, match=r"broken: backward returned a gradient of shape \(7,\)"):
+        Broken.apply(x).sum().backward()
+
+
+def test_a_function_without_forward_says_so() -> None:
+    class Empty(cr.Function):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Empty must define forward"):
+        Empty.apply(cr.tensor(1.0))
+
+
+def test_needs_input_grad_lets_an_op_skip_work() -> None:
+    seen = []
+
+    class Spy(cr.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, grad_out):
+            seen.append(self.needs_input_grad)
+            return grad_out, None
+
+    a = cr.tensor([1.0], requires_grad=True)
+    Spy.apply(a, cr.tensor([2.0])).sum().backward()
+    assert seen == [(True, False)]
+    np.testing.assert_array_equal(a.grad, [1.0])

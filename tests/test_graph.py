@@ -1,0 +1,141 @@
+"""backward(): accumulation, freeing, deep graphs, no_grad and the errors of misuse."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.graph import unbroadcast
+
+
+def test_backward_twice_adds_like_torch() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_shared_subexpressions_receive_all_their_gradient() -> None:
+    x = cr.tensor(3.0, requires_grad=True)
+    y = x * x  # used twice below
+    z = y * y + y  # x⁴ + x²
+    z.backward()
+    assert x.grad == pytest.approx(4 * 27 + 2 * 3)
+
+
+def test_leaf_gradients_do_not_alias_each_other() -> None:
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad += 10
+    np.testing.assert_array_equal(b.grad, [1.0, 1.0])
+
+
+def test_retain_graph_allows_a_second_backward() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x.sigmoid() * 2).sum()
+    loss.backward(retain_graph=True)
+    first = x.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 2 * first)
+
+
+def test_backward_through_a_freed_graph_is_an_error() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x.exp() * 2).sum()
+    loss.backward()
+    with pytest.raises(cr.GraphError, match="was already freed by an earlier backward.*retain_graph=True"):
+        loss.backward()
+
+
+def test_backward_frees_saved_arrays() -> None:
+    x = cr.tensor(np.ones(4), requires_grad=True)
+    hidden = x * 2
+    node = hidden.grad_fn
+    loss = (hidden * hidden).sum()
+    saved = weakref.ref(loss.grad_fn)
+    loss.backward()
+    assert node.inputs is None and not hasattr(node, "a")
+    del loss
+    gc.collect()
+    assert saved() is None
+
+
+def test_backward_from_a_non_scalar_needs_grad() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    with pytest.raises(cr.GraphError, match=r"backward: the tensor has shape \(2,\), not a scalar; reduce it first"):
+        y.backward()
+    y.backward(grad=np.array([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad, [3.0, 30.0])
+    with pytest.raises(cr.ShapeError, match=r"backward: grad has shape \(3,\) but the tensor has shape \(2,\)"):
+        (x * 3).backward(grad=np.ones(3))
+
+
+def test_backward_on_a_tensor_without_grad_is_an_error() -> None:
+    with pytest.raises(cr.GraphError, match="does not require grad"):
+        (cr.tensor([1.0]) * 2).sum().backward()
+
+
+def test_backward_on_a_leaf() -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    x.backward()
+    assert x.grad == 1.0
+
+
+def test_no_grad_records_nothing() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.no_grad():
+        y = (x * 2).sum()
+        assert not cr.is_grad_enabled()
+        with cr.enable_grad():
+            z = (x * 2).sum()
+    assert cr.is_grad_enabled()
+    assert y.grad_fn is None and not y.requires_grad
+    assert z.requires_grad
+
+    @cr.no_grad()
+    def update() -> cr.Tensor:
+        return x * 2
+
+    assert not update().requires_grad and cr.is_grad_enabled()
+
+
+def test_ops_on_tensors_without_grad_record_no_graph() -> None:
+    y = cr.tensor([1.0, 2.0]).exp() @ cr.tensor([1.0, 1.0])
+    assert y.grad_fn is None
+
+
+def test_a_chain_of_100000_ops_backpropagates_without_recursion() -> None:
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0001 - 0.0
+    y.backward()
+    expected = 1.0001**100_000 / 1.0  # d/dx of x·1.0001ⁿ
+    assert x.grad == pytest.approx(expected, rel=1e-9)
+    del y  # dropping a deep graph must not overflow the interpreter stack either
+
+
+def test_a_dropped_deep_graph_is_freed_without_recursion_errors() -> None:
+    x = cr.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 1.0
+    del y
+    gc.collect()
+
+
+def test_unbroadcast_sums_over_stretched_axes() -> None:
+    grad = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(unbroadcast(grad, (3, 1)), grad.sum(axis=(0, 2)).reshape(3, 1))
+    np.testing.assert_array_equal(unbroadcast(grad, ()), grad.sum())
+    assert unbroadcast(grad, (2, 3, 4)) is grad
+    with pytest.raises(cr.ShapeError, match=r"does not broadcast to its input's shape \(5,\)"):
+        unbroadcast(grad, (5,))

@@ -1,0 +1,84 @@
+"""Tensor construction, dtypes, printing and the mistakes people make with them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def test_defaults_to_float64_and_copies() -> None:
+    source = np.array([1, 2, 3])
+    x = cr.tensor(source)
+    assert x.dtype == np.float64 and x.shape == (3,) and x.ndim == 1 and x.size == 3
+    source[0] = 99
+    assert x.data[0] == 1.0
+    assert cr.tensor(2).dtype == np.float64
+    assert cr.tensor([[True, False]]).dtype == np.float64
+
+
+def test_float32_is_kept_and_integers_on_request() -> None:
+    assert cr.tensor(np.ones(2, np.float32)).dtype == np.float32
+    assert cr.tensor([1.0, 2.0], dtype=np.float32).dtype == np.float32
+    labels = cr.tensor([0, 2, 1], dtype=np.int64)
+    assert labels.dtype == np.int64 and not labels.requires_grad
+
+
+def test_integer_tensor_cannot_require_grad() -> None:
+    with pytest.raises(cr.DTypeError, match="requires_grad=True needs floating-point numbers, got dtype int64"):
+        cr.tensor([1, 2], dtype=np.int64, requires_grad=True)
+    with pytest.raises(cr.DTypeError, match="requires_grad_: needs floating-point numbers"):
+        cr.tensor([1, 2], dtype=np.int32).requires_grad_()
+
+
+def test_non_numeric_data_is_refused() -> None:
+    with pytest.raises(cr.DTypeError, match="chainrule tensors hold real numbers"):
+        cr.tensor(["a", "b"])
+    with pytest.raises(cr.DTypeError, match="chainrule tensors hold real numbers"):
+        cr.tensor([1 + 2j])
+
+
+def test_accessors() -> None:
+    x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    assert x.T.shape == (3, 2)
+    np.testing.assert_array_equal(x.T.data, x.data.T)
+    assert x.numpy() is x.data
+    assert cr.tensor([[7.5]]).item() == 7.5
+    assert float(cr.tensor(2.5)) == 2.5 and int(cr.tensor(3.0)) == 3
+    assert len(x) == 2
+    assert [row.shape for row in x] == [(3,), (3,)]
+    assert x.is_leaf and not (x * 2).is_leaf
+    with pytest.raises(cr.ShapeError, match=r"item: only a tensor with one element .* shape \(2, 3\)"):
+        x.item()
+
+
+def test_repr_is_readable() -> None:
+    assert repr(cr.tensor([1.0, 2.5])) == "tensor([1. , 2.5])"
+    assert repr(cr.tensor([1.0], requires_grad=True, name="w")) == "tensor([1.], requires_grad=True, name='w')"
+    x = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    assert repr(x.sum()) == "tensor(3., grad_fn=<sum>)"
+    assert repr(cr.tensor([1.0], dtype=np.float32)) == "tensor([1.], dtype=float32)"
+    assert "..." in repr(cr.tensor(np.zeros(1000)))
+
+
+def test_comparisons_give_boolean_tensors_without_grad() -> None:
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    mask = x > 1.5
+    assert mask.dtype == bool and not mask.requires_grad
+    np.testing.assert_array_equal(mask.data, [False, True, True])
+    np.testing.assert_array_equal((x == 2.0).data, [False, True, False])
+    assert len({x, x}) == 1  # still hashable by identity
+    np.testing.assert_array_equal(cr.where(x > 1.5, x, 0.0).data, [0.0, 2.0, 3.0])
+
+
+def test_named_tensors() -> None:
+    h = (cr.tensor([1.0], requires_grad=True) * 2).named("h1")
+    assert h.name == "h1" and "name='h1'" in repr(h)
+
+
+def test_detach_shares_values_and_leaves_the_graph() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 3).detach()
+    assert not y.requires_grad and y.grad_fn is None
+    np.testing.assert_array_equal(y.data, [3.0, 6.0])
