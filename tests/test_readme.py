@@ -1,0 +1,26 @@
+"""The README's two commands stay true: CI runs exactly the test command the README gives."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    return [block.strip() for block in blocks[:2]]
+
+
+def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
+    main_job, test_command = readme_commands()
+    assert main_job == "pip install . && chainrule demo abc"
+    assert "pytest" in test_command and ".[test]" in test_command
+
+
+def test_ci_runs_the_readme_test_command_with_torch_required() -> None:
+    _, test_command = readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci
+    assert "export CHAINRULE_REQUIRE_TORCH=1" in ci
