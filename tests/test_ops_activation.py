@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from oracles import OpCase, check_against_torch, check_finite_differences
+from oracles import OpCase, op_tests
 
 CASES = [
     OpCase("sigmoid", cr.sigmoid, lambda x: x.sigmoid(), [(3, 4)]),
@@ -24,14 +24,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
-    check_finite_differences(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
-    check_against_torch(case, torch, rng)
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
 
 
 ELEMENTWISE_EXTREMES = [-1e308, -1e4, -1000.0, -50.0, 0.0, 50.0, 1000.0, 1e4, 1e308]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import chainrule as cr
-from oracles import OpCase, check_against_torch, check_finite_differences, relative_error
+from oracles import OpCase, op_tests, relative_error
 
 CASES = [
     OpCase("add", lambda a, b: a + b, lambda a, b: a + b, [(3, 4), (3, 4)]),
@@ -43,14 +43,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
-    check_finite_differences(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
-    check_against_torch(case, torch, rng)
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
 
 
 BINARY = {

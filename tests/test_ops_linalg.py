@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from oracles import OpCase, check_against_torch, check_finite_differences
+from oracles import OpCase, op_tests
 
 
 def matmul_case(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> OpCase:
@@ -28,14 +28,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
-    check_finite_differences(case, rng)
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c.torch is not None], ids=str)
-def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
-    check_against_torch(case, torch, rng)
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from oracles import OpCase, check_against_torch, check_finite_differences
+from oracles import OpCase, op_tests
 
 
 def torch_axis(axis):
@@ -32,14 +32,7 @@ for axis in [None, 0, 1, -1, (0, 2)]:
         ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_finite_differences(case: OpCase, rng: np.random.Generator) -> None:
-    check_finite_differences(case, rng)
-
-
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_gradient_matches_torch(case: OpCase, torch, rng: np.random.Generator) -> None:
-    check_against_torch(case, torch, rng)
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
 
 
 def test_reductions_give_numpy_shapes() -> None:
