@@ -24,6 +24,13 @@ CASES = [
     matmul_case((3,), (2, 3, 5)),  # vector · batched
     matmul_case((2, 4, 3), (3,)),  # batched · vector
     OpCase("matmul function", cr.matmul, lambda a, b: a @ b, [(2, 3), (3, 2)]),
+    OpCase("linear", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+           [(5, 3), (4, 3), (4,)]),
+    OpCase("linear no bias", cr.linear, lambda x, w: __import__("torch").nn.functional.linear(x, w), [(5, 3), (4, 3)]),
+    OpCase("linear batched", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+           [(2, 5, 3), (4, 3), (4,)]),
+    OpCase("linear vector", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+           [(3,), (4, 3), (4,)]),
     OpCase("rmatmul array", lambda b: np.arange(6.0).reshape(2, 3) @ b, None, [(3, 2)]),
 ]
 
@@ -53,3 +60,8 @@ def test_float32_matmul_stays_float32() -> None:
     out.sum().backward()
     assert a.grad.dtype == np.float32 and b.grad.dtype == np.float32
     np.testing.assert_array_equal(a.grad, np.full((2, 3), 4.0))
+
+
+def test_linear_shape_mismatch_is_explained() -> None:
+    with pytest.raises(cr.ShapeError, match=r"linear: input of shape \(5, 3\) does not fit a weight of shape \(4, 2\)"):
+        cr.linear(cr.tensor(np.ones((5, 3))), np.ones((4, 2)))

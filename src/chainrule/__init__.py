@@ -28,6 +28,7 @@ from .ops import (
     div,
     exp,
     leaky_relu,
+    linear,
     log,
     log_softmax,
     logsumexp,
@@ -57,12 +58,18 @@ from .ops import (
 )
 from .tensor import Tensor, tensor
 
+# Layers above the engine: networks, optimizers, data, training, model files.
+from . import data, nn, optim  # noqa: E402  (isort: skip)
+from .model_file import ModelFileError, load, save  # noqa: E402
+from .train import History, fit  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
-    "AxisError", "ChainruleError", "DTypeError", "Function", "GraphError", "ShapeError", "Tensor",
+    "AxisError", "ChainruleError", "DTypeError", "Function", "GraphError", "History", "ModelFileError",
+    "ShapeError", "Tensor", "data", "fit", "load", "nn", "optim", "save",
     "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
-    "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "log", "log_softmax", "logsumexp",
+    "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mse", "mul", "neg", "no_grad", "pow",
     "relu", "reshape", "sigmoid", "softmax", "softplus", "sqrt", "squared_norm", "stack", "sub",
     "sum", "tanh", "tensor", "transpose", "value_and_grad", "where",

@@ -1,23 +1,21 @@
-"""The ``chainrule`` command line: ``chainrule demo abc``."""
+"""The ``chainrule`` command line.
+
+    chainrule demo abc | delta-rule
+    chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
+    chainrule compare iris --optimizers gd,nag --plot compare.png
+    chainrule predict model.npz --input 5.1,3.5,1.4,0.2
+"""
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
+import numpy as np
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation you can see, check and trust.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    demo = commands.add_parser("demo", help="run a worked example from the seed documents")
-    demos = demo.add_subparsers(dest="demo", required=True, metavar="NAME")
-    abc = demos.add_parser("abc", help="the three-matrix network y=xA, u=σ(y), v=xB, z=u+v, w=zC, L=‖w‖²")
-    abc.add_argument("--steps", type=_positive_int, default=100, help="gradient-descent steps (default 100)")
-    abc.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
-    abc.add_argument("--samples", type=_positive_int, default=1000, help="random inputs in the batch (default 1000)")
-    abc.add_argument("--seed", type=int, default=0, help="random seed of the inputs (default 0)")
-    return parser
+from .errors import ChainruleError
 
 
 def _positive_int(text: str) -> int:
@@ -27,14 +25,201 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", choices=["iris"], help="the data set (Iris ships with chainrule)")
+    parser.add_argument("--hidden", type=_positive_int, default=16, help="hidden units (default 16)")
+    parser.add_argument("--activation", choices=["softplus", "sigmoid", "tanh", "relu", "leaky_relu"],
+                        default="softplus", help="hidden activation (default softplus)")
+    parser.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default 0.01)")
+    parser.add_argument("--epochs", type=_positive_int, default=350, help="passes over the training set (default 350)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the split, initial weights and batches (default 0)")
+    parser.add_argument("--batch-size", type=_positive_int, default=None,
+                        help="mini-batch size (default: the whole training set, i.e. full-batch gradient descent)")
+    parser.add_argument("--momentum", type=float, default=0.9, help="momentum of --optimizer momentum (default 0.9)")
+    parser.add_argument("--test-fraction", type=float, default=0.2, help="share held out for testing (default 0.2)")
+    parser.add_argument("--plot", metavar="FILE", help="save loss and accuracy curves (.png, .svg or .pdf)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation you can see, check and trust.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run a worked example from the seed documents")
+    demos = demo.add_subparsers(dest="demo", required=True, metavar="NAME")
+    abc = demos.add_parser("abc", help="the three-matrix network y=xA, u=σ(y), v=xB, z=u+v, w=zC, L=‖w‖²")
+    abc.add_argument("--steps", type=_positive_int, default=100, help="gradient-descent steps (default 100)")
+    abc.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    abc.add_argument("--samples", type=_positive_int, default=1000, help="random inputs in the batch (default 1000)")
+    abc.add_argument("--seed", type=int, default=0, help="random seed of the inputs (default 0)")
+    delta = demos.add_parser("delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product")
+    delta.add_argument("--seed", type=int, default=0, help="random seed of the example (default 0)")
+
+    train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
+    _add_training_options(train)
+    train.add_argument("--optimizer", choices=["gd", "momentum", "nag", "adam"], default="nag",
+                       help="gd, momentum, nag (Nesterov, gradient at the look-ahead point) or adam (default nag)")
+    train.add_argument("--save", metavar="FILE", help="save the trained model (.npz, with its standardisation)")
+
+    compare = commands.add_parser("compare", help="train several optimizers on the same split and initial weights")
+    _add_training_options(compare)
+    compare.add_argument("--optimizers", default="gd,nag", help="comma-separated list (default gd,nag)")
+    compare.add_argument("--repeats", type=_positive_int, default=1,
+                         help="also average over this many seeds (seed, seed+1, ...); default 1")
+
+    predict = commands.add_parser("predict", help="classify one flower with a saved model")
+    predict.add_argument("model", help="a file written by chainrule train --save")
+    predict.add_argument("--input", required=True, help="comma-separated measurements, e.g. 5.1,3.5,1.4,0.2")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command == "demo" and args.demo == "abc":
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "compare":
+            return _compare(args, parser)
+        return _predict(args)
+    except (ChainruleError, ValueError, OSError, ImportError) as error:
+        print(f"chainrule {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.demo == "abc":
         from .examples import three_matrix
 
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed)
-        return 0 if worst < 1e-12 else 1
-    return 2  # pragma: no cover - argparse rejects anything else
+    else:
+        from .examples import delta_rule
+
+        worst = delta_rule.demo(seed=args.seed)
+    return 0 if worst < 1e-12 else 1
+
+
+def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
+    from .examples import iris
+
+    return iris.train(
+        optimizer, hidden=args.hidden, activation=args.activation, lr=args.lr, epochs=args.epochs, seed=seed,
+        batch_size=args.batch_size, test_fraction=args.test_fraction, momentum=args.momentum,
+        progress=False if args.quiet else None,
+    )
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .model_file import save
+    from .plot import plot_histories
+
+    run = _run(args, args.optimizer, args.seed)
+    history = run.history
+    print(f"{args.optimizer}: {args.epochs} epochs, lr {args.lr}, 4-{args.hidden}-3 {args.activation} network, "
+          f"seed {args.seed}, {len(run.split.train_labels)} training / {len(run.split.test_labels)} test samples")
+    print(f"final training loss {history.loss[-1]:.4f}")
+    print(f"train accuracy {history.train_accuracy[-1]:.3f}")
+    print(f"test accuracy {history.test_accuracy[-1]:.3f}")
+    if args.plot:
+        print(f"curves saved to {plot_histories({args.optimizer: history}, args.plot)}")
+    if args.save:
+        metadata = {
+            "task": "iris", "outputs": "logits",
+            "class_names": list(run.class_names), "feature_names": list(run.feature_names),
+            "standardizer": run.standardizer.to_dict(),
+            "training": {"optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs, "seed": args.seed,
+                         "hidden": args.hidden, "activation": args.activation, "batch_size": args.batch_size,
+                         "history": history.to_dict()},
+        }
+        save(run.model, args.save, metadata=metadata)
+        print(f"model saved to {args.save}")
+    return 0
+
+
+def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from .examples.iris import OPTIMIZERS
+    from .plot import plot_histories
+
+    names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
+    unknown = [name for name in names if name not in OPTIMIZERS]
+    if not names or unknown:
+        parser.error(f"--optimizers: unknown {', '.join(unknown) or '(empty list)'}; choose from {', '.join(OPTIMIZERS)}")
+    seeds = list(range(args.seed, args.seed + args.repeats))
+    runs = {name: [_run(args, name, seed) for seed in seeds] for name in names}
+    print(f"Iris, 4-{args.hidden}-3 {args.activation} network, lr {args.lr}, {args.epochs} epochs, "
+          f"same split and initial weights for every optimizer (seed {args.seed})")
+    print(_table(runs, seeds))
+    if args.plot:
+        histories = {name: group[0].history for name, group in runs.items()}
+        print(f"curves saved to {plot_histories(histories, args.plot, title=f'Iris, lr {args.lr}, seed {args.seed}')}")
+    return 0
+
+
+def _table(runs: dict[str, list[Any]], seeds: list[int]) -> str:
+    header = ["optimizer", "final loss", "train accuracy", "test accuracy", "epochs to 90% test"]
+    rows = []
+    for name, group in runs.items():
+        histories = [run.history for run in group]
+        reached = [h.epochs_to_reach(0.9) for h in histories]
+        if len(seeds) == 1:
+            h = histories[0]
+            cells = [f"{h.loss[-1]:.4f}", f"{h.train_accuracy[-1]:.3f}", f"{h.test_accuracy[-1]:.3f}",
+                     str(reached[0]) if reached[0] is not None else "never"]
+        else:
+            cells = [_mean_std([h.loss[-1] for h in histories], 4), _mean_std([h.train_accuracy[-1] for h in histories], 3),
+                     _mean_std([h.test_accuracy[-1] for h in histories], 3),
+                     f"{sum(r is not None for r in reached)}/{len(seeds)} runs"
+                     + (f", median {statistics.median(r for r in reached if r is not None):g}" if any(r is not None for r in reached) else "")]
+        rows.append([name] + cells)
+    if len(seeds) > 1:
+        header[-1] += f" (seeds {seeds[0]}–{seeds[-1]})"
+    widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |",
+             "|" + "|".join("-" * (width + 2) for width in widths) + "|"]
+    lines += ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _mean_std(values: list[float], digits: int) -> str:
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from . import ops
+    from .data import Standardizer
+    from .grad_mode import no_grad
+    from .model_file import load
+
+    model = load(args.model)
+    metadata = getattr(model, "metadata", {})
+    try:
+        values = np.array([float(part) for part in args.input.split(",")])
+    except ValueError:
+        raise ValueError(f"--input must be comma-separated numbers, got {args.input!r}") from None
+    feature_names = metadata.get("feature_names")
+    if feature_names and len(values) != len(feature_names):
+        raise ValueError(f"--input has {len(values)} numbers but the model needs {len(feature_names)} "
+                         f"({', '.join(feature_names)})")
+    if "standardizer" in metadata:
+        values = Standardizer.from_dict(metadata["standardizer"]).transform(values[np.newaxis, :])[0]
+    with no_grad():
+        outputs = model(values[np.newaxis, :])
+        probabilities = (ops.softmax(outputs) if metadata.get("outputs") == "logits" else outputs).data[0]
+    class_names = metadata.get("class_names") or [str(index) for index in range(len(probabilities))]
+    best = int(np.argmax(probabilities))
+    print(f"predicted: {class_names[best]}")
+    for name, probability in zip(class_names, probabilities):
+        print(f"  {name:<12} {probability:.4f}")
+    return 0
 
 
 if __name__ == "__main__":

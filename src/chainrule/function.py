@@ -98,7 +98,7 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     ``float32_tensor * 0.5`` must stay float32, so a bare number becomes an array of the first
     floating tensor's dtype instead of float64.
     """
-    if all(type(item) is Tensor for item in inputs):
+    if all(isinstance(item, Tensor) for item in inputs):
         return inputs  # the hot path: nothing to convert
     dtype = None
     for item in inputs:

@@ -3,7 +3,7 @@
 from . import methods
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .elementwise import abs, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub, where
-from .linalg import matmul
+from .linalg import linear, matmul
 from .loss import binary_cross_entropy, cross_entropy, mse, squared_norm
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import astype, concatenate, getitem, reshape, stack, transpose
@@ -12,7 +12,7 @@ methods.install()
 
 __all__ = [
     "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
-    "exp", "getitem", "leaky_relu", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum",
+    "exp", "getitem", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max", "maximum",
     "mean", "min", "minimum", "mse", "mul", "neg", "pow", "relu", "reshape", "sigmoid", "softmax",
     "softplus", "sqrt", "squared_norm", "stack", "sub", "sum", "tanh", "transpose", "where",
 ]

@@ -70,3 +70,44 @@ def matmul(a: Any, b: Any) -> Tensor:
            [1., 1.]])
     """
     return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    """d/dx (x Wᵀ + b) · G = G W, d/dW = Gᵀ x, d/db = Σ_rows G (one fused op for a dense layer)"""
+
+    def forward(self, x, weight, bias=None):
+        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+            raise ShapeError(
+                f"linear: input of shape {format_shape(x.shape)} does not fit a weight of shape "
+                f"{format_shape(weight.shape)} (the input's last axis must have {weight.shape[-1]} features)"
+            )
+        self.x, self.weight = x, weight
+        out = np.matmul(x, weight.T)
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, grad_out):
+        x, weight = self.x, self.weight
+        needs = self.needs_input_grad
+        grad_x = np.matmul(grad_out, weight) if needs[0] else None
+        grad_weight = grad_bias = None
+        if needs[1]:
+            grad_2d = grad_out.reshape(-1, grad_out.shape[-1])
+            grad_weight = np.matmul(grad_2d.T, x.reshape(-1, x.shape[-1]))
+        if len(needs) > 2 and needs[2]:
+            grad_bias = grad_out.reshape(-1, grad_out.shape[-1]).sum(axis=0)
+        return grad_x, grad_weight, grad_bias
+
+
+def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """A dense layer ``x @ weight.T + bias`` as one op; ``weight`` has shape (out, in), as in PyTorch.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> cr.linear(cr.tensor([[1.0, 2.0]]), np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]), np.ones(3))
+    tensor([[2., 4., 5.]])
+    """
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, bias)

@@ -1,0 +1,230 @@
+"""Layers, activation modules and loss modules, each a thin object around an op of ``chainrule.ops``.
+
+Every built-in module can describe itself with ``config()`` and be rebuilt by ``from_config``;
+that is how ``chainrule.save``/``chainrule.load`` store an architecture without pickling code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor
+from . import init as initializers
+from .module import Module, Parameter
+
+
+def _generator(rng: int | np.random.Generator | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+class Linear(Module):
+    """A dense layer ``y = x Wᵀ + b`` with W of shape (out_features, in_features), as in PyTorch.
+
+    ``init`` names an initialisation (see ``chainrule.nn.init``) or is a function; biases use
+    the same one for ``"default"`` and for functions such as ``init.normal(0, 0.1)``, zeros for
+    the named schemes (Xavier, He) unless ``bias_init`` says otherwise. ``rng`` is a seed or a
+    NumPy generator.
+
+    >>> from chainrule import nn
+    >>> layer = nn.Linear(4, 16, init=nn.init.normal(0.0, 0.1), rng=0)
+    >>> layer
+    Linear(in_features=4, out_features=16, bias=True)  # 80 parameters
+    >>> layer(np.ones((5, 4))).shape
+    (5, 16)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        init: str | Callable[..., np.ndarray] = "default",
+        bias_init: str | Callable[..., np.ndarray] | None = None,
+        rng: int | np.random.Generator | None = None,
+        dtype: Any = np.float64,
+    ) -> None:
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, out_features={out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        generator = _generator(rng)
+        weight_init = initializers.resolve(init)
+        self.weight = Parameter(weight_init((out_features, in_features), in_features, out_features, generator), dtype=dtype)
+        self.bias: Parameter | None = None
+        if bias:
+            if bias_init is None:
+                bias_init = init if (init == "default" or not isinstance(init, str)) else "zeros"
+            values = initializers.resolve(bias_init)((out_features,), in_features, out_features, generator)
+            self.bias = Parameter(values, dtype=dtype)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Linear", "in_features": self.in_features, "out_features": self.out_features,
+                "bias": self.bias is not None}
+
+
+class Sequential(Module):
+    """Modules applied one after the other.
+
+    >>> from chainrule import nn
+    >>> net = nn.Sequential(nn.Linear(4, 16, rng=0), nn.Softplus(), nn.Linear(16, 3, rng=1))
+    >>> net(np.zeros((2, 4))).shape
+    (2, 3)
+    """
+
+    def __init__(self, *layers: Module) -> None:
+        super().__init__()
+        for position, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: item {position} is a {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, index: int) -> Module:
+        return self.layers[index]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Sequential", "layers": [describe(layer) for layer in self.layers]}
+
+
+class _Activation(Module):
+    """A module applying one op elementwise (or along ``axis`` for the softmax family)."""
+
+    function: Callable[..., Tensor]
+
+    def forward(self, x: Any) -> Tensor:
+        return type(self).function(x)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__}
+
+
+class Sigmoid(_Activation):
+    function = staticmethod(ops.sigmoid)
+
+
+class Tanh(_Activation):
+    function = staticmethod(ops.tanh)
+
+
+class ReLU(_Activation):
+    function = staticmethod(ops.relu)
+
+
+class Softplus(_Activation):
+    function = staticmethod(ops.softplus)
+
+
+class LeakyReLU(Module):
+    def __init__(self, slope: float = 0.01) -> None:
+        super().__init__()
+        self.slope = float(slope)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.leaky_relu(x, self.slope)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "LeakyReLU", "slope": self.slope}
+
+
+class Softmax(Module):
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x: Any) -> Tensor:
+        return ops.softmax(x, axis=self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Softmax", "axis": self.axis}
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Any) -> Tensor:
+        return ops.log_softmax(x, axis=self.axis)
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "LogSoftmax", "axis": self.axis}
+
+
+class CrossEntropyLoss(Module):
+    """``cross_entropy(logits, target)`` as a module (softmax output layer + negative log-likelihood)."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return ops.cross_entropy(logits, target, reduction=self.reduction)
+
+
+class MSELoss(CrossEntropyLoss):
+    """``mse(prediction, target)`` as a module."""
+
+    def forward(self, prediction: Any, target: Any) -> Tensor:
+        return ops.mse(prediction, target, reduction=self.reduction)
+
+
+class BCELoss(CrossEntropyLoss):
+    """``binary_cross_entropy(probabilities, target)`` as a module (``from_logits=True`` for scores)."""
+
+    def __init__(self, reduction: str = "mean", from_logits: bool = False) -> None:
+        super().__init__(reduction)
+        self.from_logits = from_logits
+
+    def forward(self, prediction: Any, target: Any) -> Tensor:
+        return ops.binary_cross_entropy(prediction, target, reduction=self.reduction, from_logits=self.from_logits)
+
+
+BUILDABLE: dict[str, type[Module]] = {
+    cls.__name__: cls for cls in (Linear, Sequential, Sigmoid, Tanh, ReLU, Softplus, LeakyReLU, Softmax, LogSoftmax)
+}
+ACTIVATIONS: dict[str, type[Module]] = {
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "softplus": Softplus, "leaky_relu": LeakyReLU,
+}
+
+
+def describe(module: Module) -> dict[str, Any]:
+    """The JSON-able architecture of a built-in module (what ``from_config`` rebuilds)."""
+    config = getattr(module, "config", None)
+    if config is None or type(module).__name__ not in BUILDABLE:
+        raise TypeError(
+            f"{type(module).__name__} is not a built-in layer, so its architecture cannot be stored; "
+            "build the model from nn.Sequential and built-in layers, or save its state_dict()"
+        )
+    return config()
+
+
+def from_config(config: dict[str, Any]) -> Module:
+    """Rebuild a module from ``describe(module)``; its parameters are placeholders until loaded."""
+    if not isinstance(config, dict) or config.get("type") not in BUILDABLE:
+        kind = config.get("type") if isinstance(config, dict) else type(config).__name__
+        raise ValueError(f"unknown layer type {kind!r}; known: {', '.join(sorted(BUILDABLE))}")
+    kind = config["type"]
+    if kind == "Sequential":
+        return Sequential(*(from_config(layer) for layer in config["layers"]))
+    if kind == "Linear":
+        return Linear(int(config["in_features"]), int(config["out_features"]), bias=bool(config["bias"]), init="zeros")
+    arguments = {key: value for key, value in config.items() if key != "type"}
+    return BUILDABLE[kind](**arguments)
