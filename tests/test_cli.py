@@ -34,3 +34,65 @@ def test_bad_arguments_are_refused(capsys) -> None:
         main(["demo", "abc", "--steps", "0"])
     assert exit_info.value.code == 2
     assert "must be a positive integer" in capsys.readouterr().err
+
+
+def test_demo_delta_rule_shows_inputs_times_delta(capsys) -> None:
+    assert main(["demo", "delta-rule"]) == 0
+    out = capsys.readouterr().out
+    assert "largest difference: 0" in out
+    assert "kronecker(transpose(outputs), δ) has shape (2, 2)" in out
+    assert "cannot update W of shape (4, 2)" in out
+
+
+def test_train_save_predict(tmp_path, capsys) -> None:
+    model, curves = tmp_path / "model.npz", tmp_path / "curves.png"
+    code = main(["train", "iris", "--optimizer", "nag", "--hidden", "16", "--activation", "softplus", "--lr", "0.01",
+                 "--epochs", "350", "--seed", "1", "--plot", str(curves), "--save", str(model)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "train accuracy 0.975" in out and "test accuracy 1.000" in out
+    assert curves.read_bytes()[:4] == b"\x89PNG" and model.exists()
+
+    assert main(["predict", str(model), "--input", "5.1,3.5,1.4,0.2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("predicted: setosa\n")
+    probabilities = [float(line.split()[-1]) for line in out.splitlines()[1:]]
+    assert len(probabilities) == 3 and abs(sum(probabilities) - 1) < 1e-3 and probabilities[0] > 0.9
+    assert main(["predict", str(model), "--input", "6.7,3.0,5.2,2.3"]) == 0
+    assert capsys.readouterr().out.startswith("predicted: virginica\n")
+
+
+def test_compare_prints_the_table_and_draws_one_figure(tmp_path, capsys) -> None:
+    figure = tmp_path / "compare.svg"
+    assert main(["compare", "iris", "--optimizers", "gd,nag", "--epochs", "350", "--seed", "1", "--plot", str(figure)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+            for line in out.splitlines() if line.startswith("| gd") or line.startswith("| nag")}
+    assert float(rows["nag"][0]) < float(rows["gd"][0])  # final loss
+    assert rows["gd"][3] == "never" and int(rows["nag"][3]) < 350
+    assert "<svg" in figure.read_text()
+
+
+def test_compare_over_several_seeds(capsys) -> None:
+    assert main(["compare", "iris", "--optimizers", "gd,adam", "--epochs", "20", "--repeats", "3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(seeds 0–2)" in out and " ± " in out
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys) -> None:
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 not really")
+    assert main(["predict", str(broken), "--input", "1,2,3,4"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chainrule predict: load: broken.npz") and err.count("\n") == 1
+
+    model = tmp_path / "m.npz"
+    assert main(["train", "iris", "--epochs", "2", "--save", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), "--input", "1,2,3"]) == 1
+    assert "--input has 3 numbers but the model needs 4" in capsys.readouterr().err
+    assert main(["predict", str(model), "--input", "1,x,3,4"]) == 1
+    assert "comma-separated numbers" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["compare", "iris", "--optimizers", "gd,lbfgs"])
+    assert "unknown lbfgs" in capsys.readouterr().err

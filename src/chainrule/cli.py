@@ -155,8 +155,9 @@ def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         parser.error(f"--optimizers: unknown {', '.join(unknown) or '(empty list)'}; choose from {', '.join(OPTIMIZERS)}")
     seeds = list(range(args.seed, args.seed + args.repeats))
     runs = {name: [_run(args, name, seed) for seed in seeds] for name in names}
+    seed_text = f"seed {args.seed}" if args.repeats == 1 else f"seeds {seeds[0]}–{seeds[-1]}, mean ± standard deviation"
     print(f"Iris, 4-{args.hidden}-3 {args.activation} network, lr {args.lr}, {args.epochs} epochs, "
-          f"same split and initial weights for every optimizer (seed {args.seed})")
+          f"same split and initial weights for every optimizer ({seed_text})")
     print(_table(runs, seeds))
     if args.plot:
         histories = {name: group[0].history for name, group in runs.items()}

@@ -1,0 +1,91 @@
+"""The shipped Iris data, seeded stratified splits, standardisation and the mini-batch loader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import data
+
+
+def test_iris_is_shipped_complete() -> None:
+    iris = data.load_iris()
+    assert iris.features.shape == (150, 4) and iris.labels.shape == (150,)
+    assert iris.feature_names == ("sepal_length", "sepal_width", "petal_length", "petal_width")
+    assert np.bincount(iris.labels).tolist() == [50, 50, 50]
+    np.testing.assert_array_equal(iris.features[0], [5.1, 3.5, 1.4, 0.2])
+    np.testing.assert_array_equal(iris.features[-1], [5.9, 3.0, 5.1, 1.8])
+    # Fisher's published column means (cm)
+    np.testing.assert_allclose(iris.features.mean(axis=0), [5.8433, 3.0573, 3.7580, 1.1993], atol=1e-4)
+
+
+def test_stratified_split_is_seeded_and_balanced() -> None:
+    iris = data.load_iris()
+    split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=3)
+    again = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=3)
+    other = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=4)
+    assert np.bincount(split.test_labels).tolist() == [10, 10, 10]
+    assert np.bincount(split.train_labels).tolist() == [40, 40, 40]
+    np.testing.assert_array_equal(split.test_features, again.test_features)
+    assert not np.array_equal(split.test_features, other.test_features)
+    rows = {tuple(row) + (label,) for row, label in zip(split.train_features, split.train_labels)}
+    rows |= {tuple(row) + (label,) for row, label in zip(split.test_features, split.test_labels)}
+    assert len(split.train_labels) + len(split.test_labels) == 150
+    assert rows == {tuple(row) + (label,) for row, label in zip(iris.features, iris.labels)}
+
+
+def test_unstratified_split_and_errors() -> None:
+    split = data.train_test_split(np.arange(20.0).reshape(10, 2), np.arange(10), test_fraction=0.3, stratify=False)
+    assert len(split.test_labels) == 3
+    with pytest.raises(cr.ShapeError, match="10 feature rows but 9 labels"):
+        data.train_test_split(np.ones((10, 2)), np.ones(9))
+    with pytest.raises(ValueError, match="test_fraction must be between 0 and 1"):
+        data.train_test_split(np.ones((10, 2)), np.ones(10), test_fraction=1.5)
+
+
+def test_standardizer_uses_training_statistics_only() -> None:
+    train = np.array([[1.0, 5.0, 2.0], [3.0, 5.0, 4.0], [5.0, 5.0, 9.0]])
+    scaler = data.Standardizer().fit(train)
+    scaled = scaler.transform(train)
+    np.testing.assert_allclose(scaled.mean(axis=0), 0, atol=1e-15)
+    np.testing.assert_allclose(scaled[:, [0, 2]].std(axis=0), 1)
+    np.testing.assert_array_equal(scaled[:, 1], 0)  # a constant column is centred, not divided by 0
+    np.testing.assert_allclose(scaler.transform([[7.0, 5.0, 5.0]]), [[(7 - 3) / np.std([1, 3, 5]), 0, 0]])
+    rebuilt = data.Standardizer.from_dict(scaler.to_dict())
+    np.testing.assert_array_equal(rebuilt.transform(train), scaled)
+    with pytest.raises(cr.ShapeError, match=r"fitted on 3 features, got data of shape \(1, 2\)"):
+        scaler.transform([[1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="call fit"):
+        data.Standardizer().transform(train)
+
+
+def test_loader_covers_every_sample_once_per_epoch_with_seeded_shuffling() -> None:
+    features, labels = np.arange(20.0).reshape(10, 2), np.arange(10)
+    loader = data.DataLoader(features, labels, batch_size=4, seed=1)
+    assert len(loader) == 3
+    first = [batch_labels.tolist() for _, batch_labels in loader]
+    second = [batch_labels.tolist() for _, batch_labels in loader]
+    assert [len(batch) for batch in first] == [4, 4, 2]
+    assert sorted(sum(first, [])) == list(range(10)) and sorted(sum(second, [])) == list(range(10))
+    assert first != second  # reshuffled each epoch
+    replay = data.DataLoader(features, labels, batch_size=4, seed=1)
+    assert [b.tolist() for _, b in replay] == first
+    for batch_features, batch_labels in data.DataLoader(features, labels, batch_size=3, seed=0):
+        assert isinstance(batch_features, cr.Tensor)
+        np.testing.assert_array_equal(batch_features.data[:, 0], batch_labels * 2.0)
+
+
+def test_full_batch_loader_and_errors() -> None:
+    loader = data.DataLoader(np.ones((5, 2)), np.arange(5))
+    assert len(loader) == 1 and [len(labels) for _, labels in loader] == [5]
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        data.DataLoader(np.ones((5, 2)), np.arange(5), batch_size=0)
+    with pytest.raises(cr.ShapeError, match="5 feature rows but 4 labels"):
+        data.DataLoader(np.ones((5, 2)), np.arange(4))
+
+
+def test_three_matrix_inputs() -> None:
+    inputs = data.three_matrix_inputs(1000, seed=0)
+    assert inputs.shape == (1000, 3) and inputs.min() >= 0 and inputs.max() < 1
+    np.testing.assert_array_equal(inputs, np.random.default_rng(0).random((1000, 3)))

@@ -1,0 +1,150 @@
+"""Model files: exact round trips, atomic writes, and a clear message for every broken file."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import model_file, nn
+
+
+@pytest.fixture
+def network() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 6, rng=0), nn.Softplus(), nn.Linear(6, 3, rng=1))
+
+
+@pytest.fixture
+def saved(tmp_path, network):
+    path = tmp_path / "model.npz"
+    cr.save(network, path, metadata={"class_names": ["a", "b", "c"], "note": "test"})
+    return path
+
+
+def test_round_trip_gives_equal_weights_and_predictions(saved, network, rng) -> None:
+    loaded = cr.load(saved)
+    assert repr(loaded) == repr(network)
+    for (name, original), (other_name, restored) in zip(network.named_parameters(), loaded.named_parameters()):
+        assert name == other_name
+        np.testing.assert_array_equal(original.data, restored.data)
+    x = rng.normal(size=(5, 4))
+    np.testing.assert_array_equal(loaded(x).data, network(x).data)
+    assert loaded.metadata == {"class_names": ["a", "b", "c"], "note": "test"}
+
+
+def test_saved_files_get_ordinary_permissions(saved) -> None:
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_the_file_holds_only_numbers_and_json(saved) -> None:
+    with np.load(saved, allow_pickle=False) as archive:
+        assert all(archive[key].dtype != object for key in archive.files)
+        header = json.loads(archive[model_file.HEADER_KEY].tobytes())
+    assert header["format"] == "chainrule-model" and header["architecture"]["type"] == "Sequential"
+
+
+def test_a_crash_while_saving_leaves_the_old_file_intact(saved, network, monkeypatch) -> None:
+    before = saved.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cr.save(network, saved)
+    assert saved.read_bytes() == before
+    assert [p.name for p in saved.parent.iterdir()] == ["model.npz"]  # no temporary file left behind
+
+
+def test_truncated_file(saved) -> None:
+    data = saved.read_bytes()
+    saved.write_bytes(data[: len(data) // 2])
+    with pytest.raises(cr.ModelFileError, match=r"^load: model.npz is (damaged or truncated|not a chainrule model file)"):
+        cr.load(saved)
+
+
+def test_corrupted_bytes(saved) -> None:
+    data = bytearray(saved.read_bytes())
+    with zipfile.ZipFile(saved) as archive:
+        member = archive.getinfo("parameter:layers.0.weight.npy")
+    middle = member.header_offset + 30 + len(member.filename) + 100  # inside the stored array bytes
+    data[middle : middle + 8] = b"\xff" * 8
+    saved.write_bytes(bytes(data))
+    with pytest.raises(cr.ModelFileError, match="load: model.npz is damaged or truncated"):
+        cr.load(saved)
+
+
+def test_foreign_files(tmp_path) -> None:
+    text = tmp_path / "notes.npz"
+    text.write_text("hello")
+    with pytest.raises(cr.ModelFileError, match=r"load: notes.npz is not a chainrule model file \(not an .npz archive\)"):
+        cr.load(text)
+    other = tmp_path / "other.npz"
+    np.savez(other, weights=np.ones(3))
+    with pytest.raises(cr.ModelFileError, match="load: other.npz is an .npz archive but not a chainrule model"):
+        cr.load(other)
+    with pytest.raises(cr.ModelFileError, match="does not exist"):
+        cr.load(tmp_path / "missing.npz")
+
+
+def test_pickled_objects_are_refused_without_running_them(tmp_path) -> None:
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('code ran')",))
+
+    header = json.dumps({"format": "chainrule-model", "version": 1, "architecture": {"type": "ReLU"}}).encode()
+    path = tmp_path / "evil.npz"
+    np.savez(path, **{model_file.HEADER_KEY: np.frombuffer(header, np.uint8),
+                      "parameter:x": np.array([Boom()], dtype=object)})
+    with pytest.raises(cr.ModelFileError, match="load: evil.npz is damaged or truncated .*allow_pickle"):
+        cr.load(path)
+
+
+def _write(path, header, arrays):
+    np.savez(path, **{model_file.HEADER_KEY: np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays})
+
+
+def test_mismatched_and_unknown_contents(tmp_path, network) -> None:
+    architecture = nn.describe(network)
+    good = {f"parameter:{name}": p.data for name, p in network.named_parameters()}
+    path = tmp_path / "m.npz"
+    header = {"format": "chainrule-model", "version": 1, "architecture": architecture}
+
+    _write(path, header, {**good, "parameter:layers.0.weight": np.ones((4, 6))})
+    with pytest.raises(cr.ModelFileError, match=r"layers.0.weight has shape \(4, 6\) but the architecture needs \(6, 4\)"):
+        cr.load(path)
+    _write(path, header, {k: v for k, v in good.items() if "bias" not in k})
+    with pytest.raises(cr.ModelFileError, match="lacks the weights of layers.0.bias, layers.2.bias"):
+        cr.load(path)
+    _write(path, header, {**good, "parameter:extra": np.ones(2)})
+    with pytest.raises(cr.ModelFileError, match="holds weights its architecture does not use: extra"):
+        cr.load(path)
+    _write(path, {**header, "version": 7}, good)
+    with pytest.raises(cr.ModelFileError, match="written in model format 7; this chainrule reads format 1"):
+        cr.load(path)
+    _write(path, {**header, "architecture": {"type": "Conv2d"}}, good)
+    with pytest.raises(cr.ModelFileError, match="describes an architecture chainrule cannot build"):
+        cr.load(path)
+    np.savez(path, **{model_file.HEADER_KEY: np.frombuffer(b"{not json", np.uint8)})
+    with pytest.raises(cr.ModelFileError, match="damaged chainrule header"):
+        cr.load(path)
+
+
+def test_models_that_cannot_be_described_are_refused(tmp_path) -> None:
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter([1.0])
+
+    with pytest.raises(TypeError, match="Custom is not a built-in layer"):
+        cr.save(Custom(), tmp_path / "c.npz")
+    with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
+        cr.save(nn.Sequential(nn.ReLU()), tmp_path / "c.npz", metadata={"f": object()})
+    assert not (tmp_path / "c.npz").exists()

@@ -1,0 +1,153 @@
+"""Modules: parameters found by attribute, state dicts, modes, printing, initialisations, configs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+class Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = nn.Parameter([2.0])
+        self.inner = [nn.Linear(3, 2, rng=0), nn.Linear(2, 1, bias=False, rng=1)]
+        self.alias = self.scale  # the same parameter twice is listed once
+
+    def forward(self, x):
+        for layer in self.inner:
+            x = cr.tanh(layer(x))
+        return x * self.scale
+
+
+def test_parameters_are_found_by_attribute_in_order() -> None:
+    block = Block()
+    names = [name for name, _ in block.named_parameters()]
+    assert names == ["scale", "inner.0.weight", "inner.0.bias", "inner.1.weight"]
+    assert block.num_parameters() == 1 + 6 + 2 + 2
+    assert all(p.requires_grad for p in block.parameters())
+
+
+def test_gradients_reach_every_parameter_and_zero_grad_clears_them() -> None:
+    block = Block()
+    block(np.ones((4, 3))).sum().backward()
+    assert all(p.grad is not None and p.grad.shape == p.shape for p in block.parameters())
+    block.zero_grad()
+    assert all(p.grad is None for p in block.parameters())
+
+
+def test_state_dict_round_trip_and_shape_checks() -> None:
+    source, target = Block(), Block()
+    target.inner[0].weight.data[...] = 0
+    state = source.state_dict()
+    state["scale"][0] = 5.0  # a copy: editing it leaves the model alone
+    assert source.scale.data[0] == 2.0
+    target.load_state_dict(state)
+    np.testing.assert_array_equal(target.inner[0].weight.data, source.inner[0].weight.data)
+    assert target.scale.data[0] == 5.0
+    state["inner.0.weight"] = np.zeros((3, 2))
+    with pytest.raises(cr.ShapeError, match=r"inner.0.weight has shape \(2, 3\) in the model but \(3, 2\) in the state"):
+        target.load_state_dict(state)
+    with pytest.raises(KeyError, match="missing scale; unexpected extra"):
+        target.load_state_dict({**{k: v for k, v in source.state_dict().items() if k != "scale"}, "extra": np.ones(1)})
+
+
+def test_train_and_eval_switch_recursively() -> None:
+    net = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.ReLU()))
+    net.eval()
+    assert not net.training and not net.layers[1].layers[0].training
+    net.train()
+    assert net.layers[1].layers[0].training
+
+
+def test_repr_shows_layers_and_parameter_counts() -> None:
+    net = nn.Sequential(nn.Linear(4, 16), nn.Softplus(), nn.Linear(16, 3))
+    assert repr(net) == (
+        "Sequential(  # 131 parameters\n"
+        "  (layers.0): Linear(in_features=4, out_features=16, bias=True)  # 80 parameters\n"
+        "  (layers.1): Softplus()\n"
+        "  (layers.2): Linear(in_features=16, out_features=3, bias=True)  # 51 parameters\n"
+        ")"
+    )
+
+
+@pytest.mark.parametrize(
+    ("init", "check"),
+    [
+        ("default", lambda w: np.abs(w).max() <= 1 / np.sqrt(400) and np.abs(w).max() > 0.9 / np.sqrt(400)),
+        ("xavier", lambda w: np.abs(w).max() <= np.sqrt(6 / 700) and w.std() == pytest.approx(np.sqrt(2 / 700), rel=0.05)),
+        ("xavier_normal", lambda w: w.std() == pytest.approx(np.sqrt(2 / 700), rel=0.05)),
+        ("he", lambda w: w.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)),
+        ("he_uniform", lambda w: np.abs(w).max() <= np.sqrt(6 / 400) and w.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)),
+        (nn.init.normal(0.5, 0.1), lambda w: w.mean() == pytest.approx(0.5, abs=0.01) and w.std() == pytest.approx(0.1, rel=0.05)),
+    ],
+)
+def test_initialisations_have_their_distributions(init, check) -> None:
+    layer = nn.Linear(400, 300, init=init, rng=0)
+    assert layer.weight.shape == (300, 400)
+    assert check(layer.weight.data)
+
+
+def test_bias_initialisation_follows_the_scheme() -> None:
+    assert np.all(nn.Linear(5, 4, init="he", rng=0).bias.data == 0)
+    assert np.all(nn.Linear(5, 4, init=nn.init.normal(3.0, 1e-9), rng=0).bias.data == pytest.approx(3.0))
+    assert np.any(nn.Linear(5, 4, rng=0).bias.data != 0)
+    with pytest.raises(ValueError, match="unknown init 'uniformish'; choose one of default"):
+        nn.Linear(2, 2, init="uniformish")
+
+
+def test_same_seed_same_weights_and_float32_layers() -> None:
+    np.testing.assert_array_equal(nn.Linear(3, 2, rng=7).weight.data, nn.Linear(3, 2, rng=7).weight.data)
+    layer = nn.Linear(3, 2, dtype=np.float32, rng=0)
+    out = layer(np.ones((4, 3), dtype=np.float32))
+    assert out.dtype == np.float32
+
+
+def test_modules_compute_what_the_functions_compute(rng) -> None:
+    x = cr.tensor(rng.normal(size=(5, 3)))
+    for module, function in [(nn.Sigmoid(), cr.sigmoid), (nn.Tanh(), cr.tanh), (nn.ReLU(), cr.relu),
+                             (nn.Softplus(), cr.softplus), (nn.Softmax(axis=0), lambda t: cr.softmax(t, axis=0)),
+                             (nn.LogSoftmax(), cr.log_softmax), (nn.LeakyReLU(0.2), lambda t: cr.leaky_relu(t, 0.2))]:
+        np.testing.assert_array_equal(module(x).data, function(x).data)
+    labels = np.array([0, 2, 1, 1, 0])
+    assert nn.CrossEntropyLoss()(x, labels).item() == cr.cross_entropy(x, labels).item()
+    assert nn.MSELoss(reduction="sum")(x, x * 2).item() == cr.mse(x, x * 2, reduction="sum").item()
+    probabilities = cr.sigmoid(x)
+    assert nn.BCELoss()(probabilities, np.ones((5, 3))).item() == cr.binary_cross_entropy(probabilities, np.ones((5, 3))).item()
+
+
+def test_linear_layer_matches_torch(torch, rng) -> None:
+    layer = nn.Linear(3, 4, rng=0)
+    reference = torch.nn.Linear(3, 4, dtype=torch.float64)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(layer.weight.data))
+        reference.bias.copy_(torch.tensor(layer.bias.data))
+    x = rng.normal(size=(6, 3))
+    layer(x).tanh().sum().backward()
+    reference(torch.tensor(x)).tanh().sum().backward()
+    np.testing.assert_allclose(layer.weight.grad, reference.weight.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(layer.bias.grad, reference.bias.grad.numpy(), rtol=1e-12)
+
+
+def test_config_round_trip_and_custom_modules() -> None:
+    net = nn.Sequential(nn.Linear(4, 5), nn.LeakyReLU(0.3), nn.Linear(5, 2, bias=False), nn.LogSoftmax(axis=-1))
+    rebuilt = nn.from_config(nn.describe(net))
+    assert repr(rebuilt) == repr(net)
+    assert [p.shape for p in rebuilt.parameters()] == [p.shape for p in net.parameters()]
+    with pytest.raises(TypeError, match="Block is not a built-in layer"):
+        nn.describe(Block())
+    with pytest.raises(ValueError, match="unknown layer type 'Conv2d'"):
+        nn.from_config({"type": "Conv2d"})
+
+
+def test_module_mistakes_are_explained() -> None:
+    with pytest.raises(TypeError, match="Sequential: item 1 is a function, not a Module"):
+        nn.Sequential(nn.ReLU(), cr.relu)
+    with pytest.raises(NotImplementedError, match="Module must define forward"):
+        nn.Module()(1.0)
+    with pytest.raises(ValueError, match="Linear: sizes must be positive"):
+        nn.Linear(0, 3)
+    with pytest.raises(cr.ShapeError, match=r"linear: input of shape \(2, 5\) does not fit a weight of shape \(3, 4\)"):
+        nn.Linear(4, 3)(np.ones((2, 5)))

@@ -1,0 +1,180 @@
+"""Optimizers: PyTorch's update rules exactly, the seed's Nesterov method, and exact resumption."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+
+TORCH_SETTINGS = [
+    ("sgd", {"lr": 0.1}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9}),
+    ("sgd", {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
+    ("sgd", {"lr": 0.1, "weight_decay": 0.01}),
+    ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.001}),
+    ("adam", {"lr": 0.01}),
+    ("adam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+]
+
+
+@pytest.mark.parametrize(("kind", "settings"), TORCH_SETTINGS, ids=lambda value: str(value))
+def test_same_parameters_as_torch_optim_over_20_steps(kind, settings, torch, rng) -> None:
+    start = [rng.normal(size=(3, 4)), rng.normal(size=(4,))]
+    gradients = [[rng.normal(size=p.shape) for p in start] for _ in range(20)]
+    ours = [cr.tensor(p, requires_grad=True) for p in start]
+    theirs = [torch.tensor(p, requires_grad=True) for p in start]
+    optimizer = (optim.SGD if kind == "sgd" else optim.Adam)(ours, **settings)
+    reference = (torch.optim.SGD if kind == "sgd" else torch.optim.Adam)(theirs, **settings)
+    for step_gradients in gradients:
+        for mine, other, gradient in zip(ours, theirs, step_gradients):
+            mine.grad = gradient.copy()
+            other.grad = torch.tensor(gradient)
+        optimizer.step()
+        reference.step()
+    for mine, other in zip(ours, theirs):
+        np.testing.assert_allclose(mine.data, other.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+def quadratic_gradient(point: np.ndarray) -> np.ndarray:
+    """∇f for f(p) = ½ pᵀ H p − bᵀ p with a fixed ill-conditioned H."""
+    hessian = np.array([[3.0, 0.5], [0.5, 0.2]])
+    return hessian @ point - np.array([1.0, -1.0])
+
+
+def nag_by_hand(start: np.ndarray, lr: float, steps: int, gradient_at: str) -> list[np.ndarray]:
+    """The seed's formulas written out: returns the points p₂ … p_{steps+1}."""
+    t, point, previous, points = 1.0, start.copy(), start.copy(), []
+    for _ in range(steps):
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        look_ahead = point + ((t - 1) / t_next) * (point - previous)
+        where = look_ahead if gradient_at == "q" else point  # "p" is the bug the reviewer marked
+        previous, point = point, look_ahead - lr * quadratic_gradient(where)
+        t = t_next
+        points.append(point.copy())
+    return points
+
+
+def run_nag(start: np.ndarray, lr: float, steps: int) -> list[np.ndarray]:
+    w = cr.tensor(start, requires_grad=True)
+    optimizer = optim.NAG([w], lr=lr)
+    points = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        w.grad = quadratic_gradient(w.data)  # the gradient at whatever the parameters hold
+        optimizer.step()
+        points.append(optimizer.iterate(0).copy())
+    return points
+
+
+def test_nag_follows_the_seed_formulas_with_the_gradient_at_the_look_ahead_point() -> None:
+    start = np.array([2.0, -3.0])
+    ours = run_nag(start, lr=0.2, steps=5)
+    correct = nag_by_hand(start, lr=0.2, steps=5, gradient_at="q")
+    buggy = nag_by_hand(start, lr=0.2, steps=5, gradient_at="p")
+    for mine, right in zip(ours, correct):
+        np.testing.assert_allclose(mine, right, rtol=1e-14, atol=1e-15)
+    # the first step has no momentum yet, so both agree there; from the second they part
+    np.testing.assert_allclose(buggy[0], correct[0])
+    assert np.max(np.abs(ours[4] - buggy[4])) > 1e-3
+
+
+def test_nag_through_backward_on_a_network_parameter() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = optim.NAG([w], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        (w * w * w).sum().backward()  # the gradient is taken where the parameters are: at q
+        optimizer.step()
+    t, point, previous = 1.0, np.array([1.0, 2.0]), np.array([1.0, 2.0])
+    for _ in range(3):
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        q = point + ((t - 1) / t_next) * (point - previous)
+        previous, point, t = point, q - 0.1 * 3 * q * q, t_next
+    np.testing.assert_allclose(optimizer.iterate(0), point, rtol=1e-14)
+
+
+def test_sutskever_and_pytorch_nesterov_forms_agree_for_constant_momentum(rng) -> None:
+    """PyTorch's parameters φₖ equal Sutskever's look-ahead point θₖ + μvₖ at every step."""
+    lr, momentum = 0.1, 0.9
+    theta, velocity = np.array([2.0, -3.0]), np.zeros(2)
+    phi = cr.tensor(theta.copy(), requires_grad=True)
+    optimizer = optim.SGD([phi], lr=lr, momentum=momentum, nesterov=True)
+    for _ in range(25):
+        velocity = momentum * velocity - lr * quadratic_gradient(theta + momentum * velocity)
+        theta = theta + velocity
+        phi.grad = quadratic_gradient(phi.data)
+        optimizer.step()
+        np.testing.assert_allclose(phi.data, theta + momentum * velocity, rtol=1e-12, atol=1e-12)
+
+
+def test_nag_is_sutskevers_form_with_the_momentum_schedule() -> None:
+    """NAG = Sutskever's look-ahead with μₖ = (tₖ − 1)/tₖ₊₁ instead of a constant μ."""
+    lr, steps = 0.2, 10
+    theta, velocity, t = np.array([2.0, -3.0]), np.zeros(2), 1.0
+    for _ in range(steps):
+        t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+        momentum = (t - 1) / t_next
+        velocity = momentum * velocity - lr * quadratic_gradient(theta + momentum * velocity)
+        theta, t = theta + velocity, t_next
+    np.testing.assert_allclose(run_nag(np.array([2.0, -3.0]), lr, steps)[-1], theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.NAG(p, lr=0.1), lambda p: optim.Adam(p, lr=0.05),
+     lambda p: optim.SGD(p, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1)],
+    ids=["momentum", "nag", "adam", "nesterov+decay"],
+)
+def test_resuming_from_state_equals_an_uninterrupted_run(make) -> None:
+    def loss(w):
+        return cr.squared_norm(cr.tanh(w) - 0.3) + (w * w * w).sum() * 0.01
+
+    def train(w, optimizer, steps):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss(w).backward()
+            optimizer.step()
+
+    start = np.array([[1.0, -0.5], [0.25, 2.0]])
+    straight = cr.tensor(start, requires_grad=True)
+    train(straight, make([straight]), 12)
+
+    first = cr.tensor(start, requires_grad=True)
+    optimizer = make([first])
+    train(first, optimizer, 5)
+    saved_values, saved_state = first.data.copy(), optimizer.state_dict()
+    train(first, optimizer, 3)  # state_dict() is a copy: later steps do not change it
+    resumed = cr.tensor(saved_values, requires_grad=True)
+    fresh = make([resumed])
+    fresh.load_state_dict(saved_state)
+    train(resumed, fresh, 7)
+    np.testing.assert_array_equal(resumed.data, straight.data)
+
+
+def test_optimizer_mistakes_are_explained() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(ValueError, match="SGD: got no parameters to optimize"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="SGD: parameter 0 is not a tensor with requires_grad=True"):
+        optim.SGD([cr.tensor([1.0])], lr=0.1)
+    with pytest.raises(ValueError, match="SGD: lr must not be negative, got -0.1"):
+        optim.SGD([w], lr=-0.1)
+    with pytest.raises(ValueError, match="nesterov=True needs a momentum greater than 0"):
+        optim.SGD([w], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="Adam: betas must lie in"):
+        optim.Adam([w], betas=(1.0, 0.9))
+    with pytest.raises(ValueError, match="state of a Adam optimizer given to SGD"):
+        optim.SGD([w], lr=0.1).load_state_dict(optim.Adam([w]).state_dict())
+
+
+def test_parameters_without_gradient_are_left_alone() -> None:
+    a, b = cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)
+    optimizer = optim.Adam([a, b], lr=0.1)
+    (a * 3).sum().backward()
+    optimizer.step()
+    assert b.data[0] == 2.0 and a.data[0] != 1.0
+    assert repr(optim.GD([a], lr=0.5)) == "SGD(lr=0.5, momentum=0.0, nesterov=False, weight_decay=0.0)"
