@@ -96,3 +96,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["compare", "iris", "--optimizers", "gd,lbfgs"])
     assert "unknown lbfgs" in capsys.readouterr().err
+
+
+def test_plot_problems_are_reported_before_training(capsys) -> None:
+    assert main(["train", "iris", "--plot", "curves.jpg"]) == 1
+    captured = capsys.readouterr()
+    assert "save the figure as .png, .svg or .pdf, not .jpg" in captured.err
+    assert captured.out == ""  # nothing was trained

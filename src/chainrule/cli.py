@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 from typing import Any, Sequence
@@ -84,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if getattr(args, "plot", None):
+            from .plot import check_plot_path
+
+            check_plot_path(args.plot)
         if args.command == "demo":
             return _demo(args)
         if args.command == "train":
@@ -91,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args, parser)
         return _predict(args)
+    except BrokenPipeError:  # output piped into a command that stopped reading (| head)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
     except (ChainruleError, ValueError, OSError, ImportError) as error:
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1

@@ -11,21 +11,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from .train import History
 
 
+def check_plot_path(path: str | Path) -> Path:
+    """Fail early (before any training) when a figure could not be saved at ``path``."""
+    path = Path(path)
+    if path.suffix.lower() not in {".png", ".svg", ".pdf"}:
+        raise ValueError(f"plot: save the figure as .png, .svg or .pdf, not {path.suffix or 'a name without extension'}")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
+    return path
+
+
 def plot_histories(histories: dict[str, History], path: str | Path, title: str | None = None) -> Path:
     """Draw loss and accuracy per epoch for one or more runs on one figure; save it as PNG, SVG or PDF.
 
     Left: training loss (log scale). Right: test accuracy (solid) and training accuracy (dashed).
     """
-    path = Path(path)
-    if path.suffix.lower() not in {".png", ".svg", ".pdf"}:
-        raise ValueError(f"plot: save the figure as .png, .svg or .pdf, not {path.suffix or 'a name without extension'}")
-    try:
-        import matplotlib
+    path = check_plot_path(path)
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for index, (name, history) in enumerate(histories.items()):
