@@ -13,6 +13,7 @@ A reverse-mode automatic differentiation engine on NumPy arrays::
 
 from __future__ import annotations
 
+from .anomaly import AnomalyError, detect_anomaly
 from .errors import AxisError, ChainruleError, DTypeError, GraphError, ShapeError
 from .function import Function
 from .functional import grad, value_and_grad
@@ -66,7 +67,7 @@ from .train import History, fit  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "AxisError", "ChainruleError", "DTypeError", "Function", "GraphError", "History", "ModelFileError",
+    "AnomalyError", "AxisError", "ChainruleError", "detect_anomaly", "DTypeError", "Function", "GraphError", "History", "ModelFileError",
     "ShapeError", "Tensor", "data", "fit", "load", "nn", "optim", "save",
     "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
     "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode
+from . import anomaly, grad_mode
 from .errors import ChainruleError, ShapeError, format_shape
 from .tensor import FLOAT_DTYPES, Tensor
 
@@ -66,6 +66,8 @@ class Function:
         """
         tensors = _as_tensors(inputs)
         node = cls()
+        if anomaly._enabled:
+            return _apply_checked(node, tensors, options)
         try:
             data = node.forward(*[t.data for t in tensors], **options)
         except ChainruleError:
@@ -80,6 +82,7 @@ class Function:
             if True in needs:
                 node.inputs = tensors
                 node.needs_input_grad = needs
+                node.options = options  # lets checks re-run the forward: chainrule.check
                 return Tensor._from_op(data, node)
         return Tensor._from_op(data, None)
 
@@ -90,6 +93,19 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
+    """``apply`` inside ``detect_anomaly()``: remember the user's line and check the result."""
+    location = anomaly.user_location()
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
+        data = node.forward(*[t.data for t in tensors], **options)
+    anomaly.check_forward(node.name, tensors, np.asarray(data), location)
+    if grad_mode._enabled and any(t.requires_grad for t in tensors):
+        node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
+        node.created_at = location
+        return Tensor._from_op(data, node)
+    return Tensor._from_op(data, None)
 
 
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:

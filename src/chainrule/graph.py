@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import anomaly
 from .errors import GraphError, ShapeError, format_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,7 +101,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         grad = grads.pop(id(node), None)
         if grad is None:  # every input of this node's backward returned None
             continue
-        input_grads = node.backward(grad)
+        input_grads = anomaly.checked_backward(node, grad) if anomaly._enabled else node.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):

@@ -1,0 +1,91 @@
+"""``detect_anomaly()``: stop at the first op whose forward or backward makes a NaN or an infinity.
+
+Inside the context every op remembers the line of user code that called it, checks its
+result, and each backward checks the gradients it returns. The first non-finite number
+raises ``AnomalyError`` naming the op and that line. Outside the context none of this runs.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 0.0], requires_grad=True)
+    >>> with cr.detect_anomaly():
+    ...     y = cr.log(x)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    chainrule.anomaly.AnomalyError: detect_anomaly: log produced -inf in its forward pass from finite inputs, at ...
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import ChainruleError
+
+_enabled = False
+_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+
+class AnomalyError(ChainruleError, FloatingPointError):
+    """A NaN or infinity appeared in an op's forward or backward inside ``detect_anomaly()``."""
+
+
+class detect_anomaly:  # noqa: N801 - used like a function, as torch.autograd.detect_anomaly
+    """Context manager: raise at the first op that turns finite numbers into NaN or ±inf."""
+
+    def __enter__(self) -> detect_anomaly:
+        global _enabled
+        self._previous = _enabled
+        _enabled = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        global _enabled
+        _enabled = self._previous
+
+
+def user_location() -> str:
+    """``file:line: code`` of the innermost caller outside the chainrule package."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIRECTORY):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:  # pragma: no cover - only chainrule frames, e.g. an example module
+        return "inside chainrule"
+    filename, line = frame.f_code.co_filename, frame.f_lineno
+    code = linecache.getline(filename, line).strip()
+    return f"{os.path.relpath(filename) if not filename.startswith('<') else filename}:{line}" + (f": {code}" if code else "")
+
+
+def _describe(values: np.ndarray) -> str:
+    if np.isnan(values).any():
+        return "nan"
+    return "-inf" if np.isneginf(values).any() else "inf"
+
+
+def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location: str) -> None:
+    """Raise if ``output`` holds NaN or ±inf although every input was finite."""
+    if np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
+        finite_inputs = all(
+            np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating)
+        )
+        source = "from finite inputs" if finite_inputs else "(an input already held a non-finite value)"
+        raise AnomalyError(
+            f"detect_anomaly: {name} produced {_describe(output)} in its forward pass {source}, at {location}"
+        )
+
+
+def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
+    """Run ``node.backward`` and raise if it returned a NaN or ±inf gradient."""
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        input_grads = node.backward(grad_out)
+    if type(input_grads) is not tuple:
+        input_grads = (input_grads,)
+    for position, grad in enumerate(input_grads):
+        if grad is not None and not np.isfinite(grad).all():
+            location = getattr(node, "created_at", "an unknown line")
+            raise AnomalyError(
+                f"detect_anomaly: the backward of {node.name} produced {_describe(np.asarray(grad))} in the "
+                f"gradient of its input {position}, for the op created at {location}"
+            )
+    return input_grads
