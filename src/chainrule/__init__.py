@@ -64,11 +64,16 @@ from . import data, nn, optim  # noqa: E402  (isort: skip)
 from .model_file import ModelFileError, load, save  # noqa: E402
 from .train import History, fit  # noqa: E402
 
+# Seeing and checking: explanations, drawings, gradient checks (chainrule.check).
+from . import check  # noqa: E402
+from .draw import draw  # noqa: E402
+from .explain import explain  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "AxisError", "ChainruleError", "detect_anomaly", "DTypeError", "Function", "GraphError", "History", "ModelFileError",
-    "ShapeError", "Tensor", "data", "fit", "load", "nn", "optim", "save",
+    "ShapeError", "Tensor", "check", "data", "draw", "explain", "fit", "load", "nn", "optim", "save",
     "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
     "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mse", "mul", "neg", "no_grad", "pow",

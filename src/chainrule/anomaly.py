@@ -23,7 +23,8 @@ import numpy as np
 
 from .errors import ChainruleError
 
-_enabled = False
+_enabled = False  # ops take the slow path that records the user's line of each op
+_check_values = False  # ... and check each result for NaN and inf (detect_anomaly)
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -34,15 +35,23 @@ class AnomalyError(ChainruleError, FloatingPointError):
 class detect_anomaly:  # noqa: N801 - used like a function, as torch.autograd.detect_anomaly
     """Context manager: raise at the first op that turns finite numbers into NaN or ±inf."""
 
+    check_values = True
+
     def __enter__(self) -> detect_anomaly:
-        global _enabled
-        self._previous = _enabled
-        _enabled = True
+        global _enabled, _check_values
+        self._previous = (_enabled, _check_values)
+        _enabled, _check_values = True, self.check_values
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        global _enabled
-        _enabled = self._previous
+        global _enabled, _check_values
+        _enabled, _check_values = self._previous
+
+
+class record_locations(detect_anomaly):  # noqa: N801
+    """Context manager: ops remember the user's line that created them, without any value checks."""
+
+    check_values = False
 
 
 def user_location() -> str:
@@ -65,7 +74,7 @@ def _describe(values: np.ndarray) -> str:
 
 def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location: str) -> None:
     """Raise if ``output`` holds NaN or ±inf although every input was finite."""
-    if np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
+    if _check_values and np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
         finite_inputs = all(
             np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating)
         )
@@ -81,6 +90,8 @@ def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
         input_grads = node.backward(grad_out)
     if type(input_grads) is not tuple:
         input_grads = (input_grads,)
+    if not _check_values:
+        return input_grads
     for position, grad in enumerate(input_grads):
         if grad is not None and not np.isfinite(grad).all():
             location = getattr(node, "created_at", "an unknown line")

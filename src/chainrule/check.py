@@ -1,50 +1,375 @@
-"""Checking gradients: central finite differences of any function of any-shaped inputs.
+"""Checking gradients against central finite differences, for inputs of any shape.
+
+* ``gradcheck(f, *inputs)``: chainrule's gradient of a scalar function against finite
+  differences; when they part, every op of the graph is re-checked on its own and the first
+  op whose backward is wrong is named (usually a custom op).
+* ``check_gradient(f, grad_f, *inputs)``: a hand-written gradient (the homework case) against
+  autodiff and finite differences, with plain words for transposed, reshaped or scaled ones.
+* ``check_module(model, loss_fn, batch)``: every parameter of a network.
+* ``check_graph(loss)``: each op of a recorded graph, locally, at the values it saw.
+
+Where the function has a kink (relu or abs at 0, a tie in max) the one-sided slopes differ;
+an autodiff value between them is reported as a kink, not as an error. Everything is computed
+in float64: float32 inputs are converted, with a note saying so.
 
     >>> import numpy as np
     >>> import chainrule as cr
-    >>> from chainrule.check import numerical_gradient
-    >>> numerical_gradient(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))[0].round(6)
-    array([ 3., 12.])
+    >>> from chainrule.check import gradcheck
+    >>> report = gradcheck(lambda x, w: cr.softplus(x @ w).sum(), np.ones((2, 3)), np.ones((3, 4)))
+    >>> bool(report)
+    True
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+import inspect
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import ShapeError, format_shape
-from .grad_mode import no_grad
-from .tensor import Tensor
+from . import anomaly
+from .check_report import CheckReport, InputCheck, Kink
+from .errors import GraphError, ShapeError, format_shape
+from .grad_mode import enable_grad, no_grad
+from .graph import topological_order, unbroadcast
+from .tensor import FLOAT_DTYPES, Tensor
+
+EPS = 1e-6
+RTOL = 1e-5
+ATOL = 1e-8
+MACHINE_EPSILON = float(np.finfo(np.float64).eps)
 
 
-def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = 1e-6) -> tuple[np.ndarray, ...]:
+# --------------------------------------------------------------------------- finite differences
+class _Differences:
+    """f at x and at x ± eps·eᵢ for every element i of every input (the inputs are perturbed in place)."""
+
+    def __init__(self, evaluate: Callable[[], float], arrays: Sequence[np.ndarray], eps: float) -> None:
+        self.eps = eps
+        self.center = evaluate()
+        self.above, self.below = [], []
+        for array in arrays:
+            above, below = np.empty(array.shape), np.empty(array.shape)
+            flat = array.reshape(-1)  # a view: arrays are contiguous copies made by the callers
+            for index in range(flat.size):
+                original = flat[index]
+                flat[index] = original + eps
+                above.flat[index] = evaluate()
+                flat[index] = original - eps
+                below.flat[index] = evaluate()
+                flat[index] = original
+            self.above.append(above)
+            self.below.append(below)
+
+    def central(self, position: int) -> np.ndarray:
+        return (self.above[position] - self.below[position]) / (2 * self.eps)
+
+    def left(self, position: int) -> np.ndarray:
+        return (self.center - self.below[position]) / self.eps
+
+    def right(self, position: int) -> np.ndarray:
+        return (self.above[position] - self.center) / self.eps
+
+    @property
+    def noise(self) -> float:
+        """About how much rounding can disturb a difference quotient at this scale of f."""
+        return 16 * MACHINE_EPSILON * (abs(self.center) + 1) / self.eps
+
+
+def _scalar(op: str, out: Any) -> float:
+    value = out.data if isinstance(out, Tensor) else np.asarray(out)
+    if value.size != 1:
+        raise ShapeError(f"{op}: f must return a scalar, got shape {format_shape(value.shape)}")
+    return float(value.reshape(()))
+
+
+def _float64_copies(inputs: Sequence[Any]) -> list[np.ndarray]:
+    return [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
+
+
+def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = EPS) -> tuple[np.ndarray, ...]:
     """∂f/∂xᵢ ≈ (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for every element of every input, in float64.
 
     ``f`` receives float64 tensors of the inputs' shapes and returns a scalar (tensor or
     number). Costs two evaluations of ``f`` per input element.
+
+    >>> import numpy as np
+    >>> numerical_gradient(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))[0].round(6)
+    array([ 3., 12.])
     """
-    arrays = [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
-
-    def evaluate() -> float:
-        out = f(*(Tensor(a) for a in arrays))
-        value = out.data if isinstance(out, Tensor) else np.asarray(out)
-        if value.size != 1:
-            raise ShapeError(f"numerical_gradient: f must return a scalar, got shape {format_shape(value.shape)}")
-        return float(value.reshape(()))
-
-    gradients = []
+    arrays = _float64_copies(inputs)
     with no_grad():
-        for array in arrays:
-            gradient = np.zeros_like(array)
-            flat, flat_gradient = array.reshape(-1), gradient.reshape(-1)
-            for index in range(flat.size):
-                original = flat[index]
-                flat[index] = original + eps
-                above = evaluate()
-                flat[index] = original - eps
-                below = evaluate()
-                flat[index] = original
-                flat_gradient[index] = (above - below) / (2 * eps)
-            gradients.append(gradient)
-    return tuple(gradients)
+        differences = _Differences(lambda: _scalar("numerical_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    return tuple(differences.central(position) for position in range(len(arrays)))
+
+
+# --------------------------------------------------------------------------- comparing
+def _compare(
+    name: str, claimed: np.ndarray, differences: _Differences, position: int, rtol: float, atol: float,
+    reference: np.ndarray | None = None, labels: tuple[str, ...] = ("autodiff", "finite diff"),
+) -> InputCheck:
+    """Compare ``claimed`` with ``reference`` (finite differences when None), allowing kinks."""
+    numeric = differences.central(position)
+    noise = differences.noise
+    if reference is None:
+        target, slack = numeric, noise
+    else:
+        target, slack = reference, 0.0
+    error = np.abs(claimed - target)
+    allowed = atol + rtol * np.abs(target) + slack
+    bad = error > allowed
+    kinks = []
+    if bad.any():
+        left, right = differences.left(position), differences.right(position)
+        corner = np.abs(left - right) > atol + rtol * np.maximum(np.abs(left), np.abs(right)) + 4 * noise
+        margin = atol + rtol * np.maximum(np.abs(left), np.abs(right)) + 2 * noise
+        between = (claimed >= np.minimum(left, right) - margin) & (claimed <= np.maximum(left, right) + margin)
+        at_kink = bad & corner & between
+        for index in zip(*np.nonzero(at_kink)):
+            index = tuple(int(i) for i in index)
+            kinks.append(Kink(index, float(left[index]), float(right[index]), float(claimed[index])))
+        bad &= ~at_kink
+    scale = np.maximum(np.abs(claimed), np.abs(target))
+    relative = np.divide(error, scale, out=np.zeros_like(error), where=scale > 0)
+    check = InputCheck(name, claimed.shape, passed=not bad.any(), kinks=kinks)
+    if claimed.size:
+        score = np.where(bad, error / np.maximum(allowed, 1e-300), 0.0) + (error if not bad.any() else 0.0)
+        worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), claimed.shape))
+        check.worst_index = worst
+        check.max_abs_error, check.max_rel_error = float(error.max()), float(relative.max())
+        values = {labels[0]: float(claimed[worst])}
+        if reference is not None:
+            values[labels[1]] = float(reference[worst])
+        values["finite diff"] = float(numeric[worst])
+        check.values = values
+    return check
+
+
+def _input_names(f: Callable[..., Any], count: int, names: Sequence[str] | None) -> list[str]:
+    if names is not None:
+        if len(names) != count:
+            raise ValueError(f"names: got {len(names)} names for {count} inputs")
+        return list(names)
+    try:
+        parameters = [
+            p.name for p in inspect.signature(f).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        parameters = []
+    return parameters[:count] + [f"input {i}" for i in range(len(parameters), count)]
+
+
+def _float32_notes(inputs: Sequence[Any], names: Sequence[str]) -> dict[str, str]:
+    notes = {}
+    for value, name in zip(inputs, names):
+        dtype = value.data.dtype if isinstance(value, Tensor) else np.asarray(value).dtype
+        if dtype != np.float64 and dtype in FLOAT_DTYPES:
+            notes[name] = (f"given as {dtype}, checked in float64: finite differences in {dtype} keep too few "
+                           "digits to tell a right gradient from a wrong one")
+    return notes
+
+
+def _autodiff(f: Callable[..., Any], arrays: Sequence[np.ndarray], op: str) -> list[np.ndarray]:
+    leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    with enable_grad():
+        out = f(*leaves)
+    if not isinstance(out, Tensor):
+        raise GraphError(f"{op}: f must return a chainrule tensor computed from its inputs, got {type(out).__name__}")
+    _scalar(op, out)
+    if out.requires_grad:
+        out.backward()
+    return [leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data) for leaf in leaves]
+
+
+def _tolerance(eps: float, rtol: float, atol: float) -> str:
+    return f"eps={eps:g}, rtol={rtol:g}, atol={atol:g}"
+
+
+# --------------------------------------------------------------------------- public checks
+def gradcheck(
+    f: Callable[..., Any], *inputs: Any, eps: float = EPS, rtol: float = RTOL, atol: float = ATOL,
+    names: Sequence[str] | None = None,
+) -> CheckReport:
+    """Check chainrule's gradient of the scalar function ``f`` at ``inputs`` against finite differences.
+
+    Inputs may be tensors, arrays or numbers of any shape. An element passes when
+    |autodiff − finite difference| ≤ atol + rtol·|finite difference| (+ the rounding noise of
+    the difference quotient). The report prints as a table and is truthy when every input
+    passes; when one fails, ``report.culprit`` names the first op whose backward is wrong.
+    """
+    names = _input_names(f, len(inputs), names)
+    arrays = _float64_copies(inputs)
+    claimed = _autodiff(f, arrays, "gradcheck")
+    with no_grad():
+        differences = _Differences(lambda: _scalar("gradcheck", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    checks = [_compare(name, grad, differences, i, rtol, atol) for i, (name, grad) in enumerate(zip(names, claimed))]
+    for name, note in _float32_notes(inputs, names).items():
+        next(c for c in checks if c.name == name).notes.append(note)
+    report = CheckReport("gradcheck", checks, _tolerance(eps, rtol, atol))
+    if not report.passed:
+        report.culprit = _find_wrong_op(f, arrays, eps, rtol, atol)
+    return report
+
+
+def check_gradient(
+    f: Callable[..., Any], grad_f: Callable[..., Any], *inputs: Any, eps: float = EPS, rtol: float = RTOL,
+    atol: float = ATOL, names: Sequence[str] | None = None,
+) -> CheckReport:
+    """Check a hand-written gradient ``grad_f`` of the scalar function ``f`` at ``inputs``.
+
+    ``grad_f`` takes the inputs as NumPy arrays and returns one gradient array per input (a
+    single array for a single input). Each is compared with chainrule's autodiff and with
+    finite differences; the report names the input and element where they part, and says so
+    plainly when a gradient is transposed, reshaped, or off by a constant factor.
+    """
+    names = _input_names(f, len(inputs), names)
+    arrays = _float64_copies(inputs)
+    hand = grad_f(*[a.copy() for a in arrays])
+    hand_list = list(hand) if isinstance(hand, (tuple, list)) else [hand]
+    if len(hand_list) != len(arrays):
+        raise ValueError(f"check_gradient: grad_f returned {len(hand_list)} gradients for {len(arrays)} inputs "
+                         f"({', '.join(names)})")
+    true = _autodiff(f, arrays, "check_gradient")
+    with no_grad():
+        differences = _Differences(lambda: _scalar("check_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    checks = []
+    for position, (name, given, exact) in enumerate(zip(names, hand_list, true)):
+        given = np.asarray(given.data if isinstance(given, Tensor) else given, dtype=np.float64)
+        if given.shape != exact.shape:
+            checks.append(_shape_problem(name, given, exact))
+            continue
+        check = _compare(name, given, differences, position, rtol, atol, reference=exact,
+                         labels=("hand-written", "autodiff"))
+        if not check.passed:
+            check.notes += _diagnose_hand_gradient(name, given, exact, rtol, atol)
+        autodiff_check = _compare(name, exact, differences, position, rtol, atol)
+        if not autodiff_check.passed:
+            check.notes.append("chainrule's own autodiff disagrees with finite differences here too: "
+                               "is a custom op's backward wrong? (see gradcheck)")
+        checks.append(check)
+    for name, note in _float32_notes(inputs, names).items():
+        next(c for c in checks if c.name == name).notes.append(note)
+    return CheckReport("check_gradient", checks, _tolerance(eps, rtol, atol))
+
+
+def _shape_problem(name: str, given: np.ndarray, exact: np.ndarray) -> InputCheck:
+    message = f"gradient for {name} has shape {format_shape(given.shape)}, {name} has {format_shape(exact.shape)}"
+    if given.ndim == 2 and given.shape == exact.shape[::-1]:
+        message += ": transposed?"
+        if np.allclose(given.T, exact, rtol=1e-6, atol=1e-10):
+            message += " (its transpose is the right gradient)"
+    elif given.size == exact.size:
+        message += f": reshape it to {format_shape(exact.shape)}?"
+    return InputCheck(name, exact.shape, passed=False, notes=[message])
+
+
+def _diagnose_hand_gradient(name: str, given: np.ndarray, exact: np.ndarray, rtol: float, atol: float) -> list[str]:
+    notes = []
+    if given.ndim == 2 and given.shape[0] == given.shape[1] and np.allclose(given.T, exact, rtol=rtol, atol=atol):
+        notes.append(f"the gradient for {name} equals the transpose of the true one: transposed?")
+    significant = np.abs(exact) > 1e-9 * max(float(np.abs(exact).max(initial=0.0)), 1e-300)
+    if significant.any():
+        ratios = given[significant] / exact[significant]
+        ratio = float(np.median(ratios))
+        if abs(ratio - 1) > 1e-6 and np.allclose(ratios, ratio, rtol=1e-6) and np.allclose(given[~significant], 0, atol=atol):
+            notes.append(f"every element is {ratio:.6g} × the true gradient: a constant factor slipped in "
+                         "(a 2 from a square, a 1/N from a mean, a sign?)")
+    return notes
+
+
+def check_module(
+    model: Any, loss_fn: Callable[..., Any], batch: tuple[Any, Any], eps: float = EPS, rtol: float = RTOL,
+    atol: float = ATOL,
+) -> CheckReport:
+    """``gradcheck`` for every parameter of a network on one batch ``(features, targets)``.
+
+    The model is left as it was (values, dtypes and ``.grad``).
+    """
+    features, targets = batch
+    named = list(model.named_parameters())
+    saved = [(parameter.data, parameter.grad) for _, parameter in named]
+    try:
+        for _, parameter in named:
+            parameter.data = np.array(parameter.data, dtype=np.float64)
+            parameter.grad = None
+        with enable_grad():
+            loss = loss_fn(model(features), targets)
+        _scalar("check_module", loss)
+        loss.backward()
+        claimed = [parameter.grad.copy() if parameter.grad is not None else np.zeros(parameter.shape) for _, parameter in named]
+        with no_grad():
+            differences = _Differences(lambda: _scalar("check_module", loss_fn(model(features), targets)),
+                                       [parameter.data for _, parameter in named], eps)
+    finally:
+        for (_, parameter), (data, grad) in zip(named, saved):
+            parameter.data, parameter.grad = data, grad
+    checks = [_compare(name, grad, differences, i, rtol, atol) for i, ((name, _), grad) in enumerate(zip(named, claimed))]
+    for (name, parameter), check in zip(named, checks):
+        if parameter.data.dtype != np.float64:
+            check.notes.append(f"{parameter.data.dtype} parameter, checked in float64")
+    return CheckReport("check_module", checks, _tolerance(eps, rtol, atol))
+
+
+def check_graph(loss: Tensor, eps: float = EPS, rtol: float = RTOL, atol: float = ATOL, seed: int = 0) -> CheckReport:
+    """Check each op of the graph behind ``loss`` on its own: its backward against finite differences.
+
+    Every op is re-run at the inputs it saw, with a random ``grad_out``; the report has one
+    row per (op, input), in the order the ops ran. The graph must not have been freed.
+    """
+    if loss.grad_fn is None:
+        raise GraphError("check_graph: this tensor was not computed by ops that require grad; nothing to check")
+    rng = np.random.default_rng(seed)
+    checks: list[InputCheck] = []
+    for step, node in enumerate(reversed(topological_order(loss.grad_fn)), start=1):
+        for check in _check_node(node, rng, eps, rtol, atol):
+            check.name = f"{step}. {node.name} input {check.name}"
+            if not check.passed and getattr(node, "created_at", None):
+                check.notes.append(f"created at {node.created_at}")
+            checks.append(check)
+    return CheckReport("check_graph", checks, _tolerance(eps, rtol, atol))
+
+
+def _check_node(node: Any, rng: np.random.Generator, eps: float, rtol: float, atol: float) -> list[InputCheck]:
+    """Compare one node's vector-Jacobian product with finite differences of ⟨forward(inputs), v⟩."""
+    options = getattr(node, "options", {})
+    floating = [t.data.dtype in FLOAT_DTYPES for t in node.inputs]
+    arrays = [np.array(t.data, dtype=np.float64) if is_float else t.data for t, is_float in zip(node.inputs, floating)]
+
+    def run(*values: np.ndarray) -> np.ndarray:
+        return np.asarray(type(node)().forward(*values, **options), dtype=np.float64)
+
+    weights = rng.normal(size=run(*arrays).shape)
+    fresh = type(node)()
+    fresh.forward(*[a.copy() if isinstance(a, np.ndarray) else a for a in arrays], **options)
+    fresh.inputs, fresh.needs_input_grad = node.inputs, tuple(floating)
+    grads = fresh.backward(weights.copy())
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    positions = [i for i, is_float in enumerate(floating) if is_float]
+    differences = _Differences(lambda: float(np.sum(run(*arrays) * weights)), [arrays[i] for i in positions], eps)
+    checks = []
+    for slot, position in enumerate(positions):
+        grad = grads[position] if position < len(grads) else None
+        if grad is None:
+            grad = np.zeros(arrays[position].shape)
+        grad = unbroadcast(np.asarray(grad, dtype=np.float64), arrays[position].shape, node.name)
+        checks.append(_compare(str(position), grad, differences, slot, rtol, atol, labels=("backward", "finite diff")))
+    return checks
+
+
+def _find_wrong_op(f: Callable[..., Any], arrays: Sequence[np.ndarray], eps: float, rtol: float, atol: float) -> str:
+    with anomaly.record_locations(), enable_grad():
+        out = f(*(Tensor(a.copy(), requires_grad=True) for a in arrays))
+    if not isinstance(out, Tensor) or out.grad_fn is None:
+        return "f's result does not depend on ops that require grad"
+    report = check_graph(out, eps, rtol, atol)
+    for check in report.inputs:
+        if not check.passed:
+            step, rest = check.name.split(". ", 1)
+            op_name, position = rest.rsplit(" input ", 1)
+            values = ", ".join(f"{label} {value:.6g}" for label, value in check.values.items())
+            where = next((note for note in check.notes if note.startswith("created at")), "")
+            return (f"the first op whose backward disagrees with finite differences is {op_name} (op {step} of the "
+                    f"graph), for its input {position} at element {format_shape(check.worst_index or ())}: {values}"
+                    + (f"; {where}" if where else ""))
+    return "every op's backward agrees with finite differences on its own; check how f combines them"

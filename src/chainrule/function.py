@@ -29,7 +29,7 @@ the others. Keyword ``options`` are constants (an axis, a slope): they never get
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -43,6 +43,9 @@ class Function:
 
     #: Name shown in error messages and graph printouts; defaults to the lowercase class name.
     name: str = ""
+    #: How the op reads on paper: ``{0}``, ``{1}``… are the inputs' names, ``{inputs}`` all of
+    #: them, other fields the op's options (``chainrule.explain`` and ``chainrule.draw`` use it).
+    template: str = ""
     inputs: tuple[Tensor, ...] | None
     needs_input_grad: tuple[bool, ...]
 
@@ -68,15 +71,7 @@ class Function:
         node = cls()
         if anomaly._enabled:
             return _apply_checked(node, tensors, options)
-        try:
-            data = node.forward(*[t.data for t in tensors], **options)
-        except ChainruleError:
-            raise
-        except ValueError as error:  # NumPy's broadcasting and reshaping errors, renamed
-            shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
-            if "broadcast" in str(error):
-                raise ShapeError(f"{cls.name}: shapes {shapes} cannot be broadcast together") from None
-            raise ShapeError(f"{cls.name}: {error} (input shapes {shapes})") from None
+        data = _forward(node, tensors, options)
         if grad_mode._enabled:
             needs = tuple([t.requires_grad for t in tensors])
             if True in needs:
@@ -85,6 +80,17 @@ class Function:
                 node.options = options  # lets checks re-run the forward: chainrule.check
                 return Tensor._from_op(data, node)
         return Tensor._from_op(data, None)
+
+    def formula(self, names: Sequence[str]) -> str:
+        """The op written with its inputs' names, e.g. ``σ(s1)`` or ``x1 · w1``."""
+        template = self.template or self.name + "({inputs})"
+        return template.format(*names, inputs=", ".join(names), **getattr(self, "options", {}))
+
+    @classmethod
+    def rule(cls) -> str:
+        """The derivative rule: the first line of the op's docstring (``d/dx σ(x) = σ(x)(1 − σ(x))``)."""
+        lines = (cls.__doc__ or "").strip().splitlines()
+        return lines[0].strip() if lines else "(no derivative rule written in the docstring)"
 
     def release(self) -> None:
         """Drop the inputs and saved values once backward has used them."""
@@ -95,11 +101,27 @@ class Function:
         return f"<{self.name}>"
 
 
+def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> np.ndarray:
+    """``node.forward`` on the tensors' arrays; NumPy's shape errors come back naming the op."""
+    try:
+        return node.forward(*[t.data for t in tensors], **options)
+    except ChainruleError:
+        raise
+    except ValueError as error:
+        shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
+        if "broadcast" in str(error):
+            raise ShapeError(f"{node.name}: shapes {shapes} cannot be broadcast together") from None
+        raise ShapeError(f"{node.name}: {error} (input shapes {shapes})") from None
+
+
 def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
     """``apply`` inside ``detect_anomaly()``: remember the user's line and check the result."""
     location = anomaly.user_location()
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
-        data = node.forward(*[t.data for t in tensors], **options)
+    if anomaly._check_values:
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
+            data = _forward(node, tensors, options)
+    else:
+        data = _forward(node, tensors, options)
     anomaly.check_forward(node.name, tensors, np.asarray(data), location)
     if grad_mode._enabled and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options

@@ -91,6 +91,36 @@ def topological_order(root: Function) -> list[Function]:
     return order
 
 
+def tensors_in_order(root: Tensor) -> list[Tensor]:
+    """Every tensor ``root`` was computed from, leaves included, each after its inputs; root last.
+
+    Used to print and draw a graph (``chainrule.explain``, ``chainrule.draw``).
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor.grad_fn
+        if node is not None:
+            if node.inputs is None:
+                raise GraphError(
+                    "the graph was freed by backward(); call backward(retain_graph=True) first, or explain/draw "
+                    "before calling backward()"
+                )
+            for parent in reversed(node.inputs):
+                if id(parent) not in visited:
+                    stack.append((parent, False))
+    return order
+
+
 def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf), weighted by ``grad_out``, into ``.grad`` of every leaf."""
     if root.grad_fn is None:

@@ -33,6 +33,7 @@ def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 class Sigmoid(Function):
     """d/dx σ(x) = σ(x)(1 − σ(x))"""
+    template = "σ({0})"
 
     def forward(self, x):
         self.out = stable_sigmoid(x)
@@ -44,6 +45,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """d/dx tanh(x) = 1 − tanh²(x)"""
+    template = "tanh({0})"
 
     def forward(self, x):
         self.out = np.tanh(x)
@@ -55,6 +57,7 @@ class Tanh(Function):
 
 class ReLU(Function):
     """d/dx relu(x) = 1 where x > 0, 0 where x ≤ 0"""
+    template = "relu({0})"
 
     name = "relu"
 
@@ -68,6 +71,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """d/dx leaky_relu(x) = 1 where x > 0, slope where x ≤ 0"""
+    template = "leaky_relu({0}, {slope})"
 
     name = "leaky_relu"
 
@@ -81,6 +85,7 @@ class LeakyReLU(Function):
 
 class Softplus(Function):
     """d/dx softplus(x) = σ(x), where softplus(x) = log(1 + eˣ)"""
+    template = "softplus({0})"
 
     def forward(self, x):
         self.x = x
@@ -92,6 +97,7 @@ class Softplus(Function):
 
 class Softmax(Function):
     """d/dx softmax(x) · g = s ⊙ (g − Σ g ⊙ s), s = softmax(x) along the axis"""
+    template = "softmax({0}, axis={axis})"
 
     def forward(self, x, axis):
         self.axis = normalize_axes("softmax", axis, x.ndim, x.shape)[0]
@@ -105,6 +111,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """d/dx log_softmax(x) · g = g − softmax(x) Σ g along the axis"""
+    template = "log_softmax({0}, axis={axis})"
 
     name = "log_softmax"
 

@@ -16,6 +16,7 @@ from ..tensor import Tensor
 
 class Add(Function):
     """d/da (a + b) = 1, d/db (a + b) = 1"""
+    template = "{0} + {1}"
 
     def forward(self, a, b):
         return a + b
@@ -26,6 +27,7 @@ class Add(Function):
 
 class Sub(Function):
     """d/da (a − b) = 1, d/db (a − b) = −1"""
+    template = "{0} − {1}"
 
     def forward(self, a, b):
         return a - b
@@ -36,6 +38,7 @@ class Sub(Function):
 
 class Mul(Function):
     """d/da (a · b) = b, d/db (a · b) = a"""
+    template = "{0} · {1}"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -48,6 +51,7 @@ class Mul(Function):
 
 class Div(Function):
     """d/da (a / b) = 1/b, d/db (a / b) = −a/b²"""
+    template = "{0} / {1}"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -62,6 +66,7 @@ class Div(Function):
 
 class Neg(Function):
     """d/dx (−x) = −1"""
+    template = "−{0}"
 
     def forward(self, x):
         return -x
@@ -75,6 +80,10 @@ class PowScalar(Function):
 
     name = "pow"
 
+    def formula(self, names):
+        exponent = self.options["exponent"]
+        return names[0] + {2: "²", 3: "³", -1: "⁻¹"}.get(exponent, f"^{exponent}")
+
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
         return x**exponent
@@ -87,6 +96,7 @@ class PowScalar(Function):
 
 class Pow(Function):
     """d/da aᵇ = b·aᵇ⁻¹, d/db aᵇ = aᵇ·ln a (taken as 0 where a = 0 and b ≥ 0)"""
+    template = "{0}^{1}"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -106,6 +116,7 @@ class Pow(Function):
 
 class Exp(Function):
     """d/dx eˣ = eˣ"""
+    template = "exp({0})"
 
     def forward(self, x):
         self.out = np.exp(x)
@@ -117,6 +128,7 @@ class Exp(Function):
 
 class Log(Function):
     """d/dx ln x = 1/x"""
+    template = "ln({0})"
 
     def forward(self, x):
         self.x = x
@@ -128,6 +140,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """d/dx √x = 1/(2√x)"""
+    template = "√{0}"
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -139,6 +152,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """d/dx |x| = sign(x) (0 at x = 0)"""
+    template = "|{0}|"
 
     def forward(self, x):
         self.x = x
@@ -150,6 +164,7 @@ class Abs(Function):
 
 class Maximum(Function):
     """d/da max(a, b) = 1 where a > b, ½ where a = b, 0 elsewhere (and the same for b)"""
+    template = "max({0}, {1})"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -163,6 +178,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     """d/da min(a, b) = 1 where a < b, ½ where a = b, 0 elsewhere (and the same for b)"""
+    template = "min({0}, {1})"
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -176,6 +192,7 @@ class Minimum(Function):
 
 class Clip(Function):
     """d/dx clip(x, lo, hi) = 1 where lo ≤ x ≤ hi, 0 outside"""
+    template = "clip({0}, {low}, {high})"
 
     def forward(self, x, low, high):
         self.inside = np.ones(x.shape, dtype=bool)
@@ -191,6 +208,7 @@ class Clip(Function):
 
 class Where(Function):
     """d/da where(c, a, b) = c, d/db where(c, a, b) = not c"""
+    template = "where(condition, {0}, {1})"
 
     def forward(self, a, b, condition):
         self.condition = condition

@@ -18,6 +18,7 @@ class MatMul(Function):
     the backward puts the missing axis back so the same two formulas serve every case. Batch
     axes broadcast, and the engine sums their gradients back.
     """
+    template = "{0} @ {1}"
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -74,6 +75,9 @@ def matmul(a: Any, b: Any) -> Tensor:
 
 class Linear(Function):
     """d/dx (x Wᵀ + b) · G = G W, d/dW = Gᵀ x, d/db = Σ_rows G (one fused op for a dense layer)"""
+
+    def formula(self, names):
+        return f"{names[0]} @ {names[1]}ᵀ" + (f" + {names[2]}" if len(names) > 2 else "")
 
     def forward(self, x, weight, bias=None):
         if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:

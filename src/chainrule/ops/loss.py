@@ -52,6 +52,10 @@ class SquaredNorm(Function):
 
     name = "squared_norm"
 
+    def formula(self, names):
+        axis = self.options.get("axis")
+        return f"‖{names[0]}‖²" + ("" if axis is None else f" along axis {axis}")
+
     def forward(self, w, axis, keepdims):
         self.w, self.axis = w, axis
         return np.sum(w * w, axis=axis, keepdims=keepdims)
@@ -64,6 +68,7 @@ class SquaredNorm(Function):
 
 class MSE(Function):
     """d/dp mean((p − t)²) = 2(p − t)/n, d/dt = −2(p − t)/n"""
+    template = "mse({0}, {1})"
 
     name = "mse"
 
@@ -83,6 +88,7 @@ class CrossEntropy(Function):
     Classes lie along the last axis of the logits; the target is either integer labels (one
     per sample) or a same-shaped array of probabilities (one-hot included).
     """
+    template = "cross_entropy({0}, {1})"
 
     name = "cross_entropy"
 
@@ -128,6 +134,7 @@ class CrossEntropy(Function):
 
 class BinaryCrossEntropy(Function):
     """d/dp −[t log p + (1−t) log(1−p)] = (p − t) / (p(1 − p)); from logits z: σ(z) − t"""
+    template = "binary_cross_entropy({0}, {1})"
 
     name = "binary_cross_entropy"
 

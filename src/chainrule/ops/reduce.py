@@ -25,8 +25,17 @@ def kept_shape(shape: tuple[int, ...], axes: tuple[int, ...] | None) -> tuple[in
     return tuple(1 if axis in axes else size for axis, size in enumerate(shape))
 
 
+def reduction_formula(symbol: str, names, options) -> str:
+    """``Σ x`` for a full reduction, ``Σ(x, axis=1)`` along an axis."""
+    axis = options.get("axis")
+    return f"{symbol} {names[0]}" if axis is None else f"{symbol}({names[0]}, axis={axis})"
+
+
 class Sum(Function):
     """d/dxᵢ Σⱼ xⱼ = 1"""
+
+    def formula(self, names):
+        return reduction_formula("Σ", names, self.options)
 
     def forward(self, x, axis, keepdims):
         self.shape = x.shape
@@ -39,6 +48,9 @@ class Sum(Function):
 
 class Mean(Function):
     """d/dxᵢ (1/n) Σⱼ xⱼ = 1/n"""
+
+    def formula(self, names):
+        return reduction_formula("mean", names, self.options)
 
     def forward(self, x, axis, keepdims):
         self.shape = x.shape
@@ -53,6 +65,9 @@ class Mean(Function):
 
 class Max(Function):
     """d/dxᵢ max x = 1 at the maximum (split evenly between ties), 0 elsewhere"""
+
+    def formula(self, names):
+        return reduction_formula(self.name, names, self.options)  # "max" or "min"
 
     reduce = staticmethod(np.max)
 
@@ -78,6 +93,9 @@ class Min(Max):
 
 class LogSumExp(Function):
     """d/dxᵢ log Σⱼ exp xⱼ = softmax(x)ᵢ (computed as exp(xᵢ − m) / Σ exp(xⱼ − m), m = max x)"""
+
+    def formula(self, names):
+        return reduction_formula("logsumexp", names, self.options)
 
     def forward(self, x, axis, keepdims):
         self.x = x

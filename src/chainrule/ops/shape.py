@@ -16,6 +16,7 @@ from ..tensor import Tensor
 
 class Reshape(Function):
     """d/dx reshape(x) = the gradient reshaped back to x's shape"""
+    template = "reshape({0}, {shape})"
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -33,6 +34,10 @@ class Reshape(Function):
 
 class Transpose(Function):
     """d/dx transpose(x, axes) = the gradient transposed by the inverse permutation"""
+
+    def formula(self, names):
+        axes = self.options.get("axes")
+        return f"{names[0]}ᵀ" if axes is None else f"transpose({names[0]}, {axes})"
 
     def forward(self, x, axes):
         if axes is not None:
@@ -55,6 +60,10 @@ class Transpose(Function):
 class GetItem(Function):
     """d/dx x[index] = the gradient scattered into zeros at ``index`` (added where repeated)"""
 
+    def formula(self, names):
+        parts = self.options["index"] if isinstance(self.options["index"], tuple) else (self.options["index"],)
+        return f"{names[0]}[{', '.join(_index_text(part) for part in parts)}]"
+
     name = "index"
 
     def forward(self, x, index):
@@ -73,6 +82,18 @@ class GetItem(Function):
         return grad
 
 
+def _index_text(part: Any) -> str:
+    """One part of an index as it is written in code: ``1:3``, ``...``, ``[0 2 2]``."""
+    if isinstance(part, slice):
+        text = ("" if part.start is None else str(part.start)) + ":" + ("" if part.stop is None else str(part.stop))
+        return text + (f":{part.step}" if part.step is not None else "")
+    if part is Ellipsis:
+        return "..."
+    if isinstance(part, np.ndarray):
+        return np.array2string(part, threshold=6, edgeitems=2, separator=" ")
+    return str(part)
+
+
 def _picks_each_element_once(index: Any) -> bool:
     """True for ints, slices, None, Ellipsis and boolean masks, which never repeat an element."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -87,6 +108,7 @@ def _picks_each_element_once(index: Any) -> bool:
 
 class Concatenate(Function):
     """d/dxₖ concatenate(x₁, …, xₙ) = the slice of the gradient that xₖ filled"""
+    template = "concatenate([{inputs}], axis={axis})"
 
     def forward(self, *arrays, axis):
         self.axis = normalize_axes("concatenate", axis, arrays[0].ndim, arrays[0].shape)[0]
@@ -99,6 +121,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     """d/dxₖ stack(x₁, …, xₙ) = the k-th slice of the gradient along the new axis"""
+    template = "stack([{inputs}], axis={axis})"
 
     def forward(self, *arrays, axis):
         ndim = arrays[0].ndim + 1
@@ -117,6 +140,7 @@ class Stack(Function):
 
 class AsType(Function):
     """d/dx astype(x) = the gradient cast back to x's dtype"""
+    template = "{0} as {dtype}"
 
     def forward(self, x, dtype):
         self.dtype = x.dtype
