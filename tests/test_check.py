@@ -1,4 +1,4 @@
-"""The finite-difference helper the other tests rely on is itself checked against known derivatives."""
+"""chainrule.check: finite differences, gradcheck, hand-written gradients, modules, per-op checks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,21 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.check import numerical_gradient
+from chainrule import nn
+from chainrule.check import check_gradient, check_graph, check_module, function_of_leaves, gradcheck, numerical_gradient
+from chainrule.examples import three_matrix as abc
+
+
+class WrongSoftplus(cr.Function):
+    """d/dx softplus(x) = σ(x), written wrongly in backward as σ(x)(1 − σ(x))"""
+
+    def forward(self, x):
+        self.x = x
+        return np.logaddexp(0, x)
+
+    def backward(self, grad_out):
+        s = 1 / (1 + np.exp(-self.x))
+        return grad_out * s * (1 - s)
 
 
 def test_central_differences_of_known_functions() -> None:
@@ -24,3 +38,175 @@ def test_inputs_are_left_unchanged_and_scalars_required() -> None:
     np.testing.assert_array_equal(x, [1.0, 2.0])
     with pytest.raises(cr.ShapeError, match=r"numerical_gradient: f must return a scalar, got shape \(2,\)"):
         numerical_gradient(lambda t: t * 2, x)
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4)])
+def test_gradcheck_passes_correct_ops_on_1d_2d_3d_inputs(shape, rng) -> None:
+    def f(x, w):
+        return cr.log_softmax(cr.softplus(x) * cr.tanh(w), axis=-1).sum() + cr.squared_norm(cr.sigmoid(x))
+
+    report = gradcheck(f, rng.normal(size=shape), rng.normal(size=shape[-1:]))
+    assert report and report.passed
+    assert [check.name for check in report.inputs] == ["x", "w"]
+    assert report.inputs[0].shape == shape
+    assert report.inputs[0].max_rel_error < 1e-6
+    assert "gradcheck: passed" in str(report)
+
+
+def test_gradcheck_catches_a_wrong_derivative_and_names_input_element_and_op(rng) -> None:
+    def model(x, w):
+        return WrongSoftplus.apply(cr.tanh(x @ w)).sum()
+
+    x, w = rng.normal(size=(2, 3)), rng.normal(size=(3, 4))
+    report = gradcheck(model, x, w)
+    assert not report
+    failing = report.failures()
+    assert {check.name for check in failing} == {"x", "w"}
+    worst = failing[1]
+    # the element named is the one whose error is largest, with both values shown
+    (numeric_w,) = numerical_gradient(lambda t: model(cr.tensor(x), t), w)
+    autodiff = cr.grad(model, argnums=1)(x, w)
+    assert worst.worst_index == np.unravel_index(np.argmax(np.abs(autodiff - numeric_w)), w.shape)
+    assert worst.values["autodiff"] == pytest.approx(autodiff[worst.worst_index])
+    assert worst.values["finite diff"] == pytest.approx(numeric_w[worst.worst_index], rel=1e-6)
+    assert "the first op whose backward disagrees with finite differences is wrongsoftplus" in report.culprit
+    assert "test_check.py" in report.culprit and "WrongSoftplus.apply" in report.culprit
+    assert "FAILED" in str(report)
+
+
+def test_kinks_are_recognised_not_reported_as_failures() -> None:
+    x = np.array([0.0, 1.0, -2.0, 0.0])
+    report = gradcheck(lambda t: cr.relu(t).sum() + cr.abs(t).sum() + cr.maximum(t, 0.0).sum(), x)
+    assert report.passed
+    kinks = report.inputs[0].kinks
+    assert [kink.index for kink in kinks] == [(0,), (3,)]
+    assert kinks[0].left == pytest.approx(-1.0, abs=1e-6) and kinks[0].right == pytest.approx(3.0, abs=1e-6)
+    assert "a kink (left slope -1, right slope 3)" in str(report)
+    # at a tie the central difference is ½, which is what autodiff gives: no false failure to explain
+    ties = gradcheck(lambda t: cr.max(t), np.array([1.0, 3.0, 3.0]))
+    assert ties.passed and ties.inputs[0].values["autodiff"] == 0.5
+
+
+def test_a_real_error_at_a_kink_is_still_caught() -> None:
+    class WrongRelu(cr.Function):
+        """d/dx relu(x) = 1 where x > 0 (written wrongly as 2)"""
+
+        def forward(self, x):
+            self.x = x
+            return np.maximum(x, 0)
+
+        def backward(self, grad_out):
+            return grad_out * 2.0 * (self.x >= 0)
+
+    assert not gradcheck(lambda t: WrongRelu.apply(t).sum(), np.array([0.0, 1.0]))
+
+
+def test_float32_inputs_are_checked_in_float64_with_a_note() -> None:
+    report = gradcheck(lambda t: (t * t).sum(), np.ones(3, np.float32))
+    assert report.passed
+    assert any("given as float32, checked in float64" in note for note in report.inputs[0].notes)
+
+
+def test_a_function_that_cuts_its_input_off_is_told_so() -> None:
+    report = gradcheck(lambda x: (cr.tensor(x.data, requires_grad=True) ** 2).sum(), np.ones(2))
+    assert not report and "no gradient reached x" in str(report)
+
+
+def three_matrix_loss(A, B, C):
+    return abc.loss_rows(cr.tensor(abc.SEED_X), A, B, C)
+
+
+def hand_gradients(A, B, C):
+    return abc.hand_gradients_rows(abc.SEED_X, A, B, C)
+
+
+def test_check_gradient_accepts_the_right_hand_gradient() -> None:
+    report = check_gradient(three_matrix_loss, hand_gradients, abc.SEED_A, abc.SEED_B, abc.SEED_C)
+    assert report.passed
+    assert [check.name for check in report.inputs] == ["A", "B", "C"]
+    assert set(report.inputs[0].values) == {"hand-written", "autodiff", "finite diff"}
+
+
+def test_check_gradient_catches_a_transposed_hand_gradient() -> None:
+    def transposed(A, B, C):
+        grad_a, grad_b, grad_c = hand_gradients(A, B, C)
+        return grad_a.T, grad_b, grad_c
+
+    report = check_gradient(three_matrix_loss, transposed, abc.SEED_A, abc.SEED_B, abc.SEED_C)
+    assert not report
+    assert [check.name for check in report.failures()] == ["A"]
+    assert "the gradient for A equals the transpose of the true one: transposed?" in str(report)
+
+
+def test_check_gradient_catches_a_gradient_scaled_by_two() -> None:
+    def doubled(A, B, C):
+        grad_a, grad_b, grad_c = hand_gradients(A, B, C)
+        return grad_a, grad_b, 2 * grad_c
+
+    report = check_gradient(three_matrix_loss, doubled, abc.SEED_A, abc.SEED_B, abc.SEED_C)
+    failing = report.failures()
+    assert [check.name for check in failing] == ["C"]
+    assert failing[0].values["hand-written"] == pytest.approx(2 * failing[0].values["autodiff"])
+    assert "every element is 2 × the true gradient" in str(report)
+
+
+def test_check_gradient_names_wrong_shapes_plainly() -> None:
+    A = np.arange(12.0).reshape(4, 3) / 10
+
+    def f(A):
+        return cr.squared_norm(A @ np.ones(3))
+
+    def right(A):
+        return 2 * np.outer(A @ np.ones(3), np.ones(3))
+
+    report = check_gradient(f, lambda A: right(A).T, A)
+    assert "gradient for A has shape (3, 4), A has (4, 3): transposed? (its transpose is the right gradient)" in str(report)
+    report = check_gradient(f, lambda A: right(A).reshape(-1), A)
+    assert "gradient for A has shape (12,), A has (4, 3): reshape it to (4, 3)?" in str(report)
+    with pytest.raises(ValueError, match=r"grad_f returned 2 gradients for 1 inputs \(A\)"):
+        check_gradient(f, lambda A: (right(A), right(A)), A)
+
+
+def test_check_gradient_names_the_element_where_they_part() -> None:
+    def f(w):
+        return (w * w).sum()
+
+    def almost(w):
+        grad = 2 * w
+        grad[1, 2] += 0.5
+        return grad
+
+    report = check_gradient(f, almost, np.ones((2, 3)))
+    check = report.failures()[0]
+    assert check.worst_index == (1, 2) and check.max_abs_error == pytest.approx(0.5)
+    assert check.values == {"hand-written": 2.5, "autodiff": 2.0, "finite diff": pytest.approx(2.0)}
+
+
+def test_check_module_checks_every_parameter_and_restores_the_model(rng) -> None:
+    net = nn.Sequential(nn.Linear(4, 5, rng=0, dtype=np.float32), nn.Softplus(), nn.Linear(5, 3, rng=1, dtype=np.float32))
+    before = [p.data.copy() for p in net.parameters()]
+    report = check_module(net, cr.cross_entropy, (rng.normal(size=(6, 4)), rng.integers(0, 3, 6)))
+    assert report.passed
+    assert [check.name for check in report.inputs] == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert all(p.dtype == np.float32 and p.grad is None for p in net.parameters())
+    for original, parameter in zip(before, net.parameters()):
+        np.testing.assert_array_equal(original, parameter.data)
+
+
+def test_check_graph_checks_each_op_where_it_ran(rng) -> None:
+    x = cr.tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    loss = WrongSoftplus.apply(cr.sigmoid(x) * 2).sum()
+    report = check_graph(loss)
+    results = {check.name: check.passed for check in report.inputs}
+    assert results == {"1. sigmoid input 0": True, "2. mul input 0": True, "2. mul input 1": True,
+                       "3. wrongsoftplus input 0": False, "4. sum input 0": True}
+
+
+def test_function_of_leaves_replays_the_graph(rng) -> None:
+    w = cr.tensor(rng.normal(size=3), requires_grad=True, name="w")
+    loss = cr.softplus(w * 2.0 + 1.0).sum()
+    replay, leaves = function_of_leaves(loss)
+    assert leaves == [w]
+    assert replay(w).item() == loss.item()
+    assert replay(np.zeros(3)).item() == pytest.approx(3 * np.log1p(np.e))
+    assert gradcheck(replay, w.data).passed

@@ -63,7 +63,11 @@ def user_location() -> str:
         return "inside chainrule"
     filename, line = frame.f_code.co_filename, frame.f_lineno
     code = linecache.getline(filename, line).strip()
-    return f"{os.path.relpath(filename) if not filename.startswith('<') else filename}:{line}" + (f": {code}" if code else "")
+    shown = filename
+    if not filename.startswith("<"):
+        relative = os.path.relpath(filename)
+        shown = filename if relative.startswith("..") else relative
+    return f"{shown}:{line}" + (f": {code}" if code else "")
 
 
 def _describe(values: np.ndarray) -> str:

@@ -125,15 +125,15 @@ def _compare(
         margin = atol + rtol * np.maximum(np.abs(left), np.abs(right)) + 2 * noise
         between = (claimed >= np.minimum(left, right) - margin) & (claimed <= np.maximum(left, right) + margin)
         at_kink = bad & corner & between
-        for index in zip(*np.nonzero(at_kink)):
-            index = tuple(int(i) for i in index)
+        for row in np.argwhere(at_kink):  # works for 0-d arrays too, where np.nonzero does not
+            index = tuple(int(i) for i in row)
             kinks.append(Kink(index, float(left[index]), float(right[index]), float(claimed[index])))
         bad &= ~at_kink
     scale = np.maximum(np.abs(claimed), np.abs(target))
     relative = np.divide(error, scale, out=np.zeros_like(error), where=scale > 0)
     check = InputCheck(name, claimed.shape, passed=not bad.any(), kinks=kinks)
     if claimed.size:
-        score = np.where(bad, error / np.maximum(allowed, 1e-300), 0.0) + (error if not bad.any() else 0.0)
+        score = np.where(bad, error, -1.0) if bad.any() else error  # the largest error, among failures if any
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), claimed.shape))
         check.worst_index = worst
         check.max_abs_error, check.max_rel_error = float(error.max()), float(relative.max())
@@ -170,7 +170,8 @@ def _float32_notes(inputs: Sequence[Any], names: Sequence[str]) -> dict[str, str
     return notes
 
 
-def _autodiff(f: Callable[..., Any], arrays: Sequence[np.ndarray], op: str) -> list[np.ndarray]:
+def _autodiff(f: Callable[..., Any], arrays: Sequence[np.ndarray], op: str) -> tuple[list[np.ndarray], list[bool]]:
+    """chainrule's gradient for each input, and whether the result depended on that input at all."""
     leaves = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     with enable_grad():
         out = f(*leaves)
@@ -179,7 +180,17 @@ def _autodiff(f: Callable[..., Any], arrays: Sequence[np.ndarray], op: str) -> l
     _scalar(op, out)
     if out.requires_grad:
         out.backward()
-    return [leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data) for leaf in leaves]
+    grads = [leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data) for leaf in leaves]
+    return grads, [leaf.grad is not None for leaf in leaves]
+
+
+def _disconnected_notes(checks: list[InputCheck], connected: list[bool]) -> None:
+    for check, reached in zip(checks, connected):
+        if not reached and not check.passed:
+            check.notes.append(
+                f"no gradient reached {check.name}: f's result was not computed from the tensor passed as "
+                f"{check.name} (was it copied with cr.tensor(...) or .detach(), or used under no_grad()?)"
+            )
 
 
 def _tolerance(eps: float, rtol: float, atol: float) -> str:
@@ -200,14 +211,15 @@ def gradcheck(
     """
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
-    claimed = _autodiff(f, arrays, "gradcheck")
+    claimed, connected = _autodiff(f, arrays, "gradcheck")
     with no_grad():
         differences = _Differences(lambda: _scalar("gradcheck", f(*(Tensor(a) for a in arrays))), arrays, eps)
     checks = [_compare(name, grad, differences, i, rtol, atol) for i, (name, grad) in enumerate(zip(names, claimed))]
+    _disconnected_notes(checks, connected)
     for name, note in _float32_notes(inputs, names).items():
         next(c for c in checks if c.name == name).notes.append(note)
     report = CheckReport("gradcheck", checks, _tolerance(eps, rtol, atol))
-    if not report.passed:
+    if not report.passed and any(connected):
         report.culprit = _find_wrong_op(f, arrays, eps, rtol, atol)
     return report
 
@@ -230,7 +242,7 @@ def check_gradient(
     if len(hand_list) != len(arrays):
         raise ValueError(f"check_gradient: grad_f returned {len(hand_list)} gradients for {len(arrays)} inputs "
                          f"({', '.join(names)})")
-    true = _autodiff(f, arrays, "check_gradient")
+    true, _ = _autodiff(f, arrays, "check_gradient")
     with no_grad():
         differences = _Differences(lambda: _scalar("check_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
     checks = []
@@ -373,3 +385,35 @@ def _find_wrong_op(f: Callable[..., Any], arrays: Sequence[np.ndarray], eps: flo
                     f"graph), for its input {position} at element {format_shape(check.worst_index or ())}: {values}"
                     + (f"; {where}" if where else ""))
     return "every op's backward agrees with finite differences on its own; check how f combines them"
+
+
+def function_of_leaves(loss: Tensor) -> tuple[Callable[..., Tensor], list[Tensor]]:
+    """Turn a recorded graph back into a function of its leaves that require grad.
+
+    Returns ``(g, leaves)``: ``g(*values)`` re-runs every op of the graph (through each op's
+    ``apply``, so it records a new graph) with the leaves replaced by ``values``. This is how
+    ``chainrule gradcheck file.py:function`` checks a function that takes no arguments.
+    """
+    from .graph import tensors_in_order
+
+    order = tensors_in_order(loss)
+    leaves = [t for t in order if t.grad_fn is None and t.requires_grad]
+
+    def replay(*values: Any) -> Tensor:
+        if len(values) != len(leaves):
+            raise ValueError(f"replay: the graph has {len(leaves)} leaves that require grad, got {len(values)} values")
+        computed: dict[int, Any] = {id(leaf): value for leaf, value in zip(leaves, values)}
+        for tensor in order:
+            if id(tensor) in computed:
+                continue
+            node = tensor.grad_fn
+            if node is None:
+                computed[id(tensor)] = tensor
+            else:
+                result = type(node).apply(*(computed[id(t)] for t in node.inputs), **node.options)
+                if result.grad_fn is not None and hasattr(node, "created_at"):
+                    result.grad_fn.created_at = node.created_at  # where the user wrote it, not this loop
+                computed[id(tensor)] = result
+        return computed[id(loss)]
+
+    return replay, leaves

@@ -4,6 +4,8 @@
     chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
     chainrule compare iris --optimizers gd,nag --plot compare.png
     chainrule predict model.npz --input 5.1,3.5,1.4,0.2
+    chainrule explain seed-004 --format markdown --graph graph.svg
+    chainrule gradcheck path/to/file.py:function
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import cli_checks
 from .errors import ChainruleError
 
 
@@ -75,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--repeats", type=_positive_int, default=1,
                          help="also average over this many seeds (seed, seed+1, ...); default 1")
 
+    cli_checks.add_commands(commands)
+
     predict = commands.add_parser("predict", help="classify one flower with a saved model")
     predict.add_argument("model", help="a file written by chainrule train --save")
     predict.add_argument("--input", required=True, help="comma-separated measurements, e.g. 5.1,3.5,1.4,0.2")
@@ -95,11 +100,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args)
         if args.command == "compare":
             return _compare(args, parser)
+        if args.command == "explain":
+            return cli_checks.run_explain(args)
+        if args.command == "gradcheck":
+            return cli_checks.run_gradcheck(args)
         return _predict(args)
     except BrokenPipeError:  # output piped into a command that stopped reading (| head)
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
-    except (ChainruleError, ValueError, OSError, ImportError) as error:
+    except (ChainruleError, ValueError, OSError, ImportError, RuntimeError) as error:
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
 

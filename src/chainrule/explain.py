@@ -16,14 +16,14 @@ Name tensors to make the derivation read well: ``cr.tensor(0.5, name="w1")`` and
       x  = 3    (input)
       w  = 2    (requires grad)
       s  = x · w       [mul]   = 6
-      t1 = s²          [pow]   = 36
-    Backward pass (∂t1/∂node, from the loss back to the leaves)
-      t1 = s²    rule: d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)
-        ∂t1/∂s = ∂t1/∂t1 · ∂t1/∂s = 1 · 12 = 12
+      L  = s²          [pow]   = 36
+    Backward pass (∂L/∂node, from the loss back to the leaves)
+      L = s²    rule: d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)
+        ∂L/∂s = ∂L/∂L · ∂L/∂s = 1 · 12 = 12
       s = x · w    rule: d/da (a · b) = b, d/db (a · b) = a
-        ∂t1/∂w = ∂t1/∂s · ∂s/∂w = 12 · 3 = 36
+        ∂L/∂w = ∂L/∂s · ∂s/∂w = 12 · 3 = 36
     Gradients
-      ∂t1/∂w = 36
+      ∂L/∂w = 36
 """
 
 from __future__ import annotations
@@ -264,12 +264,16 @@ def _as_tuple(grads: object) -> tuple:
 
 
 def _names(order: list[Tensor]) -> dict[int, str]:
-    """A display name for every tensor: its own, its value for unnamed numbers, else t1, p1, c1…"""
+    """A display name for every tensor: its own, L for an unnamed root, its value for unnamed numbers, else t1, p1, c1…"""
     names: dict[int, str] = {}
     counters = {"t": 0, "p": 0, "c": 0}
     used: set[str] = set()
+    root = order[-1]
+    taken = {t.name for t in order if t.name is not None}
     for tensor in order:
-        if tensor.name is not None:
+        if tensor is root and tensor.name is None and "L" not in taken:
+            name = "L"  # an unnamed loss reads as L, as on paper
+        elif tensor.name is not None:
             name = tensor.name
         elif tensor.grad_fn is None and not tensor.requires_grad and tensor.size == 1:
             name = format_value(tensor.data, 6)

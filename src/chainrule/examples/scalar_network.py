@@ -21,10 +21,13 @@ SEED_BACKWARD = {"dDiv/dyhat": 0.15738, "dDiv/ds3": 0.03837, "dDiv/dh1": -0.0076
                  "dDiv/dw1": 0.0008989}
 
 
-def build(w: tuple[float, ...] = W) -> tuple[cr.Tensor, dict[str, cr.Tensor]]:
-    """The divergence and every named tensor of the network (weights require grad)."""
+def build(w: tuple = W) -> tuple[cr.Tensor, dict[str, cr.Tensor]]:
+    """The divergence and every named tensor of the network (weights: numbers, or tensors to use as they are)."""
     x1, x2, x3, x4 = (cr.tensor(value, name=f"x{i}") for i, value in enumerate(X, start=1))
-    w1, w2, w3, w4, w5, w6 = (cr.tensor(value, requires_grad=True, name=f"w{i}") for i, value in enumerate(w, start=1))
+    w1, w2, w3, w4, w5, w6 = (
+        value.named(f"w{i}") if isinstance(value, cr.Tensor) else cr.tensor(value, requires_grad=True, name=f"w{i}")
+        for i, value in enumerate(w, start=1)
+    )
     s1 = (x1 * w1 + x2 * w2).named("s1")
     h1 = cr.sigmoid(s1).named("h1")
     s2 = (x3 * w3 + x4 * w4).named("s2")
@@ -36,6 +39,6 @@ def build(w: tuple[float, ...] = W) -> tuple[cr.Tensor, dict[str, cr.Tensor]]:
     return divergence, nodes
 
 
-def divergence(w1, w2, w3, w4, w5, w6):  # noqa: ANN001, ANN201 - a plain function of six weights, for gradcheck
-    """Div as a function of the six weights (for ``chainrule gradcheck`` and ``cr.grad``)."""
+def divergence(w1=W[0], w2=W[1], w3=W[2], w4=W[3], w5=W[4], w6=W[5]):  # noqa: ANN001, ANN201
+    """Div as a function of the six weights, the report's by default (for ``chainrule explain/gradcheck``)."""
     return build((w1, w2, w3, w4, w5, w6))[0]

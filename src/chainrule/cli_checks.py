@@ -1,0 +1,111 @@
+"""The ``explain`` and ``gradcheck`` commands: load a target, then explain or check it.
+
+A target is ``seed-004`` (the scalar network of the hand-derivation seed) or
+``path/to/file.py:function``. The function is called without arguments (give its inputs
+default values) and must return a scalar chainrule tensor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from . import anomaly
+from .errors import ChainruleError
+from .tensor import Tensor
+
+SEEDS = ("seed-004",)
+
+
+class TargetError(ChainruleError, ValueError):
+    """A target that cannot be loaded or does not return a scalar tensor."""
+
+
+def add_commands(commands: Any) -> None:
+    explain = commands.add_parser("explain", help="write out the forward and backward pass of a small computation")
+    explain.add_argument("target", help="seed-004, or path/to/file.py:function returning a scalar tensor")
+    explain.add_argument("--format", choices=["text", "markdown", "latex"], default="text", help="output format")
+    explain.add_argument("--digits", type=int, default=6, help="significant digits (default 6)")
+    explain.add_argument("--graph", metavar="FILE", help="also draw the graph (.svg, .png, .pdf need Graphviz; .dot)")
+    gradcheck = commands.add_parser("gradcheck", help="check a function's gradient against finite differences")
+    gradcheck.add_argument("target", help="seed-004, or path/to/file.py:function returning a scalar tensor")
+    gradcheck.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
+    gradcheck.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (default 1e-5)")
+    gradcheck.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (default 1e-8)")
+
+
+def load_function(target: str) -> Callable[..., Any]:
+    """The function a target names."""
+    if target == "seed-004":
+        from .examples import scalar_network
+
+        return scalar_network.divergence
+    path_text, separator, name = target.rpartition(":")
+    if not separator or not path_text or not name:
+        raise TargetError(f"expected seed-004 or path/to/file.py:function, got {target!r}")
+    path = Path(path_text)
+    if not path.is_file():
+        raise TargetError(f"{path} does not exist" if not path.exists() else f"{path} is not a file")
+    spec = importlib.util.spec_from_file_location(f"chainrule_target_{abs(hash(path.resolve()))}", path)
+    if spec is None or spec.loader is None:
+        raise TargetError(f"{path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.resolve().parent))  # let the file import its neighbours
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise TargetError(f"{path} has no function {name!r}")
+    return function
+
+
+def call_for_scalar(function: Callable[..., Any]) -> Tensor:
+    """Call ``function()`` and insist on a scalar tensor that depends on something requiring grad."""
+    name = getattr(function, "__name__", "function")
+    missing = [p.name for p in inspect.signature(function).parameters.values()
+               if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    if missing:
+        raise TargetError(f"{name} needs arguments {', '.join(missing)}; give them default values so it can be called alone")
+    result = function()
+    if not isinstance(result, Tensor) or result.size != 1:
+        got = f"shape {tuple(result.shape)}" if isinstance(result, Tensor) else type(result).__name__
+        raise TargetError(f"{name} must return a scalar chainrule tensor, got {got}")
+    if result.grad_fn is None:
+        raise TargetError(f"{name}'s result does not depend on any tensor with requires_grad=True")
+    return result
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .draw import draw
+    from .explain import explain
+
+    loss = call_for_scalar(load_function(args.target))
+    explanation = explain(loss, digits=args.digits)
+    print({"text": explanation.text, "markdown": explanation.markdown, "latex": explanation.latex}[args.format]())
+    if args.graph:
+        print(f"graph saved to {draw(loss, digits=min(args.digits, 4)).save(args.graph)}", file=sys.stderr)
+    return 0
+
+
+def run_gradcheck(args: argparse.Namespace) -> int:
+    from .check import function_of_leaves, gradcheck
+
+    function = load_function(args.target)
+    parameters = list(inspect.signature(function).parameters.values())
+    if parameters and all(p.default is not p.empty for p in parameters):
+        report = gradcheck(function, *(p.default for p in parameters), eps=args.eps, rtol=args.rtol, atol=args.atol)
+    else:
+        with anomaly.record_locations():  # so that a wrong op can be reported with its line
+            loss = call_for_scalar(function)
+        replay, leaves = function_of_leaves(loss)
+        names = [leaf.name or f"leaf {index}" for index, leaf in enumerate(leaves)]
+        report = gradcheck(replay, *(leaf.data for leaf in leaves), eps=args.eps, rtol=args.rtol, atol=args.atol,
+                           names=names)
+    print(report)
+    return 0 if report else 1

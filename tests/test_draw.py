@@ -1,0 +1,47 @@
+"""draw(): DOT that parses, and rendering through Graphviz (or a clear message without it)."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pytest
+
+import chainrule as cr
+from chainrule.examples import scalar_network as seed
+
+
+def test_dot_parses_and_holds_every_node() -> None:
+    import pydot  # an independent DOT parser, installed by the test extra
+
+    drawing = cr.draw(seed.build()[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pydot's use of older pyparsing names
+        (graph,) = pydot.graph_from_dot_data(drawing.source)
+    nodes = {node.get_name(): node.get("label") for node in graph.get_nodes() if node.get_name() not in ("node", "edge")}
+    tensors = [label for name, label in nodes.items() if name.startswith("t")]
+    ops = [label for name, label in nodes.items() if name.startswith("op")]
+    assert len(tensors) == 25 and len(ops) == 14  # 4 x, 6 w, y and 14 results; 6 mul, 3 add, 3 σ, sub, pow
+    assert any("h1|shape ()|value 0.7875|∂Div/∂h1 -0.007674" in label for label in tensors)
+    assert any("sigmoid\\nσ(s1)" in label for label in ops)
+    assert len(graph.get_edges()) == 10 * 2 + 4 * 1 + 14  # two inputs of 10 ops, one of 4, and 14 results
+
+
+def test_labels_escape_record_characters() -> None:
+    x = cr.tensor([1.0, -1.0], requires_grad=True, name="x")
+    source = cr.draw(cr.abs(x).sum()).source
+    assert r"\|x\|" in source
+
+
+def test_save_dot_and_render(tmp_path) -> None:
+    drawing = cr.draw(seed.build()[0])
+    dot_file = drawing.save(tmp_path / "graph.dot")
+    assert dot_file.read_text() == drawing.source
+    if shutil.which("dot"):
+        svg = drawing.save(tmp_path / "graph.svg").read_text()
+        assert "<svg" in svg and "sigmoid" in svg
+    else:
+        with pytest.raises(RuntimeError, match="the Graphviz program 'dot' is not installed: apt-get install graphviz"):
+            drawing.save(tmp_path / "graph.svg")
+    with pytest.raises(ValueError, match="save as .dot, .gv, .svg, .png or .pdf, not .jpg"):
+        drawing.save(tmp_path / "graph.jpg")
