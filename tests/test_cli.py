@@ -103,3 +103,84 @@ def test_plot_problems_are_reported_before_training(capsys) -> None:
     captured = capsys.readouterr()
     assert "save the figure as .png, .svg or .pdf, not .jpg" in captured.err
     assert captured.out == ""  # nothing was trained
+
+
+def test_explain_seed_004_in_every_format(tmp_path, capsys) -> None:
+    assert main(["explain", "seed-004"]) == 0
+    text = capsys.readouterr().out
+    assert "h1   = σ(s1)       [sigmoid]  = 0.787513" in text
+    assert "∂Div/∂w1 = ∂Div/∂t1 · ∂t1/∂w1 = (-0.00128413) · (-0.7) = 0.000898891" in text
+    assert main(["explain", "seed-004", "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.startswith("### Forward pass")
+    assert main(["explain", "seed-004", "--format", "latex", "--graph", str(tmp_path / "g.dot")]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(r"\paragraph{Forward pass}")
+    assert "graph saved to" in captured.err and (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+STUDENT_FILE = '''
+import numpy as np
+import chainrule as cr
+
+class MySoftplus(cr.Function):
+    """d/dx softplus(x) = σ(x)"""
+    def forward(self, x):
+        self.x = x
+        return np.logaddexp(0, x)
+    def backward(self, grad_out):
+        s = 1 / (1 + np.exp(-self.x))
+        return grad_out * s * (1 - s)  # the mistake
+
+def broken():
+    W = cr.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True, name="W")
+    x = cr.tensor([1.0, -2.0], name="x")
+    return MySoftplus.apply(x @ W).sum()
+
+def right(w=np.array([0.3, -0.2]), b=1.5):
+    return (cr.softplus(w) * b).sum()
+
+def needs_input(w):
+    return w.sum()
+
+def not_scalar():
+    return cr.tensor([1.0, 2.0], requires_grad=True) * 2
+'''
+
+
+def test_gradcheck_command_exits_by_its_verdict(tmp_path, capsys) -> None:
+    path = tmp_path / "homework.py"
+    path.write_text(STUDENT_FILE)
+    assert main(["gradcheck", f"{path}:right"]) == 0
+    assert "gradcheck: passed" in capsys.readouterr().out
+    assert main(["gradcheck", f"{path}:broken"]) == 1
+    out = capsys.readouterr().out
+    assert "gradcheck: FAILED" in out and "W      (2, 2)" in out
+    assert "the first op whose backward disagrees with finite differences is mysoftplus" in out
+    assert "homework.py:17: return MySoftplus.apply(x @ W).sum()" in out
+    assert main(["gradcheck", "seed-004"]) == 0
+
+
+def test_explain_a_users_function(tmp_path, capsys) -> None:
+    path = tmp_path / "homework.py"
+    path.write_text(STUDENT_FILE)
+    assert main(["explain", f"{path}:broken"]) == 0
+    out = capsys.readouterr().out
+    assert "t1 = x @ W" in out and "mysoftplus" in out and "∂L/∂W" in out
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("{path}:needs_input", "needs arguments w; give them default values"),
+        ("{path}:not_scalar", "must return a scalar chainrule tensor, got shape (2,)"),
+        ("{path}:missing", "has no function 'missing'"),
+        ("{tmp}/nowhere.py:f", "nowhere.py does not exist"),
+        ("seed-005", "expected seed-004 or path/to/file.py:function"),
+    ],
+)
+def test_bad_targets_get_one_line(tmp_path, capsys, target, message) -> None:
+    path = tmp_path / "homework.py"
+    path.write_text(STUDENT_FILE)
+    assert main(["explain", target.format(path=path, tmp=tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
