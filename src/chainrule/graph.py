@@ -19,7 +19,7 @@ an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
@@ -59,34 +59,43 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...], op: str = "op") -> np.
     return grad
 
 
-def topological_order(root: Function) -> list[Function]:
-    """Every node reachable from ``root``, each before the nodes that produced its inputs.
+def _postorder(root: Any, children: Callable[[Any], Iterable[Any]]) -> list[Any]:
+    """Depth-first post-order without recursion: each item after all the items it leads to.
 
-    An iterative depth-first search (a chain of 100,000 ops would overflow Python's stack
-    with recursion): a node is appended after all the nodes it leads to have been appended,
-    and the list is reversed at the end.
+    A chain of 100,000 ops would overflow Python's stack with recursion, so the search keeps
+    its own stack of (item, children already pushed) pairs.
     """
-    order: list[Function] = []
+    order: list[Any] = []
     visited: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(root, False)]
+    stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
-        node, children_done = stack.pop()
+        item, children_done = stack.pop()
         if children_done:
-            order.append(node)
+            order.append(item)
             continue
-        if id(node) in visited:
+        if id(item) in visited:
             continue
-        visited.add(id(node))
-        if node.inputs is None:
-            raise GraphError(
-                f"backward: the graph through '{node.name}' was already freed by an earlier "
-                "backward(); call the first backward(retain_graph=True) to go through it twice"
-            )
-        stack.append((node, True))
-        for tensor in node.inputs:
-            parent = tensor.grad_fn
-            if parent is not None and id(parent) not in visited:
-                stack.append((parent, False))
+        visited.add(id(item))
+        stack.append((item, True))
+        stack.extend((child, False) for child in children(item) if id(child) not in visited)
+    return order
+
+
+def _live_inputs(node: Function, message: str) -> tuple[Tensor, ...]:
+    if node.inputs is None:
+        raise GraphError(message)
+    return node.inputs
+
+
+def topological_order(root: Function) -> list[Function]:
+    """Every node reachable from ``root``, each before the nodes that produced its inputs."""
+    message = (f"backward: the graph through '{root.name}' was already freed by an earlier backward(); "
+               "call the first backward(retain_graph=True) to go through it twice")
+
+    def parents(node: Function) -> Iterable[Function]:
+        return [t.grad_fn for t in _live_inputs(node, message) if t.grad_fn is not None]
+
+    order = _postorder(root, parents)
     order.reverse()
     return order
 
@@ -96,29 +105,13 @@ def tensors_in_order(root: Tensor) -> list[Tensor]:
 
     Used to print and draw a graph (``chainrule.explain``, ``chainrule.draw``).
     """
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor.grad_fn
-        if node is not None:
-            if node.inputs is None:
-                raise GraphError(
-                    "the graph was freed by backward(); call backward(retain_graph=True) first, or explain/draw "
-                    "before calling backward()"
-                )
-            for parent in reversed(node.inputs):
-                if id(parent) not in visited:
-                    stack.append((parent, False))
-    return order
+    message = ("the graph was freed by backward(); call backward(retain_graph=True) first, or explain/draw "
+               "before calling backward()")
+
+    def inputs(tensor: Tensor) -> Iterable[Tensor]:
+        return () if tensor.grad_fn is None else reversed(_live_inputs(tensor.grad_fn, message))
+
+    return _postorder(root, inputs)
 
 
 def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> None:
