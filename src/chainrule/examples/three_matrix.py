@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 import chainrule as cr
+from chainrule import data
 
 SEED_X = np.array([0.8311474366942035, 0.8439379477805831, 0.8388421326877166])
 SEED_A = np.array([
@@ -97,7 +98,7 @@ def train(
     The loss is the batch mean of ‖w‖², computed for all samples at once (no loop over them).
     Returns the loss before each step plus the final loss, and the final A, B, C.
     """
-    X = cr.tensor(np.random.default_rng(seed).random((samples, 3)))
+    X = cr.tensor(data.three_matrix_inputs(samples, seed))
     params = [cr.tensor(m, requires_grad=True) for m in (SEED_A, SEED_B, SEED_C)]
     history = []
     for step in range(steps + 1):
