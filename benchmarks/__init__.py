@@ -1,0 +1,1 @@
+"""Benchmarks of chainrule against hand-written NumPy, PyTorch and JAX (see README.md here)."""

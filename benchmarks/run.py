@@ -1,0 +1,220 @@
+"""Run the benchmarks: ``python benchmarks/run.py`` (``--quick`` for a short run).
+
+Each workload runs in a fresh process, its implementations interleaved round by round so that
+they share the machine's state; all are first checked to give the same loss and gradients.
+The table gives the median time of one training step (forward, backward, update) and its ratio
+to the hand-written NumPy version measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+
+from benchmarks.workloads import WORKLOADS, available, check_agreement  # noqa: E402
+
+IMPLEMENTATIONS = ("numpy", "chainrule", "chainrule-traced", "torch", "jax")
+LABELS = {"numpy": "hand NumPy", "chainrule": "chainrule", "chainrule-traced": "chainrule traced",
+          "torch": "PyTorch eager", "jax": "JAX jit"}
+# A pause before each timed batch: PyTorch's OpenMP threads spin for a while after its ops and
+# would otherwise steal the cores from whichever implementation runs next (seen here: hand
+# NumPy 2.4× slower right after PyTorch). Telling them not to spin (OMP_WAIT_POLICY=PASSIVE)
+# slows PyTorch itself instead.
+SETTLE = 0.2
+TARGETS = {"three-matrix": 1.5, "iris": 1.5, "wide-mlp": 1.05, "scalar": 2.0}
+
+
+def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str, float]:
+    """Median seconds per step for each implementation, measured in interleaved rounds."""
+    per_call = {}
+    for name, step in steps.items():  # warm up (JAX compiles here) and size the batches
+        for _ in range(3):
+            step()
+        started = time.perf_counter()
+        step()
+        per_call[name] = max(time.perf_counter() - started, 1e-7)
+    repeats = {name: max(1, int(budget / per_call[name])) for name in steps}
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            count = repeats[name]
+            time.sleep(SETTLE)
+            started = time.perf_counter()
+            for _ in range(count):
+                step()
+            samples[name].append((time.perf_counter() - started) / count)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def worker(name: str, quick: bool) -> dict[str, object]:
+    """Runs in its own process: check, then time one workload."""
+    workload = WORKLOADS[name]
+    implementations = [i for i in workload.implementations if available(i)]
+    problem = workload.problem()
+    agreement = check_agreement(workload, problem, implementations)
+    steps = {i: workload.implementations[i](problem) for i in IMPLEMENTATIONS if i in implementations}
+    times = time_steps(steps, rounds=5 if quick else 21, budget=0.01 if quick else 0.05)
+    return {"name": name, "title": workload.title, "times": times, "agreement": agreement}
+
+
+def gradient_cost(quick: bool) -> dict[str, float]:
+    """Backprop against central finite differences on the Iris MLP (two forward passes per parameter)."""
+    import numpy as np
+
+    from benchmarks.workloads import iris_chainrule, iris_problem
+
+    problem = iris_problem()
+    x, labels = problem.inputs, problem.targets
+    rows = np.arange(len(labels))
+    params = problem.fresh_params()
+
+    def forward() -> float:  # hand-written NumPy forward pass: the cheapest way to evaluate the loss
+        z0 = x @ params["W0"].T + params["b0"]
+        h = np.maximum(z0, 0) + np.log1p(np.exp(-np.abs(z0)))
+        z1 = h @ params["W1"].T + params["b1"]
+        shifted = z1 - z1.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[rows, labels]))
+
+    def finite_differences() -> None:
+        for value in params.values():
+            flat = value.reshape(-1)
+            for index in range(flat.size):
+                original = flat[index]
+                flat[index] = original + 1e-6
+                above = forward()
+                flat[index] = original - 1e-6
+                below = forward()
+                flat[index] = original
+                _ = (above - below) / 2e-6
+
+    backprop = iris_chainrule(problem)
+    times = time_steps({"backprop": backprop, "finite differences": finite_differences},
+                       rounds=3 if quick else 7, budget=0.02 if quick else 0.1)
+    count = sum(v.size for v in params.values())
+    return {"parameters": count, **times}
+
+
+def memory(quick: bool) -> dict[str, float]:
+    """Peak memory (tracemalloc) of one training step of a 50-layer MLP, width 512, batch 256."""
+    import tracemalloc
+
+    import numpy as np
+
+    from benchmarks.workloads import wide_chainrule, wide_mlp_problem, wide_numpy
+
+    depth = 10 if quick else 50
+    problem = wide_mlp_problem(batch=256, sizes=(512,) * depth + (10,), dtype=np.float64)
+    result = {"layers": depth}
+    for name, make in (("numpy", wide_numpy), ("chainrule", wide_chainrule)):
+        step = make(problem)
+        step()  # first step: gradient buffers come into being
+        tracemalloc.start()
+        baseline = tracemalloc.get_traced_memory()[0]
+        step()
+        result[name] = (tracemalloc.get_traced_memory()[1] - baseline) / 2**20
+        tracemalloc.stop()
+        del step
+    return result
+
+
+def machine() -> dict[str, str]:
+    import numpy as np
+
+    info = {"python": platform.python_version(), "numpy": np.__version__, "cores": str(os.cpu_count()),
+            "processor": platform.processor() or platform.machine()}
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - older NumPy: no dictionary form
+        info["blas"] = "unknown"
+    for library in ("torch", "jax"):
+        try:
+            info[library] = __import__(library).__version__
+        except ImportError:
+            info[library] = "not installed"
+    return info
+
+
+def run_in_fresh_process(arguments: list[str]) -> object:
+    result = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"benchmark process {' '.join(arguments)} failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def format_time(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+
+
+def table(results: list[dict[str, object]]) -> str:
+    present = [i for i in IMPLEMENTATIONS if any(i in r["times"] for r in results)]
+    header = ["workload", *(LABELS[i] for i in present), "target (chainrule)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for result in results:
+        times = result["times"]
+        base = times["numpy"]
+        cells = [result["title"]]
+        for name in present:
+            if name not in times:
+                cells.append("–")
+            elif name == "numpy":
+                cells.append(f"1.00 ({format_time(base)})")
+            else:
+                cells.append(f"{times[name] / base:.2f}×")
+        target = TARGETS.get(result["name"])
+        if target is None:
+            cells.append("–")
+        else:
+            best = min(times[n] for n in ("chainrule", "chainrule-traced") if n in times) / base
+            cells.append(f"≤ {target}×: {'met' if best <= target else 'not met'}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        job = {"gradient-cost": gradient_cost, "memory": memory}.get(args.worker)
+        print(json.dumps(job(args.quick) if job else worker(args.worker, args.quick)))
+        return 0
+
+    names = args.only.split(",") if args.only else list(WORKLOADS)
+    flag = ["--quick"] if args.quick else []
+    info = machine()
+    print("chainrule benchmarks: " + ", ".join(f"{key} {value}" for key, value in info.items()))
+    results = []
+    for name in names:
+        results.append(run_in_fresh_process(["--worker", name, *flag]))
+        print(f"  {name}: implementations agree to {max(results[-1]['agreement'].values()):.1e}", flush=True)
+    print("\nMedian time per training step (forward + backward + update), ratio to hand-written NumPy:\n")
+    print(table(results))
+    if not args.only:
+        cost = run_in_fresh_process(["--worker", "gradient-cost", *flag])
+        ratio = cost["finite differences"] / cost["backprop"]
+        print(f"\nThe cost of a gradient (Iris MLP, {cost['parameters']} parameters): backprop "
+              f"{format_time(cost['backprop'])} per step; central finite differences with hand-NumPy forward "
+              f"passes {format_time(cost['finite differences'])}, {ratio:.0f}× more.")
+        peak = run_in_fresh_process(["--worker", "memory", *flag])
+        print(f"Peak memory of one training step, {peak['layers']}-layer MLP (width 512, batch 256, float64): "
+              f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
+              f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.3×).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
