@@ -139,3 +139,33 @@ def test_unbroadcast_sums_over_stretched_axes() -> None:
     assert unbroadcast(grad, (2, 3, 4)) is grad
     with pytest.raises(cr.ShapeError, match=r"does not broadcast to its input's shape \(5,\)"):
         unbroadcast(grad, (5,))
+
+
+def test_one_array_handed_to_two_leaves_is_not_shared() -> None:
+    class Twice(cr.Function):
+        def forward(self, a, b):
+            return a * 2 + b * 2
+
+        def backward(self, grad_out):
+            both = grad_out * 2
+            return both, both
+
+    a, b = cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)
+    Twice.apply(a, b).sum().backward()
+    a.grad[0] = 100.0
+    assert b.grad[0] == 2.0
+
+
+def test_gradients_of_views_are_copied_and_writeable() -> None:
+    x = cr.tensor(np.ones((2, 3)), requires_grad=True)
+    x.reshape(6).sum().backward()
+    assert x.grad.flags.writeable and x.grad.base is None
+    x.grad[0, 0] = 5.0
+
+
+def test_backward_order_follows_creation_even_across_branches() -> None:
+    x = cr.tensor(2.0, requires_grad=True)
+    a = x * 3  # created first
+    b = x * x  # created second, consumed first below
+    ((b + a) * (a - b)).backward()  # (a + b)(a − b) = a² − b² = 9x² − x⁴
+    assert x.grad == pytest.approx(18 * 2 - 4 * 8)

@@ -29,6 +29,7 @@ the others. Keyword ``options`` are constants (an axis, a slope): they never get
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Sequence
 
 import numpy as np
@@ -36,6 +37,9 @@ import numpy as np
 from . import anomaly, grad_mode
 from .errors import ChainruleError, ShapeError, format_shape
 from .tensor import FLOAT_DTYPES, Tensor
+
+
+_sequence = itertools.count()
 
 
 class Function:
@@ -78,6 +82,7 @@ class Function:
                 node.inputs = tensors
                 node.needs_input_grad = needs
                 node.options = options  # lets checks re-run the forward: chainrule.check
+                node.sequence = next(_sequence)  # creation order: backward goes latest first
                 return Tensor._from_op(data, node)
         return Tensor._from_op(data, None)
 
@@ -125,6 +130,7 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     anomaly.check_forward(node.name, tensors, np.asarray(data), location)
     if grad_mode._enabled and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
+        node.sequence = next(_sequence)
         node.created_at = location
         return Tensor._from_op(data, node)
     return Tensor._from_op(data, None)

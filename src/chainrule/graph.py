@@ -7,10 +7,11 @@ an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None
 
 ``backward`` below is the whole algorithm:
 
-1. order the nodes so that every node comes before the nodes that made its inputs
-   (reverse topological order, found without recursion so deep graphs work);
-2. give the root the gradient ``grad_out`` (1 for a scalar loss);
-3. for each node in that order, call its vector-Jacobian product ``node.backward(grad_out)``,
+1. give the root the gradient ``grad_out`` (1 for a scalar loss);
+2. take the nodes latest-created first (a heap keyed by each node's creation number), so that
+   a node comes only after every op that used its output: a reverse topological order, found
+   without recursion so deep graphs work;
+3. for each node, call its vector-Jacobian product ``node.backward(grad_out)``,
    reduce each input gradient back to the input's shape (``unbroadcast``) and add it to what
    that input has received so far: a dictionary entry for an intermediate result, ``.grad``
    for a leaf;
@@ -19,6 +20,7 @@ an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
@@ -89,8 +91,7 @@ def _live_inputs(node: Function, message: str) -> tuple[Tensor, ...]:
 
 def topological_order(root: Function) -> list[Function]:
     """Every node reachable from ``root``, each before the nodes that produced its inputs."""
-    message = (f"backward: the graph through '{root.name}' was already freed by an earlier backward(); "
-               "call the first backward(retain_graph=True) to go through it twice")
+    message = _freed(root)
 
     def parents(node: Function) -> Iterable[Function]:
         return [t.grad_fn for t in _live_inputs(node, message) if t.grad_fn is not None]
@@ -115,18 +116,29 @@ def tensors_in_order(root: Tensor) -> list[Tensor]:
 
 
 def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf), weighted by ``grad_out``, into ``.grad`` of every leaf."""
-    if root.grad_fn is None:
-        _accumulate_leaf(root, grad_out)
+    """Accumulate d(root)/d(leaf), weighted by ``grad_out``, into ``.grad`` of every leaf.
+
+    Nodes are taken latest-created first (each node's ``sequence`` number grows as ops are
+    called), from a heap that starts with the root's node: every op that used a node's output
+    was created after it, so by the time a node comes off the heap its gradient is complete.
+    This walks the graph once, without a separate sort and without recursion.
+    """
+    node = root.grad_fn
+    if node is None:
+        _accumulate_leaf(root, grad_out, copy=True)
         return
-    grads: dict[int, Any] = {id(root.grad_fn): grad_out}
-    for node in topological_order(root.grad_fn):
-        grad = grads.pop(id(node), None)
-        if grad is None:  # every input of this node's backward returned None
-            continue
-        input_grads = anomaly.checked_backward(node, grad) if anomaly._enabled else node.backward(grad)
+    if node.inputs is None:
+        raise GraphError(_freed(node))
+    grads = {node: grad_out}
+    heap = [(-node.sequence, node)]
+    checked = anomaly._enabled
+    while heap:
+        node = heappop(heap)[1]
+        grad = grads.pop(node)
+        input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        handed_out: list[int] = []
         for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
@@ -134,22 +146,40 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                 input_grad = unbroadcast(np.asarray(input_grad), tensor.data.shape, node.name)
             parent = tensor.grad_fn
             if parent is None:
-                _accumulate_leaf(tensor, input_grad)
+                # The leaf keeps this array unless someone else may hold it too: this node's own
+                # grad_out (a + b passes it to both), a view, or an array handed out twice here.
+                shared = input_grad is grad or id(input_grad) in handed_out or getattr(input_grad, "base", None) is not None
+                _accumulate_leaf(tensor, input_grad, copy=shared)
+                handed_out.append(id(input_grad))
             else:
-                key = id(parent)
-                previous = grads.get(key)
-                grads[key] = input_grad if previous is None else previous + input_grad
+                previous = grads.get(parent)
+                if previous is None:
+                    if parent.inputs is None:
+                        raise GraphError(_freed(parent))
+                    grads[parent] = input_grad
+                    heappush(heap, (-parent.sequence, parent))
+                else:
+                    grads[parent] = previous + input_grad
         if not retain_graph:
             node.release()
 
 
-def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
-    """Add ``grad`` into ``leaf.grad``; the first time, store a private copy in the leaf's dtype.
+def _freed(node: Function) -> str:
+    return (f"backward: the graph through '{node.name}' was already freed by an earlier backward(); "
+            "call the first backward(retain_graph=True) to go through it twice")
 
-    The copy matters: op backwards may hand the same array to several inputs (``a + b`` gives
-    ``grad_out`` to both), and a user who edits ``a.grad`` in place must not change ``b.grad``.
+
+def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, copy: bool) -> None:
+    """Add ``grad`` to ``leaf.grad``, which becomes an array of the leaf's dtype that no one else holds.
+
+    Accumulation makes a new array rather than adding in place, so an array handed to a leaf
+    is never changed behind the back of whoever else might hold it.
     """
-    if leaf.grad is None:
+    if leaf.grad is not None:
+        leaf.grad = leaf.grad + grad
+        if leaf.grad.dtype != leaf.data.dtype:
+            leaf.grad = leaf.grad.astype(leaf.data.dtype)
+    elif copy or type(grad) is not np.ndarray or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
         leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
     else:
-        leaf.grad += grad
+        leaf.grad = grad
