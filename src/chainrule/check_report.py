@@ -27,7 +27,7 @@ class InputCheck:
     shape: tuple[int, ...]
     passed: bool
     max_abs_error: float | None = None  # None when the gradients could not be compared at all
-    max_rel_error: float | None = None
+    max_rel_error: float | None = None  # max |error| / max |gradient|: relative to the gradient's scale
     worst_index: tuple[int, ...] | None = None
     values: dict[str, float] = field(default_factory=dict)  # at the worst element: label → value
     kinks: list[Kink] = field(default_factory=list)

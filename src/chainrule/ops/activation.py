@@ -2,7 +2,9 @@
 
 The stable forms used here:
 
-* σ(x) = 1/(1+e⁻ˣ) for x ≥ 0 and eˣ/(1+eˣ) for x < 0: only e^(−|x|) ≤ 1 is ever computed;
+* σ(x) = 1/(1 + e^(−x)): for x < 0 this form has no cancellation, so it is accurate, and where
+  e^(−x) overflows to inf (x < −709) the result is exactly 0, the true value rounded; that
+  overflow is expected, so its warning is silenced;
 * softplus(x) = max(x, 0) + log(1 + e^(−|x|));
 * log_softmax(x) = x − m − log Σ e^(x−m) with m = max x, so the largest exponent is e⁰ = 1.
 """
@@ -19,10 +21,14 @@ from ..tensor import Tensor
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
-    """σ(x) on arrays without overflow: only exp(−|x|) is evaluated."""
-    small = np.exp(-np.abs(x))
-    reciprocal = 1 / (1 + small)
-    return np.where(x >= 0, reciprocal, small * reciprocal)
+    """σ(x) = 1/(1 + e^(−x)) in four passes over one new array; e^(−x) = inf gives exactly 0."""
+    with np.errstate(over="ignore"):
+        if x.ndim == 0:
+            return 1 / (1 + np.exp(-x))
+        t = np.negative(x)
+        np.exp(t, out=t)
+    t += 1
+    return np.reciprocal(t, out=t)
 
 
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -89,7 +95,14 @@ class Softplus(Function):
 
     def forward(self, x):
         self.x = x
-        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        if x.ndim == 0:
+            return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+        t = np.abs(x)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.log1p(t, out=t)
+        t += np.maximum(x, 0)
+        return t
 
     def backward(self, grad_out):
         return grad_out * stable_sigmoid(self.x)
