@@ -26,11 +26,6 @@ from benchmarks.workloads import WORKLOADS, available, check_agreement  # noqa: 
 IMPLEMENTATIONS = ("numpy", "chainrule", "chainrule-traced", "torch", "jax")
 LABELS = {"numpy": "hand NumPy", "chainrule": "chainrule", "chainrule-traced": "chainrule traced",
           "torch": "PyTorch eager", "jax": "JAX jit"}
-# A pause before each timed batch: PyTorch's OpenMP threads spin for a while after its ops and
-# would otherwise steal the cores from whichever implementation runs next (seen here: hand
-# NumPy 2.4× slower right after PyTorch). Telling them not to spin (OMP_WAIT_POLICY=PASSIVE)
-# slows PyTorch itself instead.
-SETTLE = 0.2
 TARGETS = {"three-matrix": 1.5, "iris": 1.5, "wide-mlp": 1.05, "scalar": 2.0}
 
 
@@ -45,10 +40,12 @@ def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str
         per_call[name] = max(time.perf_counter() - started, 1e-7)
     repeats = {name: max(1, int(budget / per_call[name])) for name in steps}
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():
-            count = repeats[name]
-            time.sleep(SETTLE)
+    names = list(steps)
+    for round_number in range(rounds):
+        shift = round_number % len(names)  # rotate the order: each implementation follows each other one
+        for name in names[shift:] + names[:shift]:
+            step, count = steps[name], repeats[name]
+            step()  # untimed: caches warm again after the previous implementation
             started = time.perf_counter()
             for _ in range(count):
                 step()

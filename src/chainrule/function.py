@@ -75,7 +75,12 @@ class Function:
         node = cls()
         if anomaly._enabled:
             return _apply_checked(node, tensors, options)
-        data = _forward(node, tensors, options)
+        try:
+            data = node.forward(*[t.data for t in tensors], **options)
+        except ChainruleError:
+            raise
+        except ValueError as error:  # NumPy's shape errors come back naming the op
+            raise _shape_error(node, tensors, error) from None
         if grad_mode._enabled:
             needs = tuple([t.requires_grad for t in tensors])
             if True in needs:
@@ -106,17 +111,22 @@ class Function:
         return f"<{self.name}>"
 
 
+def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ShapeError:
+    """NumPy's message about shapes, rewritten to name the op and every input's shape."""
+    shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
+    if "broadcast" in str(error):
+        return ShapeError(f"{node.name}: shapes {shapes} cannot be broadcast together")
+    return ShapeError(f"{node.name}: {error} (input shapes {shapes})")
+
+
 def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> np.ndarray:
-    """``node.forward`` on the tensors' arrays; NumPy's shape errors come back naming the op."""
+    """``node.forward`` on the tensors' arrays, for the checked path (the same as inside ``apply``)."""
     try:
         return node.forward(*[t.data for t in tensors], **options)
     except ChainruleError:
         raise
     except ValueError as error:
-        shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
-        if "broadcast" in str(error):
-            raise ShapeError(f"{node.name}: shapes {shapes} cannot be broadcast together") from None
-        raise ShapeError(f"{node.name}: {error} (input shapes {shapes})") from None
+        raise _shape_error(node, tensors, error) from None
 
 
 def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
@@ -142,7 +152,10 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     ``float32_tensor * 0.5`` must stay float32, so a bare number becomes an array of the first
     floating tensor's dtype instead of float64.
     """
-    if all(isinstance(item, Tensor) for item in inputs):
+    for item in inputs:
+        if not isinstance(item, Tensor):
+            break
+    else:
         return inputs  # the hot path: nothing to convert
     dtype = None
     for item in inputs:

@@ -38,6 +38,8 @@ class MatMul(Function):
     def backward(self, grad_out):
         a, b = self.a, self.b
         needs_a, needs_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, without the general case's reshaping
+            return (grad_out @ b.T if needs_a else None), (a.T @ grad_out if needs_b else None)
         if a.ndim == 1 and b.ndim == 1:  # dot product: a scalar
             return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
         # Restore the axes that 1-D operands lost, so the result is a (..., m, n) matrix.
@@ -50,11 +52,11 @@ class MatMul(Function):
             grad2 = grad2[..., np.newaxis]
         grad_a = grad_b = None
         if needs_a:
-            grad_a = np.matmul(grad2, np.swapaxes(b2, -1, -2))
+            grad_a = np.matmul(grad2, b2.swapaxes(-1, -2))
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
         if needs_b:
-            grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad2)
+            grad_b = np.matmul(a2.swapaxes(-1, -2), grad2)
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
