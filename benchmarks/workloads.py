@@ -89,6 +89,31 @@ def three_matrix_chainrule(problem: Problem) -> Step:
     return step
 
 
+def three_matrix_traced(problem: Problem) -> Step:
+    import chainrule as cr
+
+    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
+    x, lr = problem.inputs, problem.lr
+    A, B, C = params["A"], params["B"], params["C"]
+    batch = x.ndim == 2
+
+    def loss_fn(inputs):
+        w = (cr.sigmoid(inputs @ A) + inputs @ B) @ C
+        return cr.squared_norm(w) / w.shape[0] if batch else cr.squared_norm(w)
+
+    traced = cr.trace(loss_fn)
+
+    def step():
+        for p in (A, B, C):
+            p.grad = None
+        loss = traced(x)
+        for p in (A, B, C):
+            p.data -= lr * p.grad
+        return loss.item(), {"A": A.grad, "B": B.grad, "C": C.grad}
+
+    return step
+
+
 def three_matrix_numpy(problem: Problem) -> Step:
     params = problem.fresh_params()
     A, B, C, x, lr = params["A"], params["B"], params["C"], problem.inputs, problem.lr
@@ -191,6 +216,26 @@ def iris_chainrule(problem: Problem) -> Step:
     return step
 
 
+def iris_traced(problem: Problem) -> Step:
+    import chainrule as cr
+
+    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
+    W0, b0, W1, b1 = params["W0"], params["b0"], params["W1"], params["b1"]
+    x, labels, lr = problem.inputs, problem.targets, problem.lr
+    traced = cr.trace(lambda inputs, targets: cr.cross_entropy(cr.linear(cr.softplus(cr.linear(inputs, W0, b0)), W1, b1),
+                                                               targets))
+
+    def step():
+        for p in (W0, b0, W1, b1):
+            p.grad = None
+        loss = traced(x, labels)
+        for p in (W0, b0, W1, b1):
+            p.data -= lr * p.grad
+        return loss.item(), {name: p.grad for name, p in params.items()}
+
+    return step
+
+
 def iris_numpy(problem: Problem) -> Step:
     params = problem.fresh_params()
     W0, b0, W1, b1 = params["W0"], params["b0"], params["W1"], params["b1"]
@@ -281,6 +326,34 @@ def wide_chainrule(problem: Problem) -> Step:
                 h = cr.relu(h)
         loss = cr.cross_entropy(h, labels)
         loss.backward()
+        for p in params.values():
+            p.data -= lr * p.grad
+        return loss.item(), {name: p.grad for name, p in params.items()}
+
+    return step
+
+
+def wide_traced(problem: Problem) -> Step:
+    import chainrule as cr
+
+    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
+    layers = [(params[w], params[b]) for w, b in _layer_names(problem)]
+    x, labels, lr = problem.inputs, problem.targets, problem.lr
+
+    def loss_fn(inputs, targets):
+        h = inputs
+        for index, (weight, bias) in enumerate(layers):
+            h = cr.linear(h, weight, bias)
+            if index < len(layers) - 1:
+                h = cr.relu(h)
+        return cr.cross_entropy(h, targets)
+
+    traced = cr.trace(loss_fn)
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        loss = traced(x, labels)
         for p in params.values():
             p.data -= lr * p.grad
         return loss.item(), {name: p.grad for name, p in params.items()}
@@ -396,6 +469,32 @@ def scalar_chainrule(problem: Problem) -> Step:
     return step
 
 
+def scalar_traced(problem: Problem) -> Step:
+    import chainrule as cr
+
+    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
+    x1, x2, x3, x4 = (cr.tensor(v) for v in problem.inputs)
+    w1, w2, w3, w4, w5, w6 = params.values()
+    y, lr = float(problem.targets), problem.lr
+
+    def loss_fn():
+        h1 = cr.sigmoid(x1 * w1 + x2 * w2)
+        h2 = cr.sigmoid(x3 * w3 + x4 * w4)
+        return (cr.sigmoid(h1 * w5 + h2 * w6) - y) ** 2
+
+    traced = cr.trace(loss_fn)
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        loss = traced()
+        for p in params.values():
+            p.data -= lr * p.grad
+        return loss.item(), {name: p.grad for name, p in params.items()}
+
+    return step
+
+
 def scalar_numpy(problem: Problem) -> Step:
     params = problem.fresh_params()  # 0-d float64 arrays, updated in place
     w1, w2, w3, w4, w5, w6 = params.values()
@@ -473,29 +572,29 @@ WORKLOADS = {
     "three-matrix": Workload(
         "three-matrix", "three-matrix network, batch of 1000", lambda: three_matrix_problem(1000),
         lambda: three_matrix_problem(7),
-        {"chainrule": three_matrix_chainrule, "numpy": three_matrix_numpy, "torch": three_matrix_torch,
+        {"chainrule": three_matrix_chainrule, "chainrule-traced": three_matrix_traced, "numpy": three_matrix_numpy, "torch": three_matrix_torch,
          "jax": three_matrix_jax}),
     "three-matrix-single": Workload(
         "three-matrix-single", "three-matrix network, one sample (the seed's x)", lambda: three_matrix_problem(1),
         lambda: three_matrix_problem(1),
-        {"chainrule": three_matrix_chainrule, "numpy": three_matrix_numpy, "torch": three_matrix_torch,
+        {"chainrule": three_matrix_chainrule, "chainrule-traced": three_matrix_traced, "numpy": three_matrix_numpy, "torch": three_matrix_torch,
          "jax": three_matrix_jax}),
     "iris": Workload(
         "iris", "Iris MLP 4-16-3 softplus/softmax, 150 samples", iris_problem, lambda: iris_problem(hidden=5),
-        {"chainrule": iris_chainrule, "numpy": iris_numpy, "torch": iris_torch, "jax": iris_jax}),
+        {"chainrule": iris_chainrule, "chainrule-traced": iris_traced, "numpy": iris_numpy, "torch": iris_torch, "jax": iris_jax}),
     "wide-mlp": Workload(
         "wide-mlp", "MLP 784-512-512-10 relu, batch 256, float32", wide_mlp_problem,
         lambda: wide_mlp_problem(batch=8, sizes=(20, 16, 12, 4)),
-        {"chainrule": wide_chainrule, "numpy": wide_numpy, "torch": wide_torch, "jax": wide_jax}, tolerance=2e-4),
+        {"chainrule": wide_chainrule, "chainrule-traced": wide_traced, "numpy": wide_numpy, "torch": wide_torch, "jax": wide_jax}, tolerance=2e-4),
     "scalar": Workload(
         "scalar", "scalar network of 004_* (6 weights)", scalar_problem, scalar_problem,
-        {"chainrule": scalar_chainrule, "numpy": scalar_numpy, "torch": scalar_torch, "jax": scalar_jax}),
+        {"chainrule": scalar_chainrule, "chainrule-traced": scalar_traced, "numpy": scalar_numpy, "torch": scalar_torch, "jax": scalar_jax}),
 }
 
 
 def available(implementation: str) -> bool:
     """Whether the library an implementation needs can be imported here."""
-    if implementation in ("chainrule", "numpy"):
+    if implementation in ("chainrule", "chainrule-traced", "numpy"):
         return True
     try:
         __import__(implementation)

@@ -68,12 +68,13 @@ from .train import History, fit  # noqa: E402
 from . import check  # noqa: E402
 from .draw import draw  # noqa: E402
 from .explain import explain  # noqa: E402
+from .trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "AxisError", "ChainruleError", "detect_anomaly", "DTypeError", "Function", "GraphError", "History", "ModelFileError",
-    "ShapeError", "Tensor", "check", "data", "draw", "explain", "fit", "load", "nn", "optim", "save",
+    "ShapeError", "Tensor", "check", "data", "draw", "explain", "fit", "load", "nn", "optim", "save", "trace",
     "abs", "add", "astype", "binary_cross_entropy", "clip", "concatenate", "cross_entropy", "div",
     "enable_grad", "exp", "grad", "is_grad_enabled", "leaky_relu", "linear", "log", "log_softmax", "logsumexp",
     "matmul", "max", "maximum", "mean", "min", "minimum", "mse", "mul", "neg", "no_grad", "pow",

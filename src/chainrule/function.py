@@ -129,8 +129,12 @@ def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any
         raise _shape_error(node, tensors, error) from None
 
 
+#: While ``chainrule.trace`` records, every op applied is appended here as (node, inputs, options, output).
+_recorder: list[tuple[Function, tuple[Tensor, ...], dict[str, Any], Tensor]] | None = None
+
+
 def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-    """``apply`` inside ``detect_anomaly()``: remember the user's line and check the result."""
+    """``apply`` on the slow path: remember the user's line, check the result, record for a trace."""
     location = anomaly.user_location()
     if anomaly._check_values:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
@@ -138,12 +142,15 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     else:
         data = _forward(node, tensors, options)
     anomaly.check_forward(node.name, tensors, np.asarray(data), location)
+    out = Tensor._from_op(data, None)
     if grad_mode._enabled and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
         node.sequence = next(_sequence)
         node.created_at = location
-        return Tensor._from_op(data, node)
-    return Tensor._from_op(data, None)
+        out.grad_fn, out.requires_grad = node, True
+    if _recorder is not None:
+        _recorder.append((node, tensors, options, out))
+    return out
 
 
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
