@@ -153,7 +153,7 @@ class Tensor:
                     f"backward: the tensor has shape {format_shape(self.shape)}, not a scalar; "
                     "reduce it first (.sum() or .mean()) or pass grad= of the same shape"
                 )
-            grad_out = np.ones_like(self.data)
+            grad_out = np.ones(self.data.shape, self.data.dtype)
         else:
             grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if grad_out.shape != self.data.shape:

@@ -55,12 +55,14 @@ class _Tape:
         if id(loss) not in slot_of:
             raise GraphError("trace: f must return a tensor computed by ops inside f")
         self.loss_slot = slot_of[id(loss)]
-        self.argument_requires_grad = [t.requires_grad for t in arguments]
+        self.loss_shape, self.loss_dtype = loss.shape, loss.dtype
+        self.forward_plan = [(node.forward, sources, options, self.arguments + index)
+                             for index, (node, sources, options) in enumerate(self.ops)]
         self.backward_plan = self._plan(records, loss, slot_of)
         for node, _, _ in self.ops:
             node.inputs = None  # the recording's tensors are not needed any more
 
-    def _plan(self, records: list[Any], loss: Tensor, slot_of: dict[int, int]) -> list[tuple[int, Function, list]]:
+    def _plan(self, records: list[Any], loss: Tensor, slot_of: dict[int, int]) -> list[tuple[int, Any, str, list]]:
         """The ops that lead to the loss through tensors requiring grad, latest first (as backward() goes)."""
         needed = {id(loss)}
         plan = []
@@ -68,49 +70,47 @@ class _Tape:
             node, inputs, _, out = records[index]
             if id(out) not in needed or out.grad_fn is not node:
                 continue
-            targets = []
-            for tensor, wanted in zip(inputs, node.needs_input_grad):
-                if not wanted:
-                    targets.append(None)
-                    continue
-                slot = slot_of.get(id(tensor))
-                # a leaf made outside f (a parameter) is kept as the tensor itself
-                targets.append((slot if slot is not None else tensor, tensor.shape, tensor.grad_fn is None))
-                needed.add(id(tensor))
-            plan.append((self.arguments + index, node, targets))
+            targets = []  # (input position, slot or leaf tensor, shape, is a leaf) for inputs needing grad
+            for position, (tensor, wanted) in enumerate(zip(inputs, node.needs_input_grad)):
+                if wanted:
+                    slot = slot_of.get(id(tensor))
+                    # a leaf made outside f (a parameter) is kept as the tensor itself
+                    targets.append((position, slot if slot is not None else tensor, tensor.shape, tensor.grad_fn is None))
+                    needed.add(id(tensor))
+            plan.append((self.arguments + index, node.backward, node.name, targets))
         return plan
 
     def forward(self, values: list[Any]) -> None:
-        base = self.arguments
-        for index, (node, sources, options) in enumerate(self.ops):
-            data = node.forward(*[values[s] if type(s) is int else s.data for s in sources], **options)
-            values[base + index] = data if type(data) is np.ndarray else np.asarray(data)
+        """Each op's forward on the current arrays (0-d results stay NumPy scalars: faster, same bits)."""
+        for forward, sources, options, slot in self.forward_plan:
+            inputs = [values[s] if type(s) is int else s.data for s in sources]
+            values[slot] = forward(*inputs, **options) if options else forward(*inputs)
 
     def backward(self, values: list[Any], arguments: list[Tensor]) -> None:
+        """Each op's backward, latest first, adding into .grad as ``Tensor.backward`` does."""
         grads: list[Any] = [None] * len(values)
-        loss = values[self.loss_slot]
-        grads[self.loss_slot] = np.ones_like(loss)
-        for slot, node, targets in self.backward_plan:
+        grads[self.loss_slot] = np.ones(self.loss_shape, self.loss_dtype)
+        for slot, backward, name, targets in self.backward_plan:
             grad = grads[slot]
             if grad is None:
                 continue
             grads[slot] = None
-            input_grads = node.backward(grad)
+            input_grads = backward(grad)
             if type(input_grads) is not tuple:
                 input_grads = (input_grads,)
-            handed_out: list[Any] = []
-            for target, input_grad in zip(targets, input_grads):
-                if target is None or input_grad is None:
+            handed_out = None
+            for position, where, shape, is_leaf in targets:
+                input_grad = input_grads[position]
+                if input_grad is None:
                     continue
-                where, shape, is_leaf = target
                 if input_grad.shape != shape:
-                    input_grad = unbroadcast(np.asarray(input_grad), shape, node.name)
+                    input_grad = unbroadcast(np.asarray(input_grad), shape, name)
                 if is_leaf:
                     leaf = arguments[where] if type(where) is int else where
                     shared = (input_grad is grad or getattr(input_grad, "base", None) is not None
-                              or any(other is input_grad for other in handed_out))
+                              or (handed_out is not None and any(other is input_grad for other in handed_out)))
                     _accumulate_leaf(leaf, input_grad, copy=shared)
-                    handed_out.append(input_grad)
+                    handed_out = [input_grad] if handed_out is None else [*handed_out, input_grad]
                 else:
                     previous = grads[where]
                     grads[where] = input_grad if previous is None else previous + input_grad

@@ -33,8 +33,8 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
 
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """log softmax(x) along ``axis``: x − m − log Σ exp(x − m), m the row maximum."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Sigmoid(Function):
@@ -119,7 +119,7 @@ class Softmax(Function):
 
     def backward(self, grad_out):
         s = self.out
-        return s * (grad_out - np.sum(grad_out * s, axis=self.axis, keepdims=True))
+        return s * (grad_out - (grad_out * s).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -134,7 +134,7 @@ class LogSoftmax(Function):
         return self.out
 
     def backward(self, grad_out):
-        return grad_out - np.exp(self.out) * np.sum(grad_out, axis=self.axis, keepdims=True)
+        return grad_out - np.exp(self.out) * grad_out.sum(axis=self.axis, keepdims=True)
 
 
 # ------------------------------------------------------------------------- public functions

@@ -28,7 +28,7 @@ def _reduce(op: Function, per_sample: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":  # np.add.reduce then divide: what np.mean does, without its overhead
         return per_sample.sum() / per_sample.size if per_sample.size else np.zeros((), per_sample.dtype)
     if reduction == "sum":
-        return np.sum(per_sample)
+        return per_sample.sum()
     return per_sample
 
 
@@ -58,7 +58,7 @@ class SquaredNorm(Function):
 
     def forward(self, w, axis, keepdims):
         self.w, self.axis = w, axis
-        return np.sum(w * w, axis=axis, keepdims=keepdims)
+        return (w * w).sum(axis=axis, keepdims=keepdims)  # the method: less overhead than np.sum
 
     def backward(self, grad_out):
         if self.axis is not None:
@@ -121,7 +121,7 @@ class CrossEntropy(Function):
                 )
             self.labels, self.target = None, target
             self.log_probabilities = shifted - log_total
-            per_sample = -np.sum(target * self.log_probabilities, axis=-1)
+            per_sample = -(target * self.log_probabilities).sum(axis=-1)
         return _reduce(self, per_sample, reduction)
 
     def backward(self, grad_out):
@@ -131,7 +131,7 @@ class CrossEntropy(Function):
             probabilities[self.labels] -= 1  # softmax − one-hot
             probabilities *= grad
             return probabilities, None
-        grad_logits = grad * (probabilities * np.sum(self.target, axis=-1, keepdims=True) - self.target)
+        grad_logits = grad * (probabilities * self.target.sum(axis=-1, keepdims=True) - self.target)
         grad_target = -grad * self.log_probabilities if self.needs_input_grad[1] else None
         return grad_logits, grad_target
 

@@ -40,7 +40,7 @@ class Sum(Function):
     def forward(self, x, axis, keepdims):
         self.shape = x.shape
         self.axes = normalize_axes("sum", axis, x.ndim, x.shape)
-        return np.sum(x, axis=self.axes, keepdims=keepdims)
+        return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
         return np.broadcast_to(grad_out.reshape(kept_shape(self.shape, self.axes)), self.shape)
@@ -56,7 +56,7 @@ class Mean(Function):
         self.shape = x.shape
         self.axes = normalize_axes("mean", axis, x.ndim, x.shape)
         self.count = x.size if self.axes is None else int(np.prod([x.shape[a] for a in self.axes]))
-        return np.mean(x, axis=self.axes, keepdims=keepdims)
+        return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
         grad = grad_out.reshape(kept_shape(self.shape, self.axes)) / self.count
@@ -100,9 +100,9 @@ class LogSumExp(Function):
     def forward(self, x, axis, keepdims):
         self.x = x
         self.axes = normalize_axes("logsumexp", axis, x.ndim, x.shape)
-        shift = np.max(x, axis=self.axes, keepdims=True)
+        shift = x.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
-        total = np.sum(np.exp(x - shift), axis=self.axes, keepdims=True)
+        total = np.exp(x - shift).sum(axis=self.axes, keepdims=True)
         self.out = np.log(total) + shift
         return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
 
