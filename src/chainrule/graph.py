@@ -138,21 +138,24 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        handed_out: list[Any] = []
+        handed_out = None
         for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
-            data = tensor.data
-            if input_grad.shape != data.shape:
-                input_grad = unbroadcast(np.asarray(input_grad), data.shape, node.name)
+            shape = tensor.data.shape
+            if input_grad.shape != shape:
+                input_grad = unbroadcast(np.asarray(input_grad), shape, node.name)
             parent = tensor.grad_fn
             if parent is None:
                 # The leaf keeps this array unless someone else may hold it too: this node's own
                 # grad_out (a + b passes it to both), a view, or an array handed out twice here.
-                shared = (input_grad is grad or getattr(input_grad, "base", None) is not None
-                          or any(other is input_grad for other in handed_out))
-                _accumulate_leaf(tensor, input_grad, copy=shared)
-                handed_out.append(input_grad)
+                shared = input_grad is grad or input_grad.base is not None
+                if handed_out is None:
+                    handed_out = [input_grad]
+                else:
+                    shared = shared or any(other is input_grad for other in handed_out)
+                    handed_out.append(input_grad)
+                _accumulate_leaf(tensor, input_grad, shared)
             else:
                 previous = grads.get(parent)
                 if previous is None:

@@ -153,7 +153,7 @@ class Tensor:
                     f"backward: the tensor has shape {format_shape(self.shape)}, not a scalar; "
                     "reduce it first (.sum() or .mean()) or pass grad= of the same shape"
                 )
-            grad_out = np.ones(self.data.shape, self.data.dtype)
+            grad_out = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
         else:
             grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if grad_out.shape != self.data.shape:

@@ -89,7 +89,7 @@ class _Tape:
     def backward(self, values: list[Any], arguments: list[Tensor]) -> None:
         """Each op's backward, latest first, adding into .grad as ``Tensor.backward`` does."""
         grads: list[Any] = [None] * len(values)
-        grads[self.loss_slot] = np.ones(self.loss_shape, self.loss_dtype)
+        grads[self.loss_slot] = np.array(1, dtype=self.loss_dtype).reshape(self.loss_shape)
         for slot, backward, name, targets in self.backward_plan:
             grad = grads[slot]
             if grad is None:
@@ -107,10 +107,13 @@ class _Tape:
                     input_grad = unbroadcast(np.asarray(input_grad), shape, name)
                 if is_leaf:
                     leaf = arguments[where] if type(where) is int else where
-                    shared = (input_grad is grad or getattr(input_grad, "base", None) is not None
-                              or (handed_out is not None and any(other is input_grad for other in handed_out)))
-                    _accumulate_leaf(leaf, input_grad, copy=shared)
-                    handed_out = [input_grad] if handed_out is None else [*handed_out, input_grad]
+                    shared = input_grad is grad or input_grad.base is not None
+                    if handed_out is None:
+                        handed_out = [input_grad]
+                    else:
+                        shared = shared or any(other is input_grad for other in handed_out)
+                        handed_out.append(input_grad)
+                    _accumulate_leaf(leaf, input_grad, shared)
                 else:
                     previous = grads[where]
                     grads[where] = input_grad if previous is None else previous + input_grad

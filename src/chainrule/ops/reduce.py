@@ -43,7 +43,9 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
-        return np.broadcast_to(grad_out.reshape(kept_shape(self.shape, self.axes)), self.shape)
+        grad = np.empty(self.shape, grad_out.dtype)
+        grad[...] = grad_out.reshape(kept_shape(self.shape, self.axes))  # a new array: nothing to copy later
+        return grad
 
 
 class Mean(Function):
@@ -59,8 +61,9 @@ class Mean(Function):
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
-        grad = grad_out.reshape(kept_shape(self.shape, self.axes)) / self.count
-        return np.broadcast_to(grad, self.shape)
+        grad = np.empty(self.shape, grad_out.dtype)
+        grad[...] = grad_out.reshape(kept_shape(self.shape, self.axes)) / self.count
+        return grad
 
 
 class Max(Function):
