@@ -46,7 +46,10 @@ class Sigmoid(Function):
         return self.out
 
     def backward(self, grad_out):
-        return grad_out * self.out * (1 - self.out)
+        grad = 1 - self.out
+        grad *= self.out
+        grad *= grad_out
+        return grad
 
 
 class Tanh(Function):

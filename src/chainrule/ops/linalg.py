@@ -21,19 +21,11 @@ class MatMul(Function):
     template = "{0} @ {1}"
 
     def forward(self, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ShapeError(
-                f"matmul: operands must have at least one dimension, got shapes "
-                f"{format_shape(a.shape)} and {format_shape(b.shape)}; use * to scale by a number"
-            )
-        inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-        if a.shape[-1] != inner_b:
-            raise ShapeError(
-                f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} do not line up "
-                f"({a.shape[-1]} columns against {inner_b} rows)"
-            )
         self.a, self.b = a, b
-        return np.matmul(a, b)
+        try:
+            return np.matmul(a, b)
+        except ValueError:  # checked only on failure: the common case pays nothing
+            raise _matmul_error(a, b) from None
 
     def backward(self, grad_out):
         a, b = self.a, self.b
@@ -60,6 +52,22 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+
+def _matmul_error(a: np.ndarray, b: np.ndarray) -> ShapeError:
+    """The reason ``a @ b`` failed, with both shapes."""
+    if a.ndim == 0 or b.ndim == 0:
+        return ShapeError(
+            f"matmul: operands must have at least one dimension, got shapes "
+            f"{format_shape(a.shape)} and {format_shape(b.shape)}; use * to scale by a number"
+        )
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
+        return ShapeError(
+            f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} do not line up "
+            f"({a.shape[-1]} columns against {inner_b} rows)"
+        )
+    return ShapeError(f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} cannot be broadcast together")
 
 
 def matmul(a: Any, b: Any) -> Tensor:
