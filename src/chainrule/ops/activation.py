@@ -108,7 +108,13 @@ class Softplus(Function):
         return t
 
     def backward(self, grad_out):
-        return grad_out * stable_sigmoid(self.x)
+        if self.x.ndim == 0:
+            return grad_out * stable_sigmoid(self.x)
+        with np.errstate(over="ignore"):  # e^(−x) = inf makes the gradient exactly 0, as it should
+            t = np.negative(self.x)
+            np.exp(t, out=t)
+        t += 1
+        return np.divide(grad_out, t, out=t)  # grad · σ(x) = grad / (1 + e^(−x)), in four passes
 
 
 class Softmax(Function):

@@ -108,10 +108,12 @@ class CrossEntropy(Function):
                     f"cross_entropy: labels have shape {format_shape(target.shape)} but logits "
                     f"{format_shape(logits.shape)} need one label per row, shape {format_shape(logits.shape[:-1])}"
                 )
-            if target.size and (target.min() < 0 or target.max() >= classes):
-                bad = target[(target < 0) | (target >= classes)].flat[0]
+            labels = target.astype(np.intp, copy=False)
+            # one pass checks both ends: as unsigned numbers, negative labels are huge
+            if labels.size and labels.view(np.uintp).max() >= classes:
+                bad = labels[(labels < 0) | (labels >= classes)].flat[0]
                 raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})")
-            self.labels, self.target = _label_index(target), None
+            self.labels, self.target = _label_index(labels), None
             per_sample = log_total[..., 0] - shifted[self.labels]
         else:
             if target.shape != logits.shape:
@@ -125,7 +127,9 @@ class CrossEntropy(Function):
         return _reduce(self, per_sample, reduction)
 
     def backward(self, grad_out):
-        grad = _expand(self, grad_out)[..., np.newaxis]
+        grad = _expand(self, grad_out)
+        if self.reduction == "none":
+            grad = grad[..., np.newaxis]  # one gradient per row
         probabilities = self.exp / self.total
         if self.labels is not None:
             probabilities[self.labels] -= 1  # softmax − one-hot
@@ -138,8 +142,10 @@ class CrossEntropy(Function):
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
     """An index that picks, from each row of the logits, the entry of that row's label."""
+    if labels.ndim == 1:
+        return np.arange(labels.shape[0]), labels
     rows = np.indices(labels.shape, sparse=True) if labels.ndim else ()
-    return (*rows, labels.astype(np.intp, copy=False))
+    return (*rows, labels)
 
 
 class BinaryCrossEntropy(Function):
