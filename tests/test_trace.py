@@ -96,3 +96,21 @@ def test_recording_does_not_disturb_eager_code() -> None:
     loss.backward()
     np.testing.assert_array_equal(w.grad, [1.0 + 2.0, 1.0 + 4.0])
     assert not cr.anomaly._enabled
+
+
+def test_a_tensor_argument_whose_data_changes_shape_gets_a_new_trace() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    step = cr.trace(lambda x: (x @ w).sum())
+    x = cr.tensor(np.ones((3, 2)))
+    assert step(x).item() == 9.0
+    x.data = np.ones((5, 2))
+    assert step(x).item() == 15.0
+    assert len(step.tapes) == 2
+
+
+def test_the_generated_code_can_be_read() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    step = cr.trace(lambda x: cr.softplus(x @ w).sum())
+    step(np.ones((3, 2)))
+    source = step.source()
+    assert "v0 = F0(a0, T0.data)  # matmul" in source and "r = B1(g1)  # softplus" in source

@@ -1,11 +1,11 @@
-"""``trace(f)``: record a loss function's ops once, then replay forward and backward as a flat list.
+"""``trace(f)``: record a loss function's ops once, then replay forward and backward as straight-line code.
 
 The first call of a traced function runs ``f`` normally while recording every op it applies.
-Later calls with arguments of the same shapes and dtypes skip everything a graph costs (no
-tensors, no nodes, no ordering, no dictionaries): they call each recorded op's ``forward``
-on the new arrays, then each ``backward`` in reverse order, and add the gradients into the
+From the recording, chainrule writes one flat Python function: each op's ``forward`` on the
+arrays of the step, then each ``backward`` in reverse order, adding the gradients into the
 ``.grad`` of the leaves exactly as ``loss.backward()`` would, in the same order, so the results
-are the same bit for bit.
+are the same bit for bit. Replays skip everything a graph costs: no tensors, no nodes, no
+ordering, no dictionaries. ``traced.source()`` shows the code it runs.
 
     >>> import numpy as np
     >>> import chainrule as cr
@@ -18,10 +18,10 @@ are the same bit for bit.
     (tensor(2.92223095), array([3.73475599, 3.73475599]))
 
 What a trace keeps fixed: the sequence of ops and their options (axes, slopes, index
-arrays, ``where`` conditions), Python control flow, and any tensor ``f`` reads that is neither
-an argument nor a leaf (those are read afresh each call: parameters, constants). A new shape
-or dtype of an argument records a new trace. ``f`` must return a scalar tensor; the update of
-the parameters (``optimizer.step()``) stays outside.
+arrays, ``where`` conditions) and Python control flow. Tensors that ``f`` reads but does not
+receive as arguments (parameters, constants) are read afresh at every call. A new shape or
+dtype of an argument records a new trace. ``f`` must return a scalar tensor; the update of the
+parameters (``optimizer.step()``) stays outside.
 """
 
 from __future__ import annotations
@@ -32,91 +32,91 @@ import numpy as np
 
 from . import anomaly, function
 from .errors import GraphError, format_shape
-from .function import Function
 from .graph import _accumulate_leaf, unbroadcast
 from .tensor import Tensor
 
 
 class _Tape:
-    """The recorded ops of one call of ``f``, rewritten as slots instead of tensors.
+    """One recording of ``f``, compiled into a function ``run(arguments) -> loss array``.
 
-    Slots ``0 … arguments−1`` hold the arguments; slot ``arguments + i`` holds op i's result.
-    An op input is a slot number or, for tensors made outside ``f`` (parameters), the tensor.
+    Names in the generated code: ``a0, a1…`` the arguments' arrays, ``v0, v1…`` the results of
+    the recorded ops, ``g0, g1…`` their gradients; ``F3``/``B3`` are op 3's forward and
+    backward, ``T0, T1…`` tensors made outside ``f`` (parameters, constants).
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
-        self.arguments = len(arguments)
-        slot_of = {id(t): i for i, t in enumerate(arguments)}
-        self.ops: list[tuple[Function, list[Any], dict[str, Any]]] = []
+        self.namespace: dict[str, Any] = {"ACCUMULATE": _accumulate_leaf, "UNBROADCAST": unbroadcast, "np": np}
+        self.external: dict[int, str] = {}
+        names = {id(t): f"a{i}" for i, t in enumerate(arguments)}
+        leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
+        lines = ["def run(A):"]
+        lines += [f"    a{i} = A[{i}].data" for i in range(len(arguments))]
         for index, (node, inputs, options, out) in enumerate(records):
-            sources = [slot_of.get(id(t), t) for t in inputs]
-            self.ops.append((node, sources, options))
-            slot_of[id(out)] = self.arguments + index
-        if id(loss) not in slot_of:
+            self.namespace[f"F{index}"] = node.forward
+            sources = [names.get(id(t)) or f"{self._external(t)}.data" for t in inputs]
+            call = ", ".join(sources)
+            if options:
+                self.namespace[f"O{index}"] = options
+                call += f", **O{index}"
+            lines.append(f"    v{index} = F{index}({call})  # {node.name}")
+            names[id(out)] = f"v{index}"
+        if id(loss) not in names or not names[id(loss)].startswith("v"):
             raise GraphError("trace: f must return a tensor computed by ops inside f")
-        self.loss_slot = slot_of[id(loss)]
-        self.loss_shape, self.loss_dtype = loss.shape, loss.dtype
-        self.forward_plan = [(node.forward, sources, options, self.arguments + index)
-                             for index, (node, sources, options) in enumerate(self.ops)]
-        self.backward_plan = self._plan(records, loss, slot_of)
-        for node, _, _ in self.ops:
+        loss_name = names[id(loss)]
+        lines += self._backward(records, loss, names, leaf_names)
+        lines.append(f"    return {loss_name}")
+        self.source = "\n".join(lines) + "\n"
+        exec(compile(self.source, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
+        self.run: Callable[[list[Tensor]], Any] = self.namespace["run"]
+        for node, *_ in records:
             node.inputs = None  # the recording's tensors are not needed any more
 
-    def _plan(self, records: list[Any], loss: Tensor, slot_of: dict[int, int]) -> list[tuple[int, Any, str, list]]:
-        """The ops that lead to the loss through tensors requiring grad, latest first (as backward() goes)."""
-        needed = {id(loss)}
-        plan = []
+    def _external(self, tensor: Tensor) -> str:
+        """The name of a tensor made outside ``f``; it is read afresh at every call."""
+        if id(tensor) not in self.external:
+            name = f"T{len(self.external)}"
+            self.external[id(tensor)] = name
+            self.namespace[name] = tensor
+        return self.external[id(tensor)]
+
+    def _backward(self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]) -> list[str]:
+        """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes."""
+        gradient = {name: "g" + name[1:] for name in names.values() if name.startswith("v")}
+        body = [f"    {gradient[names[id(loss)]]} = np.array(1, dtype=np.{loss.dtype}).reshape({loss.shape})"]
+        received = {id(loss)}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
-            if id(out) not in needed or out.grad_fn is not node:
+            if id(out) not in received or out.grad_fn is not node:
                 continue
-            targets = []  # (input position, slot or leaf tensor, shape, is a leaf) for inputs needing grad
+            self.namespace[f"B{index}"] = node.backward
+            grad = gradient[names[id(out)]]
+            body += [f"    if {grad} is not None:",
+                     f"        r = B{index}({grad})  # {node.name}",
+                     "        if type(r) is not tuple:",
+                     "            r = (r,)"]
+            leaves_here: list[str] = []
             for position, (tensor, wanted) in enumerate(zip(inputs, node.needs_input_grad)):
-                if wanted:
-                    slot = slot_of.get(id(tensor))
-                    # a leaf made outside f (a parameter) is kept as the tensor itself
-                    targets.append((position, slot if slot is not None else tensor, tensor.shape, tensor.grad_fn is None))
-                    needed.add(id(tensor))
-            plan.append((self.arguments + index, node.backward, node.name, targets))
-        return plan
-
-    def forward(self, values: list[Any]) -> None:
-        """Each op's forward on the current arrays (0-d results stay NumPy scalars: faster, same bits)."""
-        for forward, sources, options, slot in self.forward_plan:
-            inputs = [values[s] if type(s) is int else s.data for s in sources]
-            values[slot] = forward(*inputs, **options) if options else forward(*inputs)
-
-    def backward(self, values: list[Any], arguments: list[Tensor]) -> None:
-        """Each op's backward, latest first, adding into .grad as ``Tensor.backward`` does."""
-        grads: list[Any] = [None] * len(values)
-        grads[self.loss_slot] = np.array(1, dtype=self.loss_dtype).reshape(self.loss_shape)
-        for slot, backward, name, targets in self.backward_plan:
-            grad = grads[slot]
-            if grad is None:
-                continue
-            grads[slot] = None
-            input_grads = backward(grad)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
-            handed_out = None
-            for position, where, shape, is_leaf in targets:
-                input_grad = input_grads[position]
-                if input_grad is None:
+                if not wanted:
                     continue
-                if input_grad.shape != shape:
-                    input_grad = unbroadcast(np.asarray(input_grad), shape, name)
-                if is_leaf:
-                    leaf = arguments[where] if type(where) is int else where
-                    shared = input_grad is grad or input_grad.base is not None
-                    if handed_out is None:
-                        handed_out = [input_grad]
-                    else:
-                        shared = shared or any(other is input_grad for other in handed_out)
-                        handed_out.append(input_grad)
-                    _accumulate_leaf(leaf, input_grad, shared)
+                shape = tuple(tensor.shape)
+                body += [f"        x = r[{position}]",
+                         "        if x is not None:",
+                         f"            if x.shape != {shape}:",
+                         f"                x = UNBROADCAST(np.asarray(x), {shape}, {node.name!r})"]
+                if tensor.grad_fn is None:  # a leaf: an argument or a tensor made outside f
+                    leaf = leaf_names.get(id(tensor)) or self._external(tensor)
+                    # as in graph.backward: copy what someone else may hold too
+                    shared = " or ".join([f"x is {grad}", "x.base is not None", *(f"x is {h}" for h in leaves_here)])
+                    handed = f"h{index}_{position}"
+                    body += [f"            ACCUMULATE({leaf}, x, {shared})", f"            {handed} = x"]
+                    leaves_here.append(handed)
+                    body = [f"    {handed} = None", *body]
                 else:
-                    previous = grads[where]
-                    grads[where] = input_grad if previous is None else previous + input_grad
+                    target = gradient[names[id(tensor)]]
+                    body += [f"            {target} = x if {target} is None else {target} + x"]
+                    received.add(id(tensor))
+        initial = [f"    {name} = None" for name in gradient.values() if name != gradient[names[id(loss)]]]
+        return initial + body
 
 
 class Traced:
@@ -125,22 +125,27 @@ class Traced:
     def __init__(self, f: Callable[..., Tensor]) -> None:
         self.f = f
         self.tapes: dict[tuple, _Tape] = {}
+        self._last: tuple[tuple[Any, ...], list[Tensor], _Tape, list[np.ndarray]] | None = None
 
     def __call__(self, *args: Any) -> Tensor:
-        arguments = [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
-        signature = tuple((t.data.shape, t.data.dtype.str, t.requires_grad) for t in arguments)
-        tape = self.tapes.get(signature)
-        values: list[Any] = [t.data for t in arguments]
-        if tape is None:
-            tape, values = self._record(arguments)  # values: the recording's own results
-            self.tapes[signature] = tape
+        last = self._last
+        if (last is not None and len(args) == len(last[0]) and all(a is b for a, b in zip(args, last[0]))
+                and all(t.data is d for t, d in zip(last[1], last[3]))):
+            arguments, tape = last[1], last[2]  # the very same arrays as the last call (full-batch training)
         else:
-            values += [None] * len(tape.ops)
-            tape.forward(values)
-        tape.backward(values, arguments)
-        return Tensor._from_op(values[tape.loss_slot], None)
+            arguments = [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
+            signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
+            tape = self.tapes.get(signature)
+            if tape is None:
+                tape = self.tapes[signature] = self._record(arguments)
+            self._last = (args, arguments, tape, [t.data for t in arguments])
+        return Tensor._from_op(tape.run(arguments), None)
 
-    def _record(self, arguments: list[Tensor]) -> tuple[_Tape, list[Any]]:
+    def source(self) -> str:
+        """The generated code of every recording, for reading."""
+        return "\n".join(tape.source for tape in self.tapes.values())
+
+    def _record(self, arguments: list[Tensor]) -> _Tape:
         records: list[Any] = []
         previous = function._recorder
         function._recorder = records
@@ -154,8 +159,7 @@ class Traced:
             raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
         if loss.grad_fn is None:
             raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
-        values = [t.data for t in arguments] + [out.data for *_, out in records]
-        return _Tape(arguments, records, loss), values
+        return _Tape(arguments, records, loss)
 
 
 def trace(f: Callable[..., Tensor]) -> Traced:

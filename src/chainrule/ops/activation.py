@@ -11,6 +11,7 @@ The stable forms used here:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,11 @@ from ..tensor import Tensor
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1/(1 + e^(−x)) in four passes over one new array; e^(−x) = inf gives exactly 0."""
+    if x.ndim == 0 and x.dtype == np.float64:  # one number: Python's math is ten times quicker than NumPy
+        try:
+            return np.float64(1 / (1 + math.exp(-float(x))))
+        except OverflowError:  # e^(−x) beyond the largest float: σ(x) rounds to 0, as NumPy's inf gives
+            return np.float64(0.0)
     with np.errstate(over="ignore"):
         if x.ndim == 0:
             return 1 / (1 + np.exp(-x))
