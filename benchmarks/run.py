@@ -26,7 +26,13 @@ from benchmarks.workloads import WORKLOADS, available, check_agreement  # noqa: 
 IMPLEMENTATIONS = ("numpy", "chainrule", "chainrule-traced", "torch", "jax")
 LABELS = {"numpy": "hand NumPy", "chainrule": "chainrule", "chainrule-traced": "chainrule traced",
           "torch": "PyTorch eager", "jax": "JAX jit"}
-TARGETS = {"three-matrix": 1.5, "iris": 1.5, "wide-mlp": 1.05, "scalar": 2.0}
+# (implementation, at most this many times hand NumPy's time), from the issue that set them
+TARGETS = {
+    "three-matrix": [("chainrule", 1.5)],
+    "iris": [("chainrule", 1.5), ("chainrule-traced", 1.15)],
+    "wide-mlp": [("chainrule", 1.05)],
+    "scalar": [("chainrule", 2.0), ("chainrule-traced", 2.0)],
+}
 
 
 def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str, float]:
@@ -156,7 +162,7 @@ def format_time(seconds: float) -> str:
 
 def table(results: list[dict[str, object]]) -> str:
     present = [i for i in IMPLEMENTATIONS if any(i in r["times"] for r in results)]
-    header = ["workload", *(LABELS[i] for i in present), "target (chainrule)"]
+    header = ["workload", *(LABELS[i] for i in present), "targets"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for result in results:
         times = result["times"]
@@ -169,12 +175,9 @@ def table(results: list[dict[str, object]]) -> str:
                 cells.append(f"1.00 ({format_time(base)})")
             else:
                 cells.append(f"{times[name] / base:.2f}×")
-        target = TARGETS.get(result["name"])
-        if target is None:
-            cells.append("–")
-        else:
-            best = min(times[n] for n in ("chainrule", "chainrule-traced") if n in times) / base
-            cells.append(f"≤ {target}×: {'met' if best <= target else 'not met'}")
+        targets = [f"{LABELS[name]} ≤ {limit}×: {'met' if times[name] / base <= limit else 'not met'}"
+                   for name, limit in TARGETS.get(result["name"], []) if name in times]
+        cells.append("; ".join(targets) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
