@@ -1,0 +1,53 @@
+"""The benchmarks' correctness checks, on tiny sizes: every implementation computes the same step.
+
+Only behaviour is tested here, never timings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks.workloads import WORKLOADS, available, check_agreement
+
+
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_implementations_agree_on_a_tiny_problem(name, torch) -> None:
+    workload = WORKLOADS[name]
+    implementations = [i for i in workload.implementations if available(i)]
+    assert {"numpy", "chainrule", "chainrule-traced", "torch"} <= set(implementations)
+    differences = check_agreement(workload, workload.tiny(), implementations)
+    assert max(differences.values()) <= workload.tolerance
+
+
+def test_traced_and_eager_steps_are_identical_over_several_steps() -> None:
+    for name in ("three-matrix", "iris", "scalar", "wide-mlp"):
+        workload = WORKLOADS[name]
+        problem = workload.tiny()
+        eager = workload.implementations["chainrule"](problem)
+        traced = workload.implementations["chainrule-traced"](problem)
+        for _ in range(4):
+            eager_loss, eager_grads = eager()
+            traced_loss, traced_grads = traced()
+            assert traced_loss == eager_loss
+            for key in eager_grads:
+                np.testing.assert_array_equal(traced_grads[key], eager_grads[key])
+
+
+def test_a_wrong_implementation_is_caught() -> None:
+    workload = WORKLOADS["iris"]
+    broken = dict(workload.implementations)
+    original = broken["chainrule"]
+
+    def off_by_a_little(problem):
+        step = original(problem)
+
+        def wrong():
+            loss, grads = step()
+            return loss, {key: value * 1.001 for key, value in grads.items()}
+
+        return wrong
+
+    broken["chainrule"] = off_by_a_little
+    with pytest.raises(AssertionError, match="iris: chainrule differs from hand NumPy"):
+        check_agreement(type(workload)(**{**workload.__dict__, "implementations": broken}), workload.tiny(), ["chainrule"])
