@@ -12,7 +12,7 @@ def test_log_of_zero_in_the_forward_pass_is_named() -> None:
     x = cr.tensor([1.0, 0.0], requires_grad=True)
     with cr.detect_anomaly():
         with pytest.raises(cr.AnomalyError) as error:
-            y = cr.log(x)  # the line the message must show
+            y = cr.log(x)  # noqa: F841 - the line the message must show
     message = str(error.value)
     assert message.startswith("detect_anomaly: log produced -inf in its forward pass from finite inputs, at ")
     assert "test_anomaly.py:" in message and "y = cr.log(x)" in message

@@ -318,7 +318,7 @@ def check_module(
         for (_, parameter), (data, grad) in zip(named, saved):
             parameter.data, parameter.grad = data, grad
     checks = [_compare(name, grad, differences, i, rtol, atol) for i, ((name, _), grad) in enumerate(zip(named, claimed))]
-    for (name, parameter), check in zip(named, checks):
+    for (_, parameter), check in zip(named, checks):
         if parameter.data.dtype != np.float64:
             check.notes.append(f"{parameter.data.dtype} parameter, checked in float64")
     return CheckReport("check_module", checks, _tolerance(eps, rtol, atol))

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import DTypeError, ShapeError, format_shape
 from ..function import Function
 from ..tensor import Tensor
-from .activation import stable_log_softmax, stable_sigmoid
+from .activation import stable_sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
 
