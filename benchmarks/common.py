@@ -84,3 +84,58 @@ def _jax_stepper(loss_fn: Callable[[Any], Any], problem: Problem, lr: float) -> 
         return float(loss), grads
 
     return step
+
+
+def chainrule_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float, traced: bool = False) -> Step:
+    """A training step: clear the gradients, ``loss_fn()``, backward (done by a traced loss itself), update."""
+
+    def step():
+        for p in params.values():
+            p.grad = None
+        loss = loss_fn()
+        if not traced:
+            loss.backward()
+        for p in params.values():
+            p.data -= lr * p.grad
+        return loss.item(), {name: p.grad for name, p in params.items()}
+
+    return step
+
+
+def torch_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float) -> Step:
+    """The same step in PyTorch: backward, update without recording, then clear the gradients."""
+    import torch
+
+    def step():
+        loss = loss_fn()
+        loss.backward()
+        with torch.no_grad():
+            for p in params.values():
+                p -= lr * p.grad
+        grads = {name: p.grad for name, p in params.items()}
+        for p in params.values():
+            p.grad = None
+        return loss.item(), grads
+
+    return step
+
+
+def chainrule_ways(build: Callable[[Problem], tuple[Callable[..., Any], dict[str, Any], tuple]]) -> tuple[Callable, Callable]:
+    """The eager and the traced chainrule step of one model.
+
+    ``build(problem)`` returns ``(loss_fn, params, args)``: the loss as a function of ``args``
+    (the data), and the parameters it reads.
+    """
+
+    def eager(problem: Problem) -> Step:
+        loss_fn, params, args = build(problem)
+        return chainrule_stepper(lambda: loss_fn(*args), params, problem.lr)
+
+    def traced(problem: Problem) -> Step:
+        import chainrule as cr
+
+        loss_fn, params, args = build(problem)
+        replay = cr.trace(loss_fn)
+        return chainrule_stepper(lambda: replay(*args), params, problem.lr, traced=True)
+
+    return eager, traced

@@ -5,47 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.common import Problem, Step, _jax_stepper
+from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, torch_stepper
 
 
 # --------------------------------------------------------------------------- Iris MLP
-def iris_chainrule(problem: Problem) -> Step:
+def iris_model(problem: Problem) -> tuple:
     import chainrule as cr
 
     params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
     W0, b0, W1, b1 = params["W0"], params["b0"], params["W1"], params["b1"]
-    x, labels, lr = cr.tensor(problem.inputs), problem.targets, problem.lr
 
-    def step():
-        for p in (W0, b0, W1, b1):
-            p.grad = None
-        loss = cr.cross_entropy(cr.linear(cr.softplus(cr.linear(x, W0, b0)), W1, b1), labels)
-        loss.backward()
-        for p in (W0, b0, W1, b1):
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
+    def loss_fn(x, labels):
+        return cr.cross_entropy(cr.linear(cr.softplus(cr.linear(x, W0, b0)), W1, b1), labels)
 
-    return step
+    return loss_fn, params, (cr.tensor(problem.inputs), problem.targets)
 
 
-def iris_traced(problem: Problem) -> Step:
-    import chainrule as cr
-
-    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
-    W0, b0, W1, b1 = params["W0"], params["b0"], params["W1"], params["b1"]
-    x, labels, lr = problem.inputs, problem.targets, problem.lr
-    traced = cr.trace(lambda inputs, targets: cr.cross_entropy(cr.linear(cr.softplus(cr.linear(inputs, W0, b0)), W1, b1),
-                                                               targets))
-
-    def step():
-        for p in (W0, b0, W1, b1):
-            p.grad = None
-        loss = traced(x, labels)
-        for p in (W0, b0, W1, b1):
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
-
-    return step
+iris_chainrule, iris_traced = chainrule_ways(iris_model)
 
 
 def iris_numpy(problem: Problem) -> Step:
@@ -85,19 +61,11 @@ def iris_torch(problem: Problem) -> Step:
     params = {k: torch.tensor(v, requires_grad=True) for k, v in problem.fresh_params().items()}
     x, labels, lr = torch.tensor(problem.inputs), torch.tensor(problem.targets), problem.lr
 
-    def step():
+    def loss_fn():
         hidden = functional.softplus(functional.linear(x, params["W0"], params["b0"]))
-        loss = functional.cross_entropy(functional.linear(hidden, params["W1"], params["b1"]), labels)
-        loss.backward()
-        with torch.no_grad():
-            for p in params.values():
-                p -= lr * p.grad
-        grads = {k: p.grad for k, p in params.items()}
-        for p in params.values():
-            p.grad = None
-        return loss.item(), grads
+        return functional.cross_entropy(functional.linear(hidden, params["W1"], params["b1"]), labels)
 
-    return step
+    return torch_stepper(loss_fn, params, lr)
 
 
 def iris_jax(problem: Problem) -> Step:
@@ -121,56 +89,24 @@ def _layer_names(problem: Problem) -> list[tuple[str, str]]:
     return [(f"W{i}", f"b{i}") for i in range(len(problem.params) // 2)]
 
 
-def wide_chainrule(problem: Problem) -> Step:
+def wide_model(problem: Problem) -> tuple:
     import chainrule as cr
 
     params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
     layers = [(params[w], params[b]) for w, b in _layer_names(problem)]
-    x, labels, lr = cr.tensor(problem.inputs), problem.targets, problem.lr
 
-    def step():
-        for p in params.values():
-            p.grad = None
+    def loss_fn(x, labels):
         h = x
         for index, (weight, bias) in enumerate(layers):
             h = cr.linear(h, weight, bias)
             if index < len(layers) - 1:
                 h = cr.relu(h)
-        loss = cr.cross_entropy(h, labels)
-        loss.backward()
-        for p in params.values():
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
+        return cr.cross_entropy(h, labels)
 
-    return step
+    return loss_fn, params, (cr.tensor(problem.inputs), problem.targets)
 
 
-def wide_traced(problem: Problem) -> Step:
-    import chainrule as cr
-
-    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
-    layers = [(params[w], params[b]) for w, b in _layer_names(problem)]
-    x, labels, lr = problem.inputs, problem.targets, problem.lr
-
-    def loss_fn(inputs, targets):
-        h = inputs
-        for index, (weight, bias) in enumerate(layers):
-            h = cr.linear(h, weight, bias)
-            if index < len(layers) - 1:
-                h = cr.relu(h)
-        return cr.cross_entropy(h, targets)
-
-    traced = cr.trace(loss_fn)
-
-    def step():
-        for p in params.values():
-            p.grad = None
-        loss = traced(x, labels)
-        for p in params.values():
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
-
-    return step
+wide_chainrule, wide_traced = chainrule_ways(wide_model)
 
 
 def wide_numpy(problem: Problem) -> Step:
@@ -221,23 +157,15 @@ def wide_torch(problem: Problem) -> Step:
     layers = [(params[w], params[b]) for w, b in _layer_names(problem)]
     x, labels, lr = torch.tensor(problem.inputs), torch.tensor(problem.targets), problem.lr
 
-    def step():
+    def loss_fn():
         h = x
         for index, (weight, bias) in enumerate(layers):
             h = functional.linear(h, weight, bias)
             if index < len(layers) - 1:
                 h = torch.relu(h)
-        loss = functional.cross_entropy(h, labels)
-        loss.backward()
-        with torch.no_grad():
-            for p in params.values():
-                p -= lr * p.grad
-        grads = {k: p.grad for k, p in params.items()}
-        for p in params.values():
-            p.grad = None
-        return loss.item(), grads
+        return functional.cross_entropy(h, labels)
 
-    return step
+    return torch_stepper(loss_fn, params, lr)
 
 
 def wide_jax(problem: Problem) -> Step:

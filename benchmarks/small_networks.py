@@ -5,54 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.common import Problem, Step, _jax_stepper
+from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, torch_stepper
 
 
 # --------------------------------------------------------------------------- three-matrix network
-def three_matrix_chainrule(problem: Problem) -> Step:
+def three_matrix_model(problem: Problem) -> tuple:
     import chainrule as cr
 
     params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
-    x, lr = cr.tensor(problem.inputs), problem.lr
     A, B, C = params["A"], params["B"], params["C"]
-    batch = x.ndim == 2
 
-    def step():
-        for p in (A, B, C):
-            p.grad = None
+    def loss_fn(x):
         w = (cr.sigmoid(x @ A) + x @ B) @ C
-        loss = cr.squared_norm(w) / w.shape[0] if batch else cr.squared_norm(w)
-        loss.backward()
-        for p in (A, B, C):
-            p.data -= lr * p.grad
-        return loss.item(), {"A": A.grad, "B": B.grad, "C": C.grad}
+        return cr.squared_norm(w) / w.shape[0] if w.ndim == 2 else cr.squared_norm(w)
 
-    return step
+    return loss_fn, params, (cr.tensor(problem.inputs),)
 
 
-def three_matrix_traced(problem: Problem) -> Step:
-    import chainrule as cr
-
-    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
-    x, lr = problem.inputs, problem.lr
-    A, B, C = params["A"], params["B"], params["C"]
-    batch = x.ndim == 2
-
-    def loss_fn(inputs):
-        w = (cr.sigmoid(inputs @ A) + inputs @ B) @ C
-        return cr.squared_norm(w) / w.shape[0] if batch else cr.squared_norm(w)
-
-    traced = cr.trace(loss_fn)
-
-    def step():
-        for p in (A, B, C):
-            p.grad = None
-        loss = traced(x)
-        for p in (A, B, C):
-            p.data -= lr * p.grad
-        return loss.item(), {"A": A.grad, "B": B.grad, "C": C.grad}
-
-    return step
+three_matrix_chainrule, three_matrix_traced = chainrule_ways(three_matrix_model)
 
 
 def three_matrix_numpy(problem: Problem) -> Step:
@@ -90,19 +60,11 @@ def three_matrix_torch(problem: Problem) -> Step:
     x = torch.tensor(problem.inputs)
     batch = x.ndim == 2
 
-    def step():
+    def loss_fn():
         w = (torch.sigmoid(x @ A) + x @ B) @ C
-        loss = (w * w).sum() / w.shape[0] if batch else (w * w).sum()
-        loss.backward()
-        with torch.no_grad():
-            for p in (A, B, C):
-                p -= lr * p.grad
-        grads = {"A": A.grad, "B": B.grad, "C": C.grad}
-        for p in (A, B, C):
-            p.grad = None
-        return loss.item(), grads
+        return (w * w).sum() / w.shape[0] if batch else (w * w).sum()
 
-    return step
+    return torch_stepper(loss_fn, params, lr)
 
 
 def three_matrix_jax(problem: Problem) -> Step:
@@ -120,52 +82,23 @@ def three_matrix_jax(problem: Problem) -> Step:
 
 
 # --------------------------------------------------------------------------- scalar network
-def scalar_chainrule(problem: Problem) -> Step:
+def scalar_model(problem: Problem) -> tuple:
     import chainrule as cr
 
     params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
     x1, x2, x3, x4 = (cr.tensor(v) for v in problem.inputs)
     w1, w2, w3, w4, w5, w6 = params.values()
-    y, lr = float(problem.targets), problem.lr
-
-    def step():
-        for p in params.values():
-            p.grad = None
-        h1 = cr.sigmoid(x1 * w1 + x2 * w2)
-        h2 = cr.sigmoid(x3 * w3 + x4 * w4)
-        loss = (cr.sigmoid(h1 * w5 + h2 * w6) - y) ** 2
-        loss.backward()
-        for p in params.values():
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
-
-    return step
-
-
-def scalar_traced(problem: Problem) -> Step:
-    import chainrule as cr
-
-    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
-    x1, x2, x3, x4 = (cr.tensor(v) for v in problem.inputs)
-    w1, w2, w3, w4, w5, w6 = params.values()
-    y, lr = float(problem.targets), problem.lr
+    y = float(problem.targets)
 
     def loss_fn():
         h1 = cr.sigmoid(x1 * w1 + x2 * w2)
         h2 = cr.sigmoid(x3 * w3 + x4 * w4)
         return (cr.sigmoid(h1 * w5 + h2 * w6) - y) ** 2
 
-    traced = cr.trace(loss_fn)
+    return loss_fn, params, ()
 
-    def step():
-        for p in params.values():
-            p.grad = None
-        loss = traced()
-        for p in params.values():
-            p.data -= lr * p.grad
-        return loss.item(), {name: p.grad for name, p in params.items()}
 
-    return step
+scalar_chainrule, scalar_traced = chainrule_ways(scalar_model)
 
 
 def scalar_numpy(problem: Problem) -> Step:
@@ -199,20 +132,12 @@ def scalar_torch(problem: Problem) -> Step:
     x1, x2, x3, x4 = (torch.tensor(v) for v in problem.inputs)
     y, lr = float(problem.targets), problem.lr
 
-    def step():
+    def loss_fn():
         h1 = torch.sigmoid(x1 * w1 + x2 * w2)
         h2 = torch.sigmoid(x3 * w3 + x4 * w4)
-        loss = (torch.sigmoid(h1 * w5 + h2 * w6) - y) ** 2
-        loss.backward()
-        with torch.no_grad():
-            for p in params.values():
-                p -= lr * p.grad
-        grads = {k: p.grad for k, p in params.items()}
-        for p in params.values():
-            p.grad = None
-        return loss.item(), grads
+        return (torch.sigmoid(h1 * w5 + h2 * w6) - y) ** 2
 
-    return step
+    return torch_stepper(loss_fn, params, lr)
 
 
 def scalar_jax(problem: Problem) -> Step:
