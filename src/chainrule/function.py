@@ -36,7 +36,7 @@ import numpy as np
 
 from . import anomaly, grad_mode
 from .errors import ChainruleError, ShapeError, format_shape
-from .tensor import FLOAT_DTYPES, Tensor
+from .tensor import FLOAT_DTYPES, Tensor, _make_tensor
 
 
 _sequence = itertools.count()
@@ -71,7 +71,12 @@ class Function:
         A node is recorded only when gradients are enabled and some input requires grad;
         otherwise this is the forward computation and one Tensor allocation, nothing more.
         """
-        tensors = _as_tensors(inputs)
+        for item in inputs:  # the common case, all tensors already, without a call
+            if not isinstance(item, Tensor):
+                tensors = _as_tensors(inputs)
+                break
+        else:
+            tensors = inputs
         node = cls()
         if anomaly._enabled:
             return _apply_checked(node, tensors, options)
@@ -88,8 +93,8 @@ class Function:
                 node.needs_input_grad = needs
                 node.options = options  # lets checks re-run the forward: chainrule.check
                 node.sequence = next(_sequence)  # creation order: backward goes latest first
-                return Tensor._from_op(data, node)
-        return Tensor._from_op(data, None)
+                return _make_tensor(data, node)
+        return _make_tensor(data, None)
 
     def formula(self, names: Sequence[str]) -> str:
         """The op written with its inputs' names, e.g. ``σ(s1)`` or ``x1 · w1``."""

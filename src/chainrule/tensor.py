@@ -68,13 +68,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
         """Fast constructor used by ops: no validation, no copy."""
-        out = cls.__new__(cls)
-        out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad = None
-        out.requires_grad = grad_fn is not None
-        out.grad_fn = grad_fn
-        out.name = None
-        return out
+        return _make_tensor(data, grad_fn)
 
     # ----------------------------------------------------------------- array-like properties
     @property
@@ -199,6 +193,20 @@ class Tensor:
         if self.name is not None:
             extras.append(f"name={self.name!r}")
         return prefix + body + "".join(", " + extra for extra in extras) + ")"
+
+
+_new_tensor = object.__new__
+
+
+def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
+    """A tensor around an op's result, without validation or copy (the hot path of every op)."""
+    out = _new_tensor(Tensor)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = None
+    out.requires_grad = grad_fn is not None
+    out.grad_fn = grad_fn
+    out.name = None
+    return out
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
