@@ -45,7 +45,8 @@ class _Tape:
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
-        self.namespace: dict[str, Any] = {"ACCUMULATE": _accumulate_leaf, "UNBROADCAST": unbroadcast, "np": np}
+        self.namespace: dict[str, Any] = {"ACCUMULATE": _accumulate_leaf, "UNBROADCAST": unbroadcast, "np": np,
+                                          "ndarray": np.ndarray}
         self.external: dict[int, str] = {}
         names = {id(t): f"a{i}" for i, t in enumerate(arguments)}
         leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
@@ -108,7 +109,15 @@ class _Tape:
                     # as in graph.backward: copy what someone else may hold too
                     shared = " or ".join([f"x is {grad}", "x.base is not None", *(f"x is {h}" for h in leaves_here)])
                     handed = f"h{index}_{position}"
-                    body += [f"            ACCUMULATE({leaf}, x, {shared})", f"            {handed} = x"]
+                    body += [
+                        # the common case inline: a fresh array of the right dtype for an empty .grad
+                        f"            if {leaf}.grad is None and type(x) is ndarray and x.dtype is {leaf}.data.dtype "
+                        f"and not ({shared}):",
+                        f"                {leaf}.grad = x",
+                        "            else:",
+                        f"                ACCUMULATE({leaf}, x, {shared})",
+                        f"            {handed} = x",
+                    ]
                     leaves_here.append(handed)
                     body = [f"    {handed} = None", *body]
                 else:

@@ -90,13 +90,16 @@ class Linear(Function):
         return f"{names[0]} @ {names[1]}ᵀ" + (f" + {names[2]}" if len(names) > 2 else "")
 
     def forward(self, x, weight, bias=None):
-        if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[1]:
+        self.x, self.weight = x, weight
+        try:
+            out = np.matmul(x, weight.T)
+        except ValueError:  # checked only on failure: the common case pays nothing
+            out = None
+        if out is None or weight.ndim != 2:
             raise ShapeError(
                 f"linear: input of shape {format_shape(x.shape)} does not fit a weight of shape "
                 f"{format_shape(weight.shape)} (the input's last axis must have {weight.shape[-1]} features)"
             )
-        self.x, self.weight = x, weight
-        out = np.matmul(x, weight.T)
         if bias is not None:
             out += bias
         return out
@@ -105,12 +108,11 @@ class Linear(Function):
         x, weight = self.x, self.weight
         needs = self.needs_input_grad
         grad_x = np.matmul(grad_out, weight) if needs[0] else None
-        grad_weight = grad_bias = None
-        if needs[1]:
-            grad_2d = grad_out.reshape(-1, grad_out.shape[-1])
-            grad_weight = np.matmul(grad_2d.T, x.reshape(-1, x.shape[-1]))
-        if len(needs) > 2 and needs[2]:
-            grad_bias = grad_out.reshape(-1, grad_out.shape[-1]).sum(axis=0)
+        if x.ndim != 2:  # one sample, or a batch with several leading axes: flatten them
+            x = x.reshape(-1, x.shape[-1])
+            grad_out = grad_out.reshape(-1, grad_out.shape[-1])
+        grad_weight = grad_out.T @ x if needs[1] else None
+        grad_bias = grad_out.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return grad_x, grad_weight, grad_bias
 
 
