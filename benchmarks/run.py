@@ -74,7 +74,8 @@ def gradient_cost(quick: bool) -> dict[str, float]:
     """Backprop against central finite differences on the Iris MLP (two forward passes per parameter)."""
     import numpy as np
 
-    from benchmarks.workloads import iris_chainrule, iris_problem
+    from benchmarks.common import iris_problem
+    from benchmarks.mlps import iris_chainrule
 
     problem = iris_problem()
     x, labels = problem.inputs, problem.targets
@@ -113,7 +114,8 @@ def memory(quick: bool) -> dict[str, float]:
 
     import numpy as np
 
-    from benchmarks.workloads import wide_chainrule, wide_mlp_problem, wide_numpy
+    from benchmarks.common import wide_mlp_problem
+    from benchmarks.mlps import wide_chainrule, wide_numpy
 
     depth = 10 if quick else 50
     problem = wide_mlp_problem(batch=256, sizes=(512,) * depth + (10,), dtype=np.float64)

@@ -51,3 +51,13 @@ def test_a_wrong_implementation_is_caught() -> None:
     broken["chainrule"] = off_by_a_little
     with pytest.raises(AssertionError, match="iris: chainrule differs from hand NumPy"):
         check_agreement(type(workload)(**{**workload.__dict__, "implementations": broken}), workload.tiny(), ["chainrule"])
+
+
+def test_the_gradient_cost_and_memory_jobs_run() -> None:
+    from benchmarks import run
+
+    cost = run.gradient_cost(quick=True)
+    assert cost["parameters"] == 4 * 16 + 16 + 16 * 3 + 3
+    assert cost["backprop"] > 0 and cost["finite differences"] > 0
+    peak = run.memory(quick=True)
+    assert peak["layers"] == 10 and peak["numpy"] > 0 and peak["chainrule"] > 0
