@@ -184,3 +184,10 @@ def test_bad_targets_get_one_line(tmp_path, capsys, target, message) -> None:
     assert main(["explain", target.format(path=path, tmp=tmp_path)]) == 1
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_train_with_trace_prints_the_same_numbers(capsys) -> None:
+    assert main(["train", "iris", "--epochs", "60", "--seed", "3", "--quiet"]) == 0
+    eager = capsys.readouterr().out
+    assert main(["train", "iris", "--epochs", "60", "--seed", "3", "--quiet", "--trace"]) == 0
+    assert capsys.readouterr().out == eager

@@ -151,3 +151,19 @@ def test_module_mistakes_are_explained() -> None:
         nn.Linear(0, 3)
     with pytest.raises(cr.ShapeError, match=r"linear: input of shape \(2, 5\) does not fit a weight of shape \(3, 4\)"):
         nn.Linear(4, 3)(np.ones((2, 5)))
+
+
+def test_parameters_in_lists_are_found_too() -> None:
+    class Gains(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gains = [nn.Parameter([1.0]), nn.Parameter([2.0, 3.0])]
+
+        def forward(self, x):
+            return x * self.gains[0] + self.gains[1]
+
+    module = Gains()
+    assert [name for name, _ in module.named_parameters()] == ["gains.0", "gains.1"]
+    assert module.num_parameters() == 3
+    module(cr.tensor([1.0, 1.0])).sum().backward()
+    np.testing.assert_array_equal(module.gains[0].grad, [2.0])

@@ -69,3 +69,13 @@ def test_plots_are_written_as_png_and_svg(tmp_path) -> None:
     assert list(tmp_path.glob(".*.tmp")) == []
     with pytest.raises(ValueError, match=r"save the figure as .png, .svg or .pdf, not .jpg"):
         plot_histories(histories, tmp_path / "curves.jpg")
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_traced_training_gives_the_same_history_and_weights(batch_size) -> None:
+    eager = iris.train("nag", epochs=40, seed=2, batch_size=batch_size, progress=False)
+    traced = iris.train("nag", epochs=40, seed=2, batch_size=batch_size, progress=False, trace=True)
+    assert traced.history.loss == eager.history.loss
+    assert traced.history.test_accuracy == eager.history.test_accuracy
+    for mine, theirs in zip(traced.model.parameters(), eager.model.parameters()):
+        np.testing.assert_array_equal(mine.data, theirs.data)

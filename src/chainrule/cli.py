@@ -50,6 +50,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.2, help="share held out for testing (default 0.2)")
     parser.add_argument("--plot", metavar="FILE", help="save loss and accuracy curves (.png, .svg or .pdf)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--trace", action="store_true",
+                        help="replay each step from a trace of the loss: the same numbers, less overhead")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,7 +133,7 @@ def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
     return iris.train(
         optimizer, hidden=args.hidden, activation=args.activation, lr=args.lr, epochs=args.epochs, seed=seed,
         batch_size=args.batch_size, test_fraction=args.test_fraction, momentum=args.momentum,
-        progress=False if args.quiet else None,
+        progress=False if args.quiet else None, trace=args.trace,
     )
 
 

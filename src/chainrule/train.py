@@ -24,6 +24,7 @@ from .grad_mode import no_grad
 from .ops import cross_entropy
 from .optim import Optimizer
 from .tensor import Tensor
+from .trace import trace as make_trace
 
 
 @dataclass
@@ -67,6 +68,7 @@ def fit(
     test: tuple[np.ndarray, np.ndarray] | None = None,
     progress: bool | None = None,
     description: str = "training",
+    trace: bool = False,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``; returns the per-epoch ``History``.
 
@@ -74,10 +76,13 @@ def fit(
     step. The recorded loss of an epoch is the mean of its batch losses weighted by batch size;
     accuracies are measured after the epoch on the whole training set and on ``test``.
     ``progress=None`` shows a tqdm bar only when stderr is a terminal; False never does.
+    ``trace=True`` replays each step from a ``chainrule.trace`` of the loss: the same numbers,
+    bit for bit, with less overhead (for models whose forward has no data-dependent branches).
     """
     if epochs < 1:
         raise ValueError(f"fit: epochs must be a positive integer, got {epochs}")
     history = History()
+    traced = make_trace(lambda features, labels: loss_fn(model(features), labels)) if trace else None
     bar = _progress_bar(epochs, description, progress)
     try:
         for _ in range(epochs):
@@ -86,8 +91,11 @@ def fit(
             total, count = 0.0, 0
             for features, labels in loader:
                 optimizer.zero_grad()
-                loss = loss_fn(model(features), labels)
-                loss.backward()
+                if traced is None:
+                    loss = loss_fn(model(features), labels)
+                    loss.backward()
+                else:
+                    loss = traced(features, labels)  # forward and backward, replayed
                 optimizer.step()
                 total += loss.item() * len(labels)
                 count += len(labels)

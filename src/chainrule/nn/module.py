@@ -1,8 +1,8 @@
 """``Module`` and ``Parameter``: networks as objects whose parameters are found by attribute.
 
-A module's parameters are the ``Parameter`` attributes it holds, and those of the modules
-(and lists of modules) it holds, in the order they were assigned, with dotted names such as
-``layers.0.weight``.
+A module's parameters are the ``Parameter`` attributes it holds (alone or in lists), and those
+of the modules (and lists of modules) it holds, in the order they were assigned, with dotted
+names such as ``layers.0.weight``.
 """
 
 from __future__ import annotations
@@ -85,6 +85,10 @@ class Module:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
+            elif isinstance(value, (list, tuple)):
+                for index, item in enumerate(value):
+                    if isinstance(item, Parameter):
+                        yield f"{prefix}{name}.{index}", item
         for name, child in self.children():
             yield from child._walk_parameters(f"{prefix}{name}.")
 
