@@ -26,6 +26,7 @@ parameters (``optimizer.step()``) stays outside.
 
 from __future__ import annotations
 
+from operator import is_
 from typing import Any, Callable
 
 import numpy as np
@@ -83,7 +84,10 @@ class _Tape:
     def _backward(self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes."""
         gradient = {name: "g" + name[1:] for name in names.values() if name.startswith("v")}
-        body = [f"    {gradient[names[id(loss)]]} = np.array(1, dtype=np.{loss.dtype}).reshape({loss.shape})"]
+        # the seed gradient: for a 0-d loss an immutable NumPy scalar 1, safe to share between calls
+        self.namespace["ONE"] = loss.dtype.type(1)
+        seed = "ONE" if loss.ndim == 0 else f"np.ones({loss.shape}, dtype=np.{loss.dtype})"
+        body = [f"    {gradient[names[id(loss)]]} = {seed}"]
         received = {id(loss)}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
@@ -138,8 +142,8 @@ class Traced:
 
     def __call__(self, *args: Any) -> Tensor:
         last = self._last
-        if (last is not None and len(args) == len(last[0]) and all(a is b for a, b in zip(args, last[0]))
-                and all(t.data is d for t, d in zip(last[1], last[3]))):
+        if (last is not None and len(args) == len(last[0]) and all(map(is_, args, last[0]))
+                and all(map(is_, [t.data for t in last[1]], last[3]))):
             arguments, tape = last[1], last[2]  # the very same arrays as the last call (full-batch training)
         else:
             arguments = [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
