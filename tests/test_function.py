@@ -85,3 +85,31 @@ def test_needs_input_grad_lets_an_op_skip_work() -> None:
     Spy.apply(a, cr.tensor([2.0])).sum().backward()
     assert seen == [(True, False)]
     np.testing.assert_array_equal(a.grad, [1.0])
+
+
+def test_a_backward_with_the_wrong_number_of_gradients_is_reported() -> None:
+    class OneForTwo(cr.Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, grad_out):
+            return grad_out  # forgot the second input
+
+    a, b = cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)
+    with pytest.raises(cr.GraphError, match="onefortwo: backward returned 1 gradient for 2 inputs"):
+        OneForTwo.apply(a, b).sum().backward()
+    with pytest.raises(cr.GraphError, match="onefortwo: backward returned 1 gradient for 2 inputs"):
+        cr.trace(lambda x: OneForTwo.apply(x, b).sum())(a)
+
+
+def test_a_backward_may_return_plain_numbers() -> None:
+    class Triple(cr.Function):
+        def forward(self, x):
+            return x * 3
+
+        def backward(self, grad_out):
+            return float(grad_out) * 3  # a Python number, not an array
+
+    x = cr.tensor(2.0, requires_grad=True)
+    Triple.apply(x).backward()
+    assert x.grad == 3.0 and isinstance(x.grad, np.ndarray)

@@ -138,12 +138,18 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
+        if len(input_grads) != len(node.inputs):
+            raise GraphError(wrong_count(node.name, len(input_grads), len(node.inputs)))
         handed_out = None
         for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
             shape = tensor.data.shape
-            if input_grad.shape != shape:
+            try:
+                mismatched = input_grad.shape != shape
+            except AttributeError:  # a custom op returned a number or a list: make it an array
+                input_grad, mismatched = np.asarray(input_grad, dtype=tensor.data.dtype), True
+            if mismatched:
                 input_grad = unbroadcast(np.asarray(input_grad), shape, node.name)
             parent = tensor.grad_fn
             if parent is None:
@@ -167,6 +173,12 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                     grads[parent] = previous + input_grad
         if not retain_graph:
             node.release()
+
+
+def wrong_count(op: str, count: int, inputs: int) -> str:
+    """The message for a backward that returned too few or too many gradients."""
+    return (f"{op}: backward returned {count} gradient{'s' if count != 1 else ''} for {inputs} inputs; "
+            "return one per input, in order (None for an input that gets none)")
 
 
 def _freed(node: Function) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import anomaly, function
 from .errors import GraphError, format_shape
-from .graph import _accumulate_leaf, unbroadcast
+from .graph import _accumulate_leaf, unbroadcast, wrong_count
 from .tensor import Tensor
 
 
@@ -47,7 +47,7 @@ class _Tape:
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
         self.namespace: dict[str, Any] = {"ACCUMULATE": _accumulate_leaf, "UNBROADCAST": unbroadcast, "np": np,
-                                          "ndarray": np.ndarray}
+                                          "ndarray": np.ndarray, "GraphError": GraphError, "wrong_count": wrong_count}
         self.external: dict[int, str] = {}
         names = {id(t): f"a{i}" for i, t in enumerate(arguments)}
         leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
@@ -98,7 +98,9 @@ class _Tape:
             body += [f"    if {grad} is not None:",
                      f"        r = B{index}({grad})  # {node.name}",
                      "        if type(r) is not tuple:",
-                     "            r = (r,)"]
+                     "            r = (r,)",
+                     f"        if len(r) != {len(inputs)}:",
+                     f"            raise GraphError(wrong_count({node.name!r}, len(r), {len(inputs)}))"]
             leaves_here: list[str] = []
             for position, (tensor, wanted) in enumerate(zip(inputs, node.needs_input_grad)):
                 if not wanted:

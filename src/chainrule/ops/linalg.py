@@ -112,8 +112,9 @@ class Linear(Function):
             x = x.reshape(-1, x.shape[-1])
             grad_out = grad_out.reshape(-1, grad_out.shape[-1])
         grad_weight = grad_out.T @ x if needs[1] else None
-        grad_bias = grad_out.sum(axis=0) if len(needs) > 2 and needs[2] else None
-        return grad_x, grad_weight, grad_bias
+        if len(needs) == 2:  # no bias
+            return grad_x, grad_weight
+        return grad_x, grad_weight, (grad_out.sum(axis=0) if needs[2] else None)
 
 
 def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
