@@ -157,12 +157,12 @@ class Explanation:
                 lines.append(f"  {row.name:<{width}} = {self.value(row.value)}    ({row.kind})")
         loss = self.loss_name
         lines.append(f"Backward pass (∂{loss}/∂node, from the loss back to the leaves)")
-        for row in self.backward:
-            lines.append(f"  {row.name} = {row.formula}    rule: {row.rule}")
-            if row.paths > 1:
-                lines.append(f"    ∂{loss}/∂{row.name} = sum over its {row.paths} uses = {self.value(row.gradient)}")
-            for part in row.contributions:
-                lines.append("    " + self._chain_text(row, part))
+        for step in self.backward:
+            lines.append(f"  {step.name} = {step.formula}    rule: {step.rule}")
+            if step.paths > 1:
+                lines.append(f"    ∂{loss}/∂{step.name} = sum over its {step.paths} uses = {self.value(step.gradient)}")
+            for part in step.contributions:
+                lines.append("    " + self._chain_text(step, part))
         lines.append("Gradients")
         lines += [f"  ∂{loss}/∂{name} = {self.value(values)}" for name, values in self.gradients.items()]
         return "\n".join(lines)
@@ -184,9 +184,9 @@ class Explanation:
             lines.append(f"| `{row.name}` | {_md(formula)} | {row.op} | {_md(self.value(row.value))} |")
         lines += ["", f"### Backward pass (∂{loss}/∂node)", "",
                   "| node | rule of its op | chain rule for each input |", "|---|---|---|"]
-        for row in self.backward:
-            chains = "<br>".join(_md(self._chain_text(row, part)) for part in row.contributions)
-            lines.append(f"| `{row.name}` = {_md(row.formula)} | {_md(row.rule)} | {chains} |")
+        for step in self.backward:
+            chains = "<br>".join(_md(self._chain_text(step, part)) for part in step.contributions)
+            lines.append(f"| `{step.name}` = {_md(step.formula)} | {_md(step.rule)} | {chains} |")
         lines += ["", "### Gradients", ""]
         lines += [f"- ∂{loss}/∂`{name}` = {_md(self.value(values))}" for name, values in self.gradients.items()]
         return "\n".join(lines) + "\n"
@@ -202,16 +202,16 @@ class Explanation:
             else:
                 lines.append(f"{latex_name(row.name)} &= {value} && \\text{{{row.kind}}} \\\\")
         lines += [r"\end{align*}", r"\paragraph{Backward pass}", r"\begin{align*}"]
-        for row in self.backward:
-            output = latex_name(row.name)
-            for part in row.contributions:
+        for step in self.backward:
+            output = latex_name(step.name)
+            for part in step.contributions:
                 target = latex_name(part.input_name)
                 relation = r"\mathrel{+}=" if part.shared else "="
                 left = rf"\frac{{\partial {loss}}}{{\partial {target}}} &{relation} "
                 if part.local is not None:
                     lines.append(left + rf"\frac{{\partial {loss}}}{{\partial {output}}}\,"
                                  rf"\frac{{\partial {output}}}{{\partial {target}}} = "
-                                 rf"{_latex_factor(row.gradient, self.digits)} \cdot {_latex_factor(part.local, self.digits)}"
+                                 rf"{_latex_factor(step.gradient, self.digits)} \cdot {_latex_factor(part.local, self.digits)}"
                                  rf" = {latex_value(part.gradient, self.digits)} \\")
                 else:
                     lines.append(left + f"{latex_value(part.gradient, self.digits)} \\\\")
@@ -232,10 +232,10 @@ class Explanation:
                          f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value))}</td></tr>")
         parts += [f"</table><h4>Backward pass (∂{html.escape(loss)}/∂node)</h4><table>",
                   "<tr><th>node</th><th>rule</th><th>chain rule</th></tr>"]
-        for row in self.backward:
-            chains = "<br>".join(html.escape(self._chain_text(row, part)) for part in row.contributions)
-            parts.append(f"<tr><td><code>{html.escape(row.name)}</code> = {html.escape(row.formula)}</td>"
-                         f"<td>{html.escape(row.rule)}</td><td>{chains}</td></tr>")
+        for step in self.backward:
+            chains = "<br>".join(html.escape(self._chain_text(step, part)) for part in step.contributions)
+            parts.append(f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formula)}</td>"
+                         f"<td>{html.escape(step.rule)}</td><td>{chains}</td></tr>")
         parts.append("</table><h4>Gradients</h4><ul>")
         parts += [f"<li>∂{html.escape(loss)}/∂<code>{html.escape(name)}</code> = {html.escape(self.value(v))}</li>"
                   for name, v in self.gradients.items()]

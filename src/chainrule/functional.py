@@ -26,7 +26,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
     (11.0, array([3., 4.]), array([1., 2.]))
     """
     single = isinstance(argnums, int)
-    positions = (argnums,) if single else tuple(argnums)
+    positions: tuple[int, ...] = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     name = getattr(f, "__name__", "f")
 
     @functools.wraps(f)

@@ -21,7 +21,7 @@ from ..function import Function
 from ..tensor import Tensor
 
 
-def stable_sigmoid(x: np.ndarray) -> np.ndarray:
+def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:
     """σ(x) = 1/(1 + e^(−x)) in four passes over one new array; e^(−x) = inf gives exactly 0."""
     if x.ndim == 0 and x.dtype == np.float64:  # one number: Python's math is ten times quicker than NumPy
         try:

@@ -91,4 +91,4 @@ def install() -> None:
     """Attach every entry of ``METHODS`` to ``Tensor``, plus the ``.T`` property."""
     for name, function in METHODS.items():
         setattr(Tensor, name, function)
-    Tensor.T = property(lambda self: shape.transpose(self), doc="The tensor with its axes reversed.")  # type: ignore[attr-defined]
+    Tensor.T = property(lambda self: shape.transpose(self), doc="The tensor with its axes reversed.")  # type: ignore[attr-defined,assignment]
