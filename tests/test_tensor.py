@@ -82,3 +82,20 @@ def test_detach_shares_values_and_leaves_the_graph() -> None:
     y = (x * 3).detach()
     assert not y.requires_grad and y.grad_fn is None
     np.testing.assert_array_equal(y.data, [3.0, 6.0])
+
+
+def test_tensors_convert_to_arrays_but_not_through_ufuncs() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert np.asarray(x) is x.data
+    np.testing.assert_array_equal(np.asarray(x, dtype=np.float32), np.array([1.0, 2.0], np.float32))
+    with pytest.raises(TypeError):
+        np.exp(x)  # would silently drop the gradient: use cr.exp
+
+
+def test_in_place_assignment_and_ambiguous_truth_are_explained() -> None:
+    x = cr.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"tensor\[...\] = value: chainrule tensors are not changed in place"):
+        x[0] = 5.0
+    with pytest.raises(cr.ShapeError, match="the truth value of a tensor with 2 elements is ambiguous"):
+        bool(x > 1.5)
+    assert bool(cr.tensor(3.0) > 1.0)

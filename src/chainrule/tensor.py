@@ -171,7 +171,25 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        return bool(self.item())
+        if self.data.size != 1:
+            raise ShapeError(
+                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                "use t.data.any() or t.data.all()"
+            )
+        return bool(self.data)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise TypeError(
+            "tensor[...] = value: chainrule tensors are not changed in place (the graph may still need "
+            "the old values); build a new tensor, e.g. with cr.where, or change t.data of a tensor "
+            "that needs no gradient"
+        )
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """``np.asarray(tensor)`` gives the values (no gradient follows them)."""
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     __hash__ = object.__hash__  # ``==`` is elementwise (ops/methods.py); identity hashing stays
 
