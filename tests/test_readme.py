@@ -24,3 +24,22 @@ def test_ci_runs_the_readme_test_command_with_torch_required() -> None:
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci
     assert "export CHAINRULE_REQUIRE_TORCH=1" in ci
+
+
+def test_the_30_second_example_prints_what_the_readme_says(capsys) -> None:
+    import pytest
+
+    import chainrule as cr
+
+    block = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)[0]
+    working, mistake = block.split("# mistakes are named where they are made")
+    namespace: dict = {}
+    exec(working, namespace)  # noqa: S102 - the README's own example
+    printed = capsys.readouterr().out.splitlines()
+    promised = [line.split("# ", 1)[1].strip() for line in working.splitlines() if line.startswith("print(")]
+    assert printed[0] == promised[0]  # the loss
+    assert " ".join(" ".join(printed[1:]).split()) == " ".join(promised[1].split())  # W.grad, rows on one line
+    code, expected = [line for line in mistake.strip().splitlines() if line]
+    with pytest.raises(cr.ShapeError) as error:
+        exec(code, namespace)  # noqa: S102
+    assert f"ShapeError: {error.value}" == expected.lstrip("# ")
