@@ -99,3 +99,14 @@ def test_in_place_assignment_and_ambiguous_truth_are_explained() -> None:
     with pytest.raises(cr.ShapeError, match="the truth value of a tensor with 2 elements is ambiguous"):
         bool(x > 1.5)
     assert bool(cr.tensor(3.0) > 1.0)
+
+
+def test_op_functions_name_their_results() -> None:
+    x = cr.tensor([1.0, -2.0], requires_grad=True, name="x")
+    h = cr.sigmoid(x, name="h1")
+    z = cr.linear(h, np.ones((3, 2)), name="z")
+    loss = cr.sum(z, name="L")
+    assert (h.name, z.name, loss.name) == ("h1", "z", "L")
+    assert cr.reshape(x, 2, 1, name="column").name == "column"
+    text = cr.explain(loss).text()
+    assert "h1 = σ(x)" in text and "L  = Σ z" in text

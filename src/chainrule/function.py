@@ -116,6 +116,13 @@ class Function:
         return f"<{self.name}>"
 
 
+def named(out: Tensor, name: str | None) -> Tensor:
+    """``out`` with its name set: what every op function does with its ``name=`` argument."""
+    if name is not None:
+        out.name = name
+    return out
+
+
 def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ShapeError:
     """NumPy's message about shapes, rewritten to name the op and every input's shape."""
     shapes = " and ".join(format_shape(t.data.shape) for t in tensors)

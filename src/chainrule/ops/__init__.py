@@ -1,4 +1,8 @@
-"""Every differentiable op of chainrule, grouped by kind; each file pairs forward and backward."""
+"""Every differentiable op of chainrule, grouped by kind; each file pairs forward and backward.
+
+Every op function takes ``name=`` to name its result (``cr.sigmoid(s, name="h1")``), as
+``.named("h1")`` does; names show in ``chainrule.explain`` and ``chainrule.draw``.
+"""
 
 from . import methods
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh

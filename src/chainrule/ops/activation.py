@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import normalize_axes
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 
 
@@ -153,41 +153,41 @@ class LogSoftmax(Function):
 
 
 # ------------------------------------------------------------------------- public functions
-def sigmoid(x: Any) -> Tensor:
+def sigmoid(x: Any, name: str | None = None) -> Tensor:
     """σ(x) = 1/(1 + e⁻ˣ), finite and silent for any input.
 
     >>> import chainrule as cr
     >>> cr.sigmoid(cr.tensor([-1000.0, 0.0, 1000.0]))
     tensor([0. , 0.5, 1. ])
     """
-    return Sigmoid.apply(x)
+    return named(Sigmoid.apply(x), name)
 
 
-def tanh(x: Any) -> Tensor:
+def tanh(x: Any, name: str | None = None) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(x)
+    return named(Tanh.apply(x), name)
 
 
-def relu(x: Any) -> Tensor:
+def relu(x: Any, name: str | None = None) -> Tensor:
     """max(x, 0); its derivative at 0 is taken as 0 (as in PyTorch)."""
-    return ReLU.apply(x)
+    return named(ReLU.apply(x), name)
 
 
-def leaky_relu(x: Any, slope: float = 0.01) -> Tensor:
+def leaky_relu(x: Any, slope: float = 0.01, name: str | None = None) -> Tensor:
     """x for x > 0, slope·x otherwise."""
-    return LeakyReLU.apply(x, slope=slope)
+    return named(LeakyReLU.apply(x, slope=slope), name)
 
 
-def softplus(x: Any) -> Tensor:
+def softplus(x: Any, name: str | None = None) -> Tensor:
     """log(1 + eˣ), a smooth relu; finite for any input (softplus(1000) = 1000)."""
-    return Softplus.apply(x)
+    return named(Softplus.apply(x), name)
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
+def softmax(x: Any, axis: int = -1, name: str | None = None) -> Tensor:
     """e^xᵢ / Σⱼ e^xⱼ along ``axis``; safe for huge logits."""
-    return Softmax.apply(x, axis=axis)
+    return named(Softmax.apply(x, axis=axis), name)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
+def log_softmax(x: Any, axis: int = -1, name: str | None = None) -> Tensor:
     """log softmax(x) along ``axis``, computed directly (never log of a rounded 0)."""
-    return LogSoftmax.apply(x, axis=axis)
+    return named(LogSoftmax.apply(x, axis=axis), name)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 
 
@@ -222,32 +222,32 @@ class Where(Function):
 
 
 # ------------------------------------------------------------------------- public functions
-def add(a: Any, b: Any) -> Tensor:
+def add(a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a + b`` with broadcasting."""
-    return Add.apply(a, b)
+    return named(Add.apply(a, b), name)
 
 
-def sub(a: Any, b: Any) -> Tensor:
+def sub(a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a - b`` with broadcasting."""
-    return Sub.apply(a, b)
+    return named(Sub.apply(a, b), name)
 
 
-def mul(a: Any, b: Any) -> Tensor:
+def mul(a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a * b`` elementwise, with broadcasting."""
-    return Mul.apply(a, b)
+    return named(Mul.apply(a, b), name)
 
 
-def div(a: Any, b: Any) -> Tensor:
+def div(a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a / b`` elementwise, with broadcasting."""
-    return Div.apply(a, b)
+    return named(Div.apply(a, b), name)
 
 
-def neg(x: Any) -> Tensor:
+def neg(x: Any, name: str | None = None) -> Tensor:
     """``-x``."""
-    return Neg.apply(x)
+    return named(Neg.apply(x), name)
 
 
-def pow(base: Any, exponent: Any) -> Tensor:  # noqa: A001 - mirrors NumPy/PyTorch naming
+def pow(base: Any, exponent: Any, name: str | None = None) -> Tensor:  # noqa: A001 - mirrors NumPy/PyTorch naming
     """``base ** exponent``; a constant number exponent takes the cheaper rule p·xᵖ⁻¹.
 
     >>> import chainrule as cr
@@ -256,41 +256,41 @@ def pow(base: Any, exponent: Any) -> Tensor:  # noqa: A001 - mirrors NumPy/PyTor
     array([ 3., 12.])
     """
     if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
-        return PowScalar.apply(base, exponent=exponent)
-    return Pow.apply(base, exponent)
+        return named(PowScalar.apply(base, exponent=exponent), name)
+    return named(Pow.apply(base, exponent), name)
 
 
-def exp(x: Any) -> Tensor:
+def exp(x: Any, name: str | None = None) -> Tensor:
     """eˣ elementwise."""
-    return Exp.apply(x)
+    return named(Exp.apply(x), name)
 
 
-def log(x: Any) -> Tensor:
+def log(x: Any, name: str | None = None) -> Tensor:
     """Natural logarithm elementwise."""
-    return Log.apply(x)
+    return named(Log.apply(x), name)
 
 
-def sqrt(x: Any) -> Tensor:
+def sqrt(x: Any, name: str | None = None) -> Tensor:
     """Square root elementwise."""
-    return Sqrt.apply(x)
+    return named(Sqrt.apply(x), name)
 
 
-def abs(x: Any) -> Tensor:  # noqa: A001
+def abs(x: Any, name: str | None = None) -> Tensor:  # noqa: A001
     """|x| elementwise; its derivative at 0 is taken as 0."""
-    return Abs.apply(x)
+    return named(Abs.apply(x), name)
 
 
-def maximum(a: Any, b: Any) -> Tensor:
+def maximum(a: Any, b: Any, name: str | None = None) -> Tensor:
     """Elementwise maximum; at ties the gradient is split half and half."""
-    return Maximum.apply(a, b)
+    return named(Maximum.apply(a, b), name)
 
 
-def minimum(a: Any, b: Any) -> Tensor:
+def minimum(a: Any, b: Any, name: str | None = None) -> Tensor:
     """Elementwise minimum; at ties the gradient is split half and half."""
-    return Minimum.apply(a, b)
+    return named(Minimum.apply(a, b), name)
 
 
-def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+def clip(x: Any, min: float | None = None, max: float | None = None, name: str | None = None) -> Tensor:  # noqa: A002
     """Limit values to [min, max]; the gradient is 1 inside (bounds included), 0 outside.
 
     >>> import chainrule as cr
@@ -299,11 +299,11 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor: 
     """
     if min is None and max is None:
         raise ValueError("clip: give min=, max= or both")
-    return Clip.apply(x, low=min, high=max)
+    return named(Clip.apply(x, low=min, high=max), name)
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
+def where(condition: Any, a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (the condition gets no gradient)."""
     if isinstance(condition, Tensor):
         condition = condition.data
-    return Where.apply(a, b, condition=np.asarray(condition, dtype=bool))
+    return named(Where.apply(a, b, condition=np.asarray(condition, dtype=bool)), name)

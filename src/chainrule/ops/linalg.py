@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError, format_shape
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 
 
@@ -70,7 +70,7 @@ def _matmul_error(a: np.ndarray, b: np.ndarray) -> ShapeError:
     return ShapeError(f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} cannot be broadcast together")
 
 
-def matmul(a: Any, b: Any) -> Tensor:
+def matmul(a: Any, b: Any, name: str | None = None) -> Tensor:
     """Matrix product ``a @ b`` (vector·matrix, matrix·vector, matrix·matrix, batched).
 
     >>> import chainrule as cr
@@ -80,7 +80,7 @@ def matmul(a: Any, b: Any) -> Tensor:
     array([[1., 1.],
            [1., 1.]])
     """
-    return MatMul.apply(a, b)
+    return named(MatMul.apply(a, b), name)
 
 
 class Linear(Function):
@@ -117,7 +117,7 @@ class Linear(Function):
         return grad_x, grad_weight, (grad_out.sum(axis=0) if needs[2] else None)
 
 
-def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
+def linear(x: Any, weight: Any, bias: Any = None, name: str | None = None) -> Tensor:
     """A dense layer ``x @ weight.T + bias`` as one op; ``weight`` has shape (out, in), as in PyTorch.
 
     >>> import numpy as np
@@ -126,5 +126,5 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     tensor([[2., 4., 5.]])
     """
     if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, bias)
+        return named(Linear.apply(x, weight), name)
+    return named(Linear.apply(x, weight, bias), name)

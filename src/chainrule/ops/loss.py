@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ShapeError, format_shape
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 from .activation import stable_sigmoid
 
@@ -185,23 +185,23 @@ class BinaryCrossEntropy(Function):
 
 
 # ------------------------------------------------------------------------- public functions
-def squared_norm(w: Any, axis: int | None = None, keepdims: bool = False) -> Tensor:
+def squared_norm(w: Any, axis: int | None = None, keepdims: bool = False, name: str | None = None) -> Tensor:
     """‖w‖² = Σ w², over all elements or along ``axis`` (one norm per row with axis=-1).
 
     >>> import chainrule as cr
     >>> cr.squared_norm(cr.tensor([3.0, 4.0]))
     tensor(25.)
     """
-    return SquaredNorm.apply(w, axis=axis, keepdims=keepdims)
+    return named(SquaredNorm.apply(w, axis=axis, keepdims=keepdims), name)
 
 
-def mse(prediction: Any, target: Any, reduction: str = "mean") -> Tensor:
+def mse(prediction: Any, target: Any, reduction: str = "mean", name: str | None = None) -> Tensor:
     """Mean squared error mean((prediction − target)²); the shapes must match exactly."""
     _check_reduction("mse", reduction)
-    return MSE.apply(prediction, target, reduction=reduction)
+    return named(MSE.apply(prediction, target, reduction=reduction), name)
 
 
-def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean", name: str | None = None) -> Tensor:
     """Softmax cross-entropy from raw scores (logits), classes along the last axis.
 
     ``target`` holds integer class labels (shape ``logits.shape[:-1]``) or probabilities
@@ -219,13 +219,15 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         target_data = np.asarray(target)
         if target_data.dtype.kind not in "iubf":
             raise DTypeError(f"cross_entropy: target must be integer labels or probabilities, got dtype {target_data.dtype}")
-    return CrossEntropy.apply(logits, target_data, reduction=reduction)
+    return named(CrossEntropy.apply(logits, target_data, reduction=reduction), name)
 
 
-def binary_cross_entropy(prediction: Any, target: Any, reduction: str = "mean", from_logits: bool = False) -> Tensor:
+def binary_cross_entropy(
+    prediction: Any, target: Any, reduction: str = "mean", from_logits: bool = False, name: str | None = None
+) -> Tensor:
     """−[t log p + (1 − t) log(1 − p)] for probabilities p (or logits with ``from_logits=True``).
 
     Logs are clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite loss.
     """
     _check_reduction("binary_cross_entropy", reduction)
-    return BinaryCrossEntropy.apply(prediction, target, reduction=reduction, from_logits=from_logits)
+    return named(BinaryCrossEntropy.apply(prediction, target, reduction=reduction, from_logits=from_logits), name)

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ShapeError, normalize_axes
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 
 Axis = int | Sequence[int] | None
@@ -115,31 +115,31 @@ class LogSumExp(Function):
 
 
 # ------------------------------------------------------------------------- public functions
-def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes by default).
 
     >>> import chainrule as cr
     >>> cr.sum(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
     tensor([4., 6.])
     """
-    return Sum.apply(x, axis=axis, keepdims=keepdims)
+    return named(Sum.apply(x, axis=axis, keepdims=keepdims), name)
 
 
-def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+def mean(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:
     """Arithmetic mean over ``axis`` (all axes by default)."""
-    return Mean.apply(x, axis=axis, keepdims=keepdims)
+    return named(Mean.apply(x, axis=axis, keepdims=keepdims), name)
 
 
-def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def max(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:  # noqa: A001
     """Largest value over ``axis``; ties share the gradient evenly."""
-    return Max.apply(x, axis=axis, keepdims=keepdims)
+    return named(Max.apply(x, axis=axis, keepdims=keepdims), name)
 
 
-def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
+def min(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:  # noqa: A001
     """Smallest value over ``axis``; ties share the gradient evenly."""
-    return Min.apply(x, axis=axis, keepdims=keepdims)
+    return named(Min.apply(x, axis=axis, keepdims=keepdims), name)
 
 
-def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
+def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:
     """log Σ exp(x) over ``axis``, computed without overflow (finite for inputs of ±1000)."""
-    return LogSumExp.apply(x, axis=axis, keepdims=keepdims)
+    return named(LogSumExp.apply(x, axis=axis, keepdims=keepdims), name)

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import AxisError, ShapeError, format_shape, normalize_axes
-from ..function import Function
+from ..function import Function, named
 from ..tensor import Tensor
 
 
@@ -151,21 +151,21 @@ class AsType(Function):
 
 
 # ------------------------------------------------------------------------- public functions
-def reshape(x: Any, *shape: Any) -> Tensor:
+def reshape(x: Any, *shape: Any, name: str | None = None) -> Tensor:
     """Same values in a new shape (one size may be -1): ``reshape(x, (2, 3))`` or ``reshape(x, 2, 3)``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return Reshape.apply(x, shape=shape)
+    return named(Reshape.apply(x, shape=shape), name)
 
 
-def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+def transpose(x: Any, axes: Sequence[int] | None = None, name: str | None = None) -> Tensor:
     """Permute the axes (reverse them by default), as ``np.transpose``."""
-    return Transpose.apply(x, axes=None if axes is None else tuple(axes))
+    return named(Transpose.apply(x, axes=None if axes is None else tuple(axes)), name)
 
 
-def getitem(x: Any, index: Any) -> Tensor:
+def getitem(x: Any, index: Any, name: str | None = None) -> Tensor:
     """``x[index]`` with slices, integers, integer arrays and boolean masks."""
-    return GetItem.apply(x, index=_plain_index(index))
+    return named(GetItem.apply(x, index=_plain_index(index)), name)
 
 
 def _plain_index(index: Any) -> Any:
@@ -179,20 +179,20 @@ def _plain_index(index: Any) -> Any:
     return index
 
 
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def concatenate(tensors: Sequence[Any], axis: int = 0, name: str | None = None) -> Tensor:
     """Join tensors along an existing axis, as ``np.concatenate``."""
     if len(tensors) == 0:
         raise ValueError("concatenate: needs at least one tensor")
-    return Concatenate.apply(*tensors, axis=axis)
+    return named(Concatenate.apply(*tensors, axis=axis), name)
 
 
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int = 0, name: str | None = None) -> Tensor:
     """Join same-shaped tensors along a new axis, as ``np.stack``."""
     if len(tensors) == 0:
         raise ValueError("stack: needs at least one tensor")
-    return Stack.apply(*tensors, axis=axis)
+    return named(Stack.apply(*tensors, axis=axis), name)
 
 
-def astype(x: Any, dtype: Any) -> Tensor:
+def astype(x: Any, dtype: Any, name: str | None = None) -> Tensor:
     """The values converted to ``dtype`` (float32 ↔ float64); gradients flow back converted."""
-    return AsType.apply(x, dtype=np.dtype(dtype))
+    return named(AsType.apply(x, dtype=np.dtype(dtype)), name)
