@@ -44,13 +44,18 @@ def iris_problem(hidden: int = 16, seed: int = 0) -> Problem:
     iris = data.load_iris()
     inputs = data.Standardizer().fit(iris.features).transform(iris.features)
     rng = np.random.default_rng(seed)
-    params = {"W0": rng.normal(0, 0.1, (hidden, 4)), "b0": rng.normal(0, 0.1, hidden),
-              "W1": rng.normal(0, 0.1, (3, hidden)), "b1": rng.normal(0, 0.1, 3)}
+    params = {
+        "W0": rng.normal(0, 0.1, (hidden, 4)),
+        "b0": rng.normal(0, 0.1, hidden),
+        "W1": rng.normal(0, 0.1, (3, hidden)),
+        "b1": rng.normal(0, 0.1, 3),
+    }
     return Problem(inputs, iris.labels.copy(), params, 0.01)
 
 
-def wide_mlp_problem(batch: int = 256, sizes: tuple[int, ...] = (784, 512, 512, 10), seed: int = 0,
-                     dtype: Any = np.float32) -> Problem:
+def wide_mlp_problem(
+    batch: int = 256, sizes: tuple[int, ...] = (784, 512, 512, 10), seed: int = 0, dtype: Any = np.float32
+) -> Problem:
     rng = np.random.default_rng(seed)
     params = {}
     for layer, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
@@ -120,7 +125,9 @@ def torch_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float)
     return step
 
 
-def chainrule_ways(build: Callable[[Problem], tuple[Callable[..., Any], dict[str, Any], tuple]]) -> tuple[Callable, Callable]:
+def chainrule_ways(
+    build: Callable[[Problem], tuple[Callable[..., Any], dict[str, Any], tuple]],
+) -> tuple[Callable, Callable]:
     """The eager and the traced chainrule step of one model.
 
     ``build(problem)`` returns ``(loss_fn, params, args)``: the loss as a function of ``args``

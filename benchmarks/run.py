@@ -24,8 +24,13 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from benchmarks.workloads import WORKLOADS, available, check_agreement  # noqa: E402
 
 IMPLEMENTATIONS = ("numpy", "chainrule", "chainrule-traced", "torch", "jax")
-LABELS = {"numpy": "hand NumPy", "chainrule": "chainrule", "chainrule-traced": "chainrule traced",
-          "torch": "PyTorch eager", "jax": "JAX jit"}
+LABELS = {
+    "numpy": "hand NumPy",
+    "chainrule": "chainrule",
+    "chainrule-traced": "chainrule traced",
+    "torch": "PyTorch eager",
+    "jax": "JAX jit",
+}
 # (implementation, at most this many times hand NumPy's time), from the issue that set them
 TARGETS = {
     "three-matrix": [("chainrule", 1.5)],
@@ -102,8 +107,11 @@ def gradient_cost(quick: bool) -> dict[str, float]:
                 _ = (above - below) / 2e-6
 
     backprop = iris_chainrule(problem)
-    times = time_steps({"backprop": backprop, "finite differences": finite_differences},
-                       rounds=3 if quick else 7, budget=0.02 if quick else 0.1)
+    times = time_steps(
+        {"backprop": backprop, "finite differences": finite_differences},
+        rounds=3 if quick else 7,
+        budget=0.02 if quick else 0.1,
+    )
     count = sum(v.size for v in params.values())
     return {"parameters": count, **times}
 
@@ -135,8 +143,12 @@ def memory(quick: bool) -> dict[str, float]:
 def machine() -> dict[str, str]:
     import numpy as np
 
-    info = {"python": platform.python_version(), "numpy": np.__version__, "cores": str(os.cpu_count()),
-            "processor": platform.processor() or platform.machine()}
+    info = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cores": str(os.cpu_count()),
+        "processor": platform.processor() or platform.machine(),
+    }
     try:
         config = np.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]
@@ -177,8 +189,11 @@ def table(results: list[dict[str, object]]) -> str:
                 cells.append(f"1.00 ({format_time(base)})")
             else:
                 cells.append(f"{times[name] / base:.2f}×")
-        targets = [f"{LABELS[name]} ≤ {limit}×: {'met' if times[name] / base <= limit else 'not met'}"
-                   for name, limit in TARGETS.get(result["name"], []) if name in times]
+        targets = [
+            f"{LABELS[name]} ≤ {limit}×: {'met' if times[name] / base <= limit else 'not met'}"
+            for name, limit in TARGETS.get(result["name"], [])
+            if name in times
+        ]
         cells.append("; ".join(targets) or "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -208,13 +223,17 @@ def main() -> int:
     if not args.only:
         cost = run_in_fresh_process(["--worker", "gradient-cost", *flag])
         ratio = cost["finite differences"] / cost["backprop"]
-        print(f"\nThe cost of a gradient (Iris MLP, {cost['parameters']} parameters): backprop "
-              f"{format_time(cost['backprop'])} per step; central finite differences with hand-NumPy forward "
-              f"passes {format_time(cost['finite differences'])}, {ratio:.0f}× more.")
+        print(
+            f"\nThe cost of a gradient (Iris MLP, {cost['parameters']} parameters): backprop "
+            f"{format_time(cost['backprop'])} per step; central finite differences with hand-NumPy forward "
+            f"passes {format_time(cost['finite differences'])}, {ratio:.0f}× more."
+        )
         peak = run_in_fresh_process(["--worker", "memory", *flag])
-        print(f"Peak memory of one training step, {peak['layers']}-layer MLP (width 512, batch 256, float64): "
-              f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
-              f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.3×).")
+        print(
+            f"Peak memory of one training step, {peak['layers']}-layer MLP (width 512, batch 256, float64): "
+            f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
+            f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.3×)."
+        )
     return 0
 
 

@@ -115,8 +115,14 @@ def scalar_numpy(problem: Problem) -> Step:
         grad_s3 = 2 * (yhat - y) * yhat * (1 - yhat)
         grad_s1 = grad_s3 * w5 * h1 * (1 - h1)
         grad_s2 = grad_s3 * w6 * h2 * (1 - h2)
-        grads = {"w1": grad_s1 * x1, "w2": grad_s1 * x2, "w3": grad_s2 * x3, "w4": grad_s2 * x4,
-                 "w5": grad_s3 * h1, "w6": grad_s3 * h2}
+        grads = {
+            "w1": grad_s1 * x1,
+            "w2": grad_s1 * x2,
+            "w3": grad_s2 * x3,
+            "w4": grad_s2 * x4,
+            "w5": grad_s3 * h1,
+            "w6": grad_s3 * h2,
+        }
         for name, value in params.items():
             value -= lr * grads[name]
         return float(loss), grads

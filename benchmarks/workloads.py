@@ -37,17 +37,38 @@ def _ways(module: ModuleType, prefix: str) -> dict[str, Callable[[Problem], Step
 
 
 WORKLOADS = {
-    "three-matrix": Workload("three-matrix", "three-matrix network, batch of 1000", lambda: three_matrix_problem(1000),
-                             lambda: three_matrix_problem(7), _ways(small, "three_matrix")),
-    "three-matrix-single": Workload("three-matrix-single", "three-matrix network, one sample (the seed's x)",
-                                    lambda: three_matrix_problem(1), lambda: three_matrix_problem(1),
-                                    _ways(small, "three_matrix")),
-    "iris": Workload("iris", "Iris MLP 4-16-3 softplus/softmax, 150 samples", iris_problem, lambda: iris_problem(hidden=5),
-                     _ways(mlps, "iris")),
-    "wide-mlp": Workload("wide-mlp", "MLP 784-512-512-10 relu, batch 256, float32", wide_mlp_problem,
-                         lambda: wide_mlp_problem(batch=8, sizes=(20, 16, 12, 4)), _ways(mlps, "wide"), tolerance=2e-4),
-    "scalar": Workload("scalar", "scalar network of 004_* (6 weights)", scalar_problem, scalar_problem,
-                       _ways(small, "scalar")),
+    "three-matrix": Workload(
+        "three-matrix",
+        "three-matrix network, batch of 1000",
+        lambda: three_matrix_problem(1000),
+        lambda: three_matrix_problem(7),
+        _ways(small, "three_matrix"),
+    ),
+    "three-matrix-single": Workload(
+        "three-matrix-single",
+        "three-matrix network, one sample (the seed's x)",
+        lambda: three_matrix_problem(1),
+        lambda: three_matrix_problem(1),
+        _ways(small, "three_matrix"),
+    ),
+    "iris": Workload(
+        "iris",
+        "Iris MLP 4-16-3 softplus/softmax, 150 samples",
+        iris_problem,
+        lambda: iris_problem(hidden=5),
+        _ways(mlps, "iris"),
+    ),
+    "wide-mlp": Workload(
+        "wide-mlp",
+        "MLP 784-512-512-10 relu, batch 256, float32",
+        wide_mlp_problem,
+        lambda: wide_mlp_problem(batch=8, sizes=(20, 16, 12, 4)),
+        _ways(mlps, "wide"),
+        tolerance=2e-4,
+    ),
+    "scalar": Workload(
+        "scalar", "scalar network of 004_* (6 weights)", scalar_problem, scalar_problem, _ways(small, "scalar")
+    ),
 }
 
 

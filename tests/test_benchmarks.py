@@ -50,7 +50,9 @@ def test_a_wrong_implementation_is_caught() -> None:
 
     broken["chainrule"] = off_by_a_little
     with pytest.raises(AssertionError, match="iris: chainrule differs from hand NumPy"):
-        check_agreement(type(workload)(**{**workload.__dict__, "implementations": broken}), workload.tiny(), ["chainrule"])
+        check_agreement(
+            type(workload)(**{**workload.__dict__, "implementations": broken}), workload.tiny(), ["chainrule"]
+        )
 
 
 def test_the_gradient_cost_and_memory_jobs_run() -> None:

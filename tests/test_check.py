@@ -160,7 +160,9 @@ def test_check_gradient_names_wrong_shapes_plainly() -> None:
         return 2 * np.outer(A @ np.ones(3), np.ones(3))
 
     report = check_gradient(f, lambda A: right(A).T, A)
-    assert "gradient for A has shape (3, 4), A has (4, 3): transposed? (its transpose is the right gradient)" in str(report)
+    assert "gradient for A has shape (3, 4), A has (4, 3): transposed? (its transpose is the right gradient)" in str(
+        report
+    )
     report = check_gradient(f, lambda A: right(A).reshape(-1), A)
     assert "gradient for A has shape (12,), A has (4, 3): reshape it to (4, 3)?" in str(report)
     with pytest.raises(ValueError, match=r"grad_f returned 2 gradients for 1 inputs \(A\)"):
@@ -183,11 +185,18 @@ def test_check_gradient_names_the_element_where_they_part() -> None:
 
 
 def test_check_module_checks_every_parameter_and_restores_the_model(rng) -> None:
-    net = nn.Sequential(nn.Linear(4, 5, rng=0, dtype=np.float32), nn.Softplus(), nn.Linear(5, 3, rng=1, dtype=np.float32))
+    net = nn.Sequential(
+        nn.Linear(4, 5, rng=0, dtype=np.float32), nn.Softplus(), nn.Linear(5, 3, rng=1, dtype=np.float32)
+    )
     before = [p.data.copy() for p in net.parameters()]
     report = check_module(net, cr.cross_entropy, (rng.normal(size=(6, 4)), rng.integers(0, 3, 6)))
     assert report.passed
-    assert [check.name for check in report.inputs] == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert [check.name for check in report.inputs] == [
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.2.weight",
+        "layers.2.bias",
+    ]
     assert all(p.dtype == np.float32 and p.grad is None for p in net.parameters())
     for original, parameter in zip(before, net.parameters()):
         np.testing.assert_array_equal(original, parameter.data)
@@ -198,8 +207,13 @@ def test_check_graph_checks_each_op_where_it_ran(rng) -> None:
     loss = WrongSoftplus.apply(cr.sigmoid(x) * 2).sum()
     report = check_graph(loss)
     results = {check.name: check.passed for check in report.inputs}
-    assert results == {"1. sigmoid input 0": True, "2. mul input 0": True, "2. mul input 1": True,
-                       "3. wrongsoftplus input 0": False, "4. sum input 0": True}
+    assert results == {
+        "1. sigmoid input 0": True,
+        "2. mul input 0": True,
+        "2. mul input 1": True,
+        "3. wrongsoftplus input 0": False,
+        "4. sum input 0": True,
+    }
 
 
 def test_function_of_leaves_replays_the_graph(rng) -> None:

@@ -23,7 +23,9 @@ def test_demo_abc_prints_the_seed_numbers(capsys) -> None:
 def test_installed_entry_point_runs() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chainrule.cli", "demo", "abc", "--steps", "2", "--samples", "10"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "44.061213140343526" in result.stdout
@@ -46,8 +48,28 @@ def test_demo_delta_rule_shows_inputs_times_delta(capsys) -> None:
 
 def test_train_save_predict(tmp_path, capsys) -> None:
     model, curves = tmp_path / "model.npz", tmp_path / "curves.png"
-    code = main(["train", "iris", "--optimizer", "nag", "--hidden", "16", "--activation", "softplus", "--lr", "0.01",
-                 "--epochs", "350", "--seed", "1", "--plot", str(curves), "--save", str(model)])
+    code = main(
+        [
+            "train",
+            "iris",
+            "--optimizer",
+            "nag",
+            "--hidden",
+            "16",
+            "--activation",
+            "softplus",
+            "--lr",
+            "0.01",
+            "--epochs",
+            "350",
+            "--seed",
+            "1",
+            "--plot",
+            str(curves),
+            "--save",
+            str(model),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "train accuracy 0.975" in out and "test accuracy 1.000" in out
@@ -64,10 +86,16 @@ def test_train_save_predict(tmp_path, capsys) -> None:
 
 def test_compare_prints_the_table_and_draws_one_figure(tmp_path, capsys) -> None:
     figure = tmp_path / "compare.svg"
-    assert main(["compare", "iris", "--optimizers", "gd,nag", "--epochs", "350", "--seed", "1", "--plot", str(figure)]) == 0
+    assert (
+        main(["compare", "iris", "--optimizers", "gd,nag", "--epochs", "350", "--seed", "1", "--plot", str(figure)])
+        == 0
+    )
     out = capsys.readouterr().out
-    rows = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
-            for line in out.splitlines() if line.startswith("| gd") or line.startswith("| nag")}
+    rows = {
+        line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]]
+        for line in out.splitlines()
+        if line.startswith("| gd") or line.startswith("| nag")
+    }
     assert float(rows["nag"][0]) < float(rows["gd"][0])  # final loss
     assert rows["gd"][3] == "never" and int(rows["nag"][3]) < 350
     assert "<svg" in figure.read_text()

@@ -26,7 +26,9 @@ def run(program, leaves, library):
     for op, first, second in program:
         a, b = pool[first % len(pool)], pool[second % len(pool)]
         if op in BINARY:
-            if op == "matmul" and not (a.ndim >= 1 and b.ndim >= 1 and a.shape[-1] == b.shape[0] and a.ndim + b.ndim > 2):
+            if op == "matmul" and not (
+                a.ndim >= 1 and b.ndim >= 1 and a.shape[-1] == b.shape[0] and a.ndim + b.ndim > 2
+            ):
                 op = "add"
             pool.append(library[op](a, b))
         else:
@@ -35,23 +37,43 @@ def run(program, leaves, library):
 
 
 CHAINRULE = {
-    "sigmoid": cr.sigmoid, "tanh": cr.tanh, "softplus": cr.softplus, "neg": lambda a: -a,
-    "square": lambda a: a * a, "log_softmax": lambda a: cr.log_softmax(a) if a.ndim else a,
-    "softmax": lambda a: cr.softmax(a, axis=0) if a.ndim else a, "exp_tanh": lambda a: cr.exp(cr.tanh(a)),
-    "sum_rows": lambda a: a.sum(axis=-1) if a.ndim else a, "mean": lambda a: a.mean(),
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "matmul": lambda a, b: a @ b, "div_shifted": lambda a, b: a / (b * b + 1.0), "maximum": cr.maximum,
+    "sigmoid": cr.sigmoid,
+    "tanh": cr.tanh,
+    "softplus": cr.softplus,
+    "neg": lambda a: -a,
+    "square": lambda a: a * a,
+    "log_softmax": lambda a: cr.log_softmax(a) if a.ndim else a,
+    "softmax": lambda a: cr.softmax(a, axis=0) if a.ndim else a,
+    "exp_tanh": lambda a: cr.exp(cr.tanh(a)),
+    "sum_rows": lambda a: a.sum(axis=-1) if a.ndim else a,
+    "mean": lambda a: a.mean(),
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "matmul": lambda a, b: a @ b,
+    "div_shifted": lambda a, b: a / (b * b + 1.0),
+    "maximum": cr.maximum,
 }
 
 
 def torch_library(torch):
     return {
-        "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softplus": torch.nn.functional.softplus, "neg": lambda a: -a,
-        "square": lambda a: a * a, "log_softmax": lambda a: a.log_softmax(-1) if a.ndim else a,
-        "softmax": lambda a: a.softmax(0) if a.ndim else a, "exp_tanh": lambda a: torch.exp(torch.tanh(a)),
-        "sum_rows": lambda a: a.sum(-1) if a.ndim else a, "mean": lambda a: a.mean(),
-        "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-        "matmul": lambda a, b: a @ b, "div_shifted": lambda a, b: a / (b * b + 1.0), "maximum": torch.maximum,
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "softplus": torch.nn.functional.softplus,
+        "neg": lambda a: -a,
+        "square": lambda a: a * a,
+        "log_softmax": lambda a: a.log_softmax(-1) if a.ndim else a,
+        "softmax": lambda a: a.softmax(0) if a.ndim else a,
+        "exp_tanh": lambda a: torch.exp(torch.tanh(a)),
+        "sum_rows": lambda a: a.sum(-1) if a.ndim else a,
+        "mean": lambda a: a.mean(),
+        "add": lambda a, b: a + b,
+        "sub": lambda a, b: a - b,
+        "mul": lambda a, b: a * b,
+        "matmul": lambda a, b: a @ b,
+        "div_shifted": lambda a, b: a / (b * b + 1.0),
+        "maximum": torch.maximum,
     }
 
 
@@ -64,9 +86,9 @@ def test_random_graph_gradients_match_torch(program, seed, torch) -> None:
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     our_pool = run(program, ours, CHAINRULE)
     their_pool = run(program, theirs, torch_library(torch))
-    weights = [rng.normal(size=node.shape) for node in our_pool[len(arrays):]]
-    sum(((node * w).sum() for node, w in zip(our_pool[len(arrays):], weights)), start=cr.tensor(0.0)).backward()
-    sum((node * torch.tensor(w)).sum() for node, w in zip(their_pool[len(arrays):], weights)).backward()
+    weights = [rng.normal(size=node.shape) for node in our_pool[len(arrays) :]]
+    sum(((node * w).sum() for node, w in zip(our_pool[len(arrays) :], weights)), start=cr.tensor(0.0)).backward()
+    sum((node * torch.tensor(w)).sum() for node, w in zip(their_pool[len(arrays) :], weights)).backward()
     for node, reference in zip(our_pool, their_pool):
         np.testing.assert_allclose(node.data, reference.detach().numpy(), rtol=1e-10, atol=1e-12)
     for leaf, reference in zip(ours, theirs):

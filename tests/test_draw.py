@@ -18,7 +18,9 @@ def test_dot_parses_and_holds_every_node() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # pydot's use of older pyparsing names
         (graph,) = pydot.graph_from_dot_data(drawing.source)
-    nodes = {node.get_name(): node.get("label") for node in graph.get_nodes() if node.get_name() not in ("node", "edge")}
+    nodes = {
+        node.get_name(): node.get("label") for node in graph.get_nodes() if node.get_name() not in ("node", "edge")
+    }
     tensors = [label for name, label in nodes.items() if name.startswith("t")]
     ops = [label for name, label in nodes.items() if name.startswith("op")]
     assert len(tensors) == 25 and len(ops) == 14  # 4 x, 6 w, y and 14 results; 6 mul, 3 add, 3 σ, sub, pow

@@ -21,17 +21,24 @@ def seed_explanation():
 def test_text_contains_every_intermediate_value_of_the_hand_derivation(seed_explanation) -> None:
     text = seed_explanation.text()
     # the report's forward values, in our 6 significant digits
-    for line in ["s1   = t1 + t2     [add]      = 1.31", "h1   = σ(s1)       [sigmoid]  = 0.787513",
-                 "s2   = t4 + t5     [add]      = 2.94", "h2   = σ(s2)       [sigmoid]  = 0.949789",
-                 "s3   = t3 + t6     [add]      = 0.317392", "yhat = σ(s3)       [sigmoid]  = 0.578688",
-                 "Div  = t7²         [pow]      = 0.00619187"]:
+    for line in [
+        "s1   = t1 + t2     [add]      = 1.31",
+        "h1   = σ(s1)       [sigmoid]  = 0.787513",
+        "s2   = t4 + t5     [add]      = 2.94",
+        "h2   = σ(s2)       [sigmoid]  = 0.949789",
+        "s3   = t3 + t6     [add]      = 0.317392",
+        "yhat = σ(s3)       [sigmoid]  = 0.578688",
+        "Div  = t7²         [pow]      = 0.00619187",
+    ]:
         assert line in text
     # and the report's backward chain, step by step
-    for line in ["∂Div/∂yhat = ∂Div/∂t7 · ∂t7/∂yhat = 0.157377 · 1 = 0.157377",
-                 "∂Div/∂s3 = ∂Div/∂yhat · ∂yhat/∂s3 = 0.157377 · 0.243808 = 0.0383698",
-                 "∂Div/∂h1 = ∂Div/∂t3 · ∂t3/∂h1 = 0.0383698 · (-0.2) = -0.00767395",
-                 "∂Div/∂s1 = ∂Div/∂h1 · ∂h1/∂s1 = (-0.00767395) · 0.167336 = -0.00128413",
-                 "∂Div/∂w1 = ∂Div/∂t1 · ∂t1/∂w1 = (-0.00128413) · (-0.7) = 0.000898891"]:
+    for line in [
+        "∂Div/∂yhat = ∂Div/∂t7 · ∂t7/∂yhat = 0.157377 · 1 = 0.157377",
+        "∂Div/∂s3 = ∂Div/∂yhat · ∂yhat/∂s3 = 0.157377 · 0.243808 = 0.0383698",
+        "∂Div/∂h1 = ∂Div/∂t3 · ∂t3/∂h1 = 0.0383698 · (-0.2) = -0.00767395",
+        "∂Div/∂s1 = ∂Div/∂h1 · ∂h1/∂s1 = (-0.00767395) · 0.167336 = -0.00128413",
+        "∂Div/∂w1 = ∂Div/∂t1 · ∂t1/∂w1 = (-0.00128413) · (-0.7) = 0.000898891",
+    ]:
         assert line in text
     assert "rule: d/dx σ(x) = σ(x)(1 − σ(x))" in text
     gradients = text.split("Gradients\n")[1].splitlines()

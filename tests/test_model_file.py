@@ -66,7 +66,9 @@ def test_a_crash_while_saving_leaves_the_old_file_intact(saved, network, monkeyp
 def test_truncated_file(saved) -> None:
     data = saved.read_bytes()
     saved.write_bytes(data[: len(data) // 2])
-    with pytest.raises(cr.ModelFileError, match=r"^load: model.npz is (damaged or truncated|not a chainrule model file)"):
+    with pytest.raises(
+        cr.ModelFileError, match=r"^load: model.npz is (damaged or truncated|not a chainrule model file)"
+    ):
         cr.load(saved)
 
 
@@ -84,7 +86,9 @@ def test_corrupted_bytes(saved) -> None:
 def test_foreign_files(tmp_path) -> None:
     text = tmp_path / "notes.npz"
     text.write_text("hello")
-    with pytest.raises(cr.ModelFileError, match=r"load: notes.npz is not a chainrule model file \(not an .npz archive\)"):
+    with pytest.raises(
+        cr.ModelFileError, match=r"load: notes.npz is not a chainrule model file \(not an .npz archive\)"
+    ):
         cr.load(text)
     other = tmp_path / "other.npz"
     np.savez(other, weights=np.ones(3))
@@ -101,8 +105,10 @@ def test_pickled_objects_are_refused_without_running_them(tmp_path) -> None:
 
     header = json.dumps({"format": "chainrule-model", "version": 1, "architecture": {"type": "ReLU"}}).encode()
     path = tmp_path / "evil.npz"
-    np.savez(path, **{model_file.HEADER_KEY: np.frombuffer(header, np.uint8),
-                      "parameter:x": np.array([Boom()], dtype=object)})
+    np.savez(
+        path,
+        **{model_file.HEADER_KEY: np.frombuffer(header, np.uint8), "parameter:x": np.array([Boom()], dtype=object)},
+    )
     with pytest.raises(cr.ModelFileError, match="load: evil.npz is damaged or truncated .*allow_pickle"):
         cr.load(path)
 
@@ -118,7 +124,9 @@ def test_mismatched_and_unknown_contents(tmp_path, network) -> None:
     header = {"format": "chainrule-model", "version": 1, "architecture": architecture}
 
     _write(path, header, {**good, "parameter:layers.0.weight": np.ones((4, 6))})
-    with pytest.raises(cr.ModelFileError, match=r"layers.0.weight has shape \(4, 6\) but the architecture needs \(6, 4\)"):
+    with pytest.raises(
+        cr.ModelFileError, match=r"layers.0.weight has shape \(4, 6\) but the architecture needs \(6, 4\)"
+    ):
         cr.load(path)
     _write(path, header, {k: v for k, v in good.items() if "bias" not in k})
     with pytest.raises(cr.ModelFileError, match="lacks the weights of layers.0.bias, layers.2.bias"):

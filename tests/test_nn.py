@@ -48,7 +48,9 @@ def test_state_dict_round_trip_and_shape_checks() -> None:
     np.testing.assert_array_equal(target.inner[0].weight.data, source.inner[0].weight.data)
     assert target.scale.data[0] == 5.0
     state["inner.0.weight"] = np.zeros((3, 2))
-    with pytest.raises(cr.ShapeError, match=r"inner.0.weight has shape \(2, 3\) in the model but \(3, 2\) in the state"):
+    with pytest.raises(
+        cr.ShapeError, match=r"inner.0.weight has shape \(2, 3\) in the model but \(3, 2\) in the state"
+    ):
         target.load_state_dict(state)
     with pytest.raises(KeyError, match="missing scale; unexpected extra"):
         target.load_state_dict({**{k: v for k, v in source.state_dict().items() if k != "scale"}, "extra": np.ones(1)})
@@ -77,11 +79,20 @@ def test_repr_shows_layers_and_parameter_counts() -> None:
     ("init", "check"),
     [
         ("default", lambda w: np.abs(w).max() <= 1 / np.sqrt(400) and np.abs(w).max() > 0.9 / np.sqrt(400)),
-        ("xavier", lambda w: np.abs(w).max() <= np.sqrt(6 / 700) and w.std() == pytest.approx(np.sqrt(2 / 700), rel=0.05)),
+        (
+            "xavier",
+            lambda w: np.abs(w).max() <= np.sqrt(6 / 700) and w.std() == pytest.approx(np.sqrt(2 / 700), rel=0.05),
+        ),
         ("xavier_normal", lambda w: w.std() == pytest.approx(np.sqrt(2 / 700), rel=0.05)),
         ("he", lambda w: w.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)),
-        ("he_uniform", lambda w: np.abs(w).max() <= np.sqrt(6 / 400) and w.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)),
-        (nn.init.normal(0.5, 0.1), lambda w: w.mean() == pytest.approx(0.5, abs=0.01) and w.std() == pytest.approx(0.1, rel=0.05)),
+        (
+            "he_uniform",
+            lambda w: np.abs(w).max() <= np.sqrt(6 / 400) and w.std() == pytest.approx(np.sqrt(2 / 400), rel=0.05),
+        ),
+        (
+            nn.init.normal(0.5, 0.1),
+            lambda w: w.mean() == pytest.approx(0.5, abs=0.01) and w.std() == pytest.approx(0.1, rel=0.05),
+        ),
     ],
 )
 def test_initialisations_have_their_distributions(init, check) -> None:
@@ -107,15 +118,24 @@ def test_same_seed_same_weights_and_float32_layers() -> None:
 
 def test_modules_compute_what_the_functions_compute(rng) -> None:
     x = cr.tensor(rng.normal(size=(5, 3)))
-    for module, function in [(nn.Sigmoid(), cr.sigmoid), (nn.Tanh(), cr.tanh), (nn.ReLU(), cr.relu),
-                             (nn.Softplus(), cr.softplus), (nn.Softmax(axis=0), lambda t: cr.softmax(t, axis=0)),
-                             (nn.LogSoftmax(), cr.log_softmax), (nn.LeakyReLU(0.2), lambda t: cr.leaky_relu(t, 0.2))]:
+    for module, function in [
+        (nn.Sigmoid(), cr.sigmoid),
+        (nn.Tanh(), cr.tanh),
+        (nn.ReLU(), cr.relu),
+        (nn.Softplus(), cr.softplus),
+        (nn.Softmax(axis=0), lambda t: cr.softmax(t, axis=0)),
+        (nn.LogSoftmax(), cr.log_softmax),
+        (nn.LeakyReLU(0.2), lambda t: cr.leaky_relu(t, 0.2)),
+    ]:
         np.testing.assert_array_equal(module(x).data, function(x).data)
     labels = np.array([0, 2, 1, 1, 0])
     assert nn.CrossEntropyLoss()(x, labels).item() == cr.cross_entropy(x, labels).item()
     assert nn.MSELoss(reduction="sum")(x, x * 2).item() == cr.mse(x, x * 2, reduction="sum").item()
     probabilities = cr.sigmoid(x)
-    assert nn.BCELoss()(probabilities, np.ones((5, 3))).item() == cr.binary_cross_entropy(probabilities, np.ones((5, 3))).item()
+    assert (
+        nn.BCELoss()(probabilities, np.ones((5, 3))).item()
+        == cr.binary_cross_entropy(probabilities, np.ones((5, 3))).item()
+    )
 
 
 def test_linear_layer_matches_torch(torch, rng) -> None:

@@ -15,7 +15,13 @@ CASES = [
     OpCase("sigmoid wide range", lambda x: (x * 8).sigmoid(), lambda x: (x * 8).sigmoid(), [(20,)]),
     OpCase("tanh", cr.tanh, lambda x: x.tanh(), [(3, 4)]),
     OpCase("relu", cr.relu, lambda x: x.relu(), [(3, 4)], ["nonzero"]),
-    OpCase("leaky_relu", lambda x: cr.leaky_relu(x, 0.1), lambda x: __import__("torch").nn.functional.leaky_relu(x, 0.1), [(3, 4)], ["nonzero"]),
+    OpCase(
+        "leaky_relu",
+        lambda x: cr.leaky_relu(x, 0.1),
+        lambda x: __import__("torch").nn.functional.leaky_relu(x, 0.1),
+        [(3, 4)],
+        ["nonzero"],
+    ),
     OpCase("softplus", cr.softplus, lambda x: __import__("torch").nn.functional.softplus(x), [(3, 4)]),
     OpCase("softmax last axis", cr.softmax, lambda x: x.softmax(dim=-1), [(3, 4)]),
     OpCase("softmax axis 0", lambda x: x.softmax(axis=0), lambda x: x.softmax(dim=0), [(3, 4)]),
@@ -34,9 +40,14 @@ SPREAD_EXTREMES = [-1e5, -1e4, -1000.0, -50.0, 0.0, 50.0, 1000.0, 1e4, 1e5]
 
 @pytest.mark.parametrize(
     ("name", "function", "values"),
-    [("sigmoid", cr.sigmoid, ELEMENTWISE_EXTREMES), ("softplus", cr.softplus, ELEMENTWISE_EXTREMES),
-     ("tanh", cr.tanh, ELEMENTWISE_EXTREMES), ("softmax", cr.softmax, SPREAD_EXTREMES),
-     ("log_softmax", cr.log_softmax, SPREAD_EXTREMES), ("logsumexp", cr.logsumexp, SPREAD_EXTREMES)],
+    [
+        ("sigmoid", cr.sigmoid, ELEMENTWISE_EXTREMES),
+        ("softplus", cr.softplus, ELEMENTWISE_EXTREMES),
+        ("tanh", cr.tanh, ELEMENTWISE_EXTREMES),
+        ("softmax", cr.softmax, SPREAD_EXTREMES),
+        ("log_softmax", cr.log_softmax, SPREAD_EXTREMES),
+        ("logsumexp", cr.logsumexp, SPREAD_EXTREMES),
+    ],
 )
 def test_extreme_inputs_stay_finite_and_silent(name, function, values) -> None:
     x = cr.tensor(values, requires_grad=True)

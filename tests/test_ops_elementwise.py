@@ -111,8 +111,14 @@ def test_numbers_and_arrays_mix_on_either_side() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     array = np.array([3.0, 4.0])
     for result, expected in [
-        (x + 1, [2.0, 3.0]), (1 + x, [2.0, 3.0]), (array * x, [3.0, 8.0]), (x * array, [3.0, 8.0]),
-        (array - x, [2.0, 2.0]), (x / array, [1 / 3, 0.5]), (array / x, [3.0, 2.0]), (2**x, [2.0, 4.0]),
+        (x + 1, [2.0, 3.0]),
+        (1 + x, [2.0, 3.0]),
+        (array * x, [3.0, 8.0]),
+        (x * array, [3.0, 8.0]),
+        (array - x, [2.0, 2.0]),
+        (x / array, [1 / 3, 0.5]),
+        (array / x, [3.0, 2.0]),
+        (2**x, [2.0, 4.0]),
     ]:
         assert isinstance(result, cr.Tensor)
         assert result.requires_grad

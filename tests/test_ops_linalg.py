@@ -24,13 +24,22 @@ CASES = [
     matmul_case((3,), (2, 3, 5)),  # vector · batched
     matmul_case((2, 4, 3), (3,)),  # batched · vector
     OpCase("matmul function", cr.matmul, lambda a, b: a @ b, [(2, 3), (3, 2)]),
-    OpCase("linear", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
-           [(5, 3), (4, 3), (4,)]),
+    OpCase(
+        "linear", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b), [(5, 3), (4, 3), (4,)]
+    ),
     OpCase("linear no bias", cr.linear, lambda x, w: __import__("torch").nn.functional.linear(x, w), [(5, 3), (4, 3)]),
-    OpCase("linear batched", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
-           [(2, 5, 3), (4, 3), (4,)]),
-    OpCase("linear vector", cr.linear, lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
-           [(3,), (4, 3), (4,)]),
+    OpCase(
+        "linear batched",
+        cr.linear,
+        lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+        [(2, 5, 3), (4, 3), (4,)],
+    ),
+    OpCase(
+        "linear vector",
+        cr.linear,
+        lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+        [(3,), (4, 3), (4,)],
+    ),
     OpCase("rmatmul array", lambda b: np.arange(6.0).reshape(2, 3) @ b, None, [(3, 2)]),
 ]
 

@@ -20,29 +20,67 @@ def torch_functional():
 CASES = [
     OpCase("squared_norm", cr.squared_norm, lambda w: (w * w).sum(), [(3, 4)]),
     OpCase("squared_norm rows", lambda w: cr.squared_norm(w, axis=-1), lambda w: (w * w).sum(dim=-1), [(3, 4)]),
-    OpCase("squared_norm keepdims", lambda w: cr.squared_norm(w, axis=0, keepdims=True),
-           lambda w: (w * w).sum(dim=0, keepdim=True), [(3, 4)]),
+    OpCase(
+        "squared_norm keepdims",
+        lambda w: cr.squared_norm(w, axis=0, keepdims=True),
+        lambda w: (w * w).sum(dim=0, keepdim=True),
+        [(3, 4)],
+    ),
     OpCase("mse", cr.mse, lambda p, t: torch_functional().mse_loss(p, t), [(5, 2), (5, 2)]),
-    OpCase("mse sum", lambda p, t: cr.mse(p, t, reduction="sum"),
-           lambda p, t: torch_functional().mse_loss(p, t, reduction="sum"), [(5, 2), (5, 2)]),
-    OpCase("mse none", lambda p, t: cr.mse(p, t, reduction="none"),
-           lambda p, t: torch_functional().mse_loss(p, t, reduction="none"), [(5, 2), (5, 2)]),
-    OpCase("cross_entropy labels", lambda z, labels: cr.cross_entropy(z, labels),
-           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int)), [(6, 3)],
-           constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
-    OpCase("cross_entropy labels sum", lambda z, labels: cr.cross_entropy(z, labels, reduction="sum"),
-           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="sum"),
-           [(6, 3)], constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
-    OpCase("cross_entropy labels none", lambda z, labels: cr.cross_entropy(z, labels, reduction="none"),
-           lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="none"),
-           [(6, 3)], constants=lambda rng: {"labels": rng.integers(0, 3, size=6)}),
-    OpCase("cross_entropy probabilities", cr.cross_entropy,
-           lambda z, t: torch_functional().cross_entropy(z, t), [(4, 3), (4, 3)], ["any", "probability"]),
-    OpCase("binary_cross_entropy", cr.binary_cross_entropy,
-           lambda p, t: torch_functional().binary_cross_entropy(p, t), [(5,), (5,)], ["probability", "probability"]),
-    OpCase("binary_cross_entropy logits", lambda z, t: cr.binary_cross_entropy(z, t, from_logits=True),
-           lambda z, t: torch_functional().binary_cross_entropy_with_logits(z, t), [(5, 2), (5, 2)],
-           ["any", "probability"]),
+    OpCase(
+        "mse sum",
+        lambda p, t: cr.mse(p, t, reduction="sum"),
+        lambda p, t: torch_functional().mse_loss(p, t, reduction="sum"),
+        [(5, 2), (5, 2)],
+    ),
+    OpCase(
+        "mse none",
+        lambda p, t: cr.mse(p, t, reduction="none"),
+        lambda p, t: torch_functional().mse_loss(p, t, reduction="none"),
+        [(5, 2), (5, 2)],
+    ),
+    OpCase(
+        "cross_entropy labels",
+        lambda z, labels: cr.cross_entropy(z, labels),
+        lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int)),
+        [(6, 3)],
+        constants=lambda rng: {"labels": rng.integers(0, 3, size=6)},
+    ),
+    OpCase(
+        "cross_entropy labels sum",
+        lambda z, labels: cr.cross_entropy(z, labels, reduction="sum"),
+        lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="sum"),
+        [(6, 3)],
+        constants=lambda rng: {"labels": rng.integers(0, 3, size=6)},
+    ),
+    OpCase(
+        "cross_entropy labels none",
+        lambda z, labels: cr.cross_entropy(z, labels, reduction="none"),
+        lambda z, labels: torch_functional().cross_entropy(z, z.new_tensor(labels, dtype=int), reduction="none"),
+        [(6, 3)],
+        constants=lambda rng: {"labels": rng.integers(0, 3, size=6)},
+    ),
+    OpCase(
+        "cross_entropy probabilities",
+        cr.cross_entropy,
+        lambda z, t: torch_functional().cross_entropy(z, t),
+        [(4, 3), (4, 3)],
+        ["any", "probability"],
+    ),
+    OpCase(
+        "binary_cross_entropy",
+        cr.binary_cross_entropy,
+        lambda p, t: torch_functional().binary_cross_entropy(p, t),
+        [(5,), (5,)],
+        ["probability", "probability"],
+    ),
+    OpCase(
+        "binary_cross_entropy logits",
+        lambda z, t: cr.binary_cross_entropy(z, t, from_logits=True),
+        lambda z, t: torch_functional().binary_cross_entropy_with_logits(z, t),
+        [(5, 2), (5, 2)],
+        ["any", "probability"],
+    ),
 ]
 
 
@@ -54,7 +92,9 @@ def test_cross_entropy_one_hot_equals_labels() -> None:
     by_label = cr.cross_entropy(cr.tensor(logits), [0, 2]).item()
     by_one_hot = cr.cross_entropy(cr.tensor(logits), [[1, 0, 0], [0, 0, 1]]).item()
     assert by_label == pytest.approx(by_one_hot, rel=1e-15)
-    expected = -np.mean([logits[0, 0] - np.log(np.exp(logits[0]).sum()), logits[1, 2] - np.log(np.exp(logits[1]).sum())])
+    expected = -np.mean(
+        [logits[0, 0] - np.log(np.exp(logits[0]).sum()), logits[1, 2] - np.log(np.exp(logits[1]).sum())]
+    )
     assert by_label == pytest.approx(expected, rel=1e-14)
 
 

@@ -19,16 +19,38 @@ for axis in [None, 0, 1, -1, (0, 2)]:
         suffix = f"axis={axis} keepdims={keepdims}"
         dims = torch_axis(axis)
         CASES += [
-            OpCase(f"sum {suffix}", lambda x, a=axis, k=keepdims: cr.sum(x, axis=a, keepdims=k),
-                   lambda x, d=dims, k=keepdims: x.sum(dim=d, keepdim=k), [(2, 3, 4)]),
-            OpCase(f"mean {suffix}", lambda x, a=axis, k=keepdims: x.mean(axis=a, keepdims=k),
-                   lambda x, d=dims, k=keepdims: x.mean(dim=d, keepdim=k), [(2, 3, 4)]),
-            OpCase(f"max {suffix}", lambda x, a=axis, k=keepdims: x.max(axis=a, keepdims=k),
-                   lambda x, d=dims, k=keepdims: x.amax(dim=d, keepdim=k), [(2, 3, 4)], ["distinct"]),
-            OpCase(f"min {suffix}", lambda x, a=axis, k=keepdims: cr.min(x, axis=a, keepdims=k),
-                   lambda x, d=dims, k=keepdims: x.amin(dim=d, keepdim=k), [(2, 3, 4)], ["distinct"]),
-            OpCase(f"logsumexp {suffix}", lambda x, a=axis, k=keepdims: cr.logsumexp(x, axis=a, keepdims=k),
-                   lambda x, d=dims, k=keepdims: x.logsumexp(dim=d, keepdim=k), [(2, 3, 4)]),
+            OpCase(
+                f"sum {suffix}",
+                lambda x, a=axis, k=keepdims: cr.sum(x, axis=a, keepdims=k),
+                lambda x, d=dims, k=keepdims: x.sum(dim=d, keepdim=k),
+                [(2, 3, 4)],
+            ),
+            OpCase(
+                f"mean {suffix}",
+                lambda x, a=axis, k=keepdims: x.mean(axis=a, keepdims=k),
+                lambda x, d=dims, k=keepdims: x.mean(dim=d, keepdim=k),
+                [(2, 3, 4)],
+            ),
+            OpCase(
+                f"max {suffix}",
+                lambda x, a=axis, k=keepdims: x.max(axis=a, keepdims=k),
+                lambda x, d=dims, k=keepdims: x.amax(dim=d, keepdim=k),
+                [(2, 3, 4)],
+                ["distinct"],
+            ),
+            OpCase(
+                f"min {suffix}",
+                lambda x, a=axis, k=keepdims: cr.min(x, axis=a, keepdims=k),
+                lambda x, d=dims, k=keepdims: x.amin(dim=d, keepdim=k),
+                [(2, 3, 4)],
+                ["distinct"],
+            ),
+            OpCase(
+                f"logsumexp {suffix}",
+                lambda x, a=axis, k=keepdims: cr.logsumexp(x, axis=a, keepdims=k),
+                lambda x, d=dims, k=keepdims: x.logsumexp(dim=d, keepdim=k),
+                [(2, 3, 4)],
+            ),
         ]
 
 

@@ -42,8 +42,13 @@ CASES = [
     OpCase("concatenate axis -1", lambda a, b, c: cr.concatenate([a, b, c], axis=-1), None, [(2, 1), (2, 3), (2, 2)]),
     OpCase("stack axis 1", lambda a, b: cr.stack([a, b], axis=1), None, [(2, 3), (2, 3)]),
     OpCase("stack axis -1", lambda a, b, c: cr.stack((a, b, c), axis=-1), None, [(4,), (4,), (4,)]),
-    OpCase("astype float32 and back", lambda x: cr.astype(x, np.float32).astype(np.float64), None, [(3,)],
-           finite_differences=False),
+    OpCase(
+        "astype float32 and back",
+        lambda x: cr.astype(x, np.float32).astype(np.float64),
+        None,
+        [(3,)],
+        finite_differences=False,
+    ),
 ]
 
 
@@ -56,8 +61,10 @@ def test_join_ops_against_torch(torch, rng) -> None:
     theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
     weights_cat, weights_stack = rng.normal(size=(2, 9)), rng.normal(size=(2, 3, 3))
     ((cr.concatenate(ours, axis=1) * weights_cat).sum() + (cr.stack(ours, axis=-1) * weights_stack).sum()).backward()
-    ((torch.cat(theirs, dim=1) * torch.tensor(weights_cat)).sum()
-     + (torch.stack(theirs, dim=-1) * torch.tensor(weights_stack)).sum()).backward()
+    (
+        (torch.cat(theirs, dim=1) * torch.tensor(weights_cat)).sum()
+        + (torch.stack(theirs, dim=-1) * torch.tensor(weights_stack)).sum()
+    ).backward()
     for mine, reference in zip(ours, theirs):
         np.testing.assert_allclose(mine.grad, reference.grad.numpy(), rtol=1e-12)
 
@@ -79,7 +86,9 @@ def test_astype_round_trip_keeps_the_gradient_dtype() -> None:
 
 def test_shape_errors_are_clear() -> None:
     x = cr.tensor(np.ones((3, 4)))
-    with pytest.raises(cr.ShapeError, match=r"reshape: cannot reshape a tensor of shape \(3, 4\) \(12 elements\) into shape \(5,\)"):
+    with pytest.raises(
+        cr.ShapeError, match=r"reshape: cannot reshape a tensor of shape \(3, 4\) \(12 elements\) into shape \(5,\)"
+    ):
         x.reshape(5)
     with pytest.raises(cr.AxisError, match=r"transpose: axes \(0, 0\) are not a permutation"):
         x.transpose(0, 0)

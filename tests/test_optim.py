@@ -125,8 +125,12 @@ def test_nag_is_sutskevers_form_with_the_momentum_schedule() -> None:
 
 @pytest.mark.parametrize(
     "make",
-    [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.NAG(p, lr=0.1), lambda p: optim.Adam(p, lr=0.05),
-     lambda p: optim.SGD(p, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1)],
+    [
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+        lambda p: optim.NAG(p, lr=0.1),
+        lambda p: optim.Adam(p, lr=0.05),
+        lambda p: optim.SGD(p, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1),
+    ],
     ids=["momentum", "nag", "adam", "nesterov+decay"],
 )
 def test_resuming_from_state_equals_an_uninterrupted_run(make) -> None:

@@ -14,8 +14,11 @@ from chainrule.examples import three_matrix as abc
 def iris_setup(seed_value: int = 0):
     iris = data.load_iris()
     x = data.Standardizer().fit(iris.features).transform(iris.features)
-    net = nn.Sequential(nn.Linear(4, 16, init=nn.init.normal(0, 0.1), rng=seed_value), nn.Softplus(),
-                        nn.Linear(16, 3, init=nn.init.normal(0, 0.1), rng=seed_value + 1))
+    net = nn.Sequential(
+        nn.Linear(4, 16, init=nn.init.normal(0, 0.1), rng=seed_value),
+        nn.Softplus(),
+        nn.Linear(16, 3, init=nn.init.normal(0, 0.1), rng=seed_value + 1),
+    )
     return net, x, iris.labels
 
 

@@ -39,8 +39,9 @@ def test_training_is_deterministic_for_a_seed_including_mini_batches() -> None:
 def test_history_records_every_epoch() -> None:
     loader = data.DataLoader(np.array([[0.0], [1.0]]), np.array([0, 1]))
     net = nn.Sequential(nn.Linear(1, 2, rng=0))
-    history = cr.fit(net, optim.SGD(net.parameters(), lr=0.5), loader, epochs=40, test=(np.array([[0.0]]), [0]),
-                     progress=False)
+    history = cr.fit(
+        net, optim.SGD(net.parameters(), lr=0.5), loader, epochs=40, test=(np.array([[0.0]]), [0]), progress=False
+    )
     assert history.epochs == 40 and len(history.test_accuracy) == 40 and len(history.seconds) == 40
     assert history.loss == sorted(history.loss, reverse=True)
     assert history.epochs_to_reach(1.0, which="train") is not None

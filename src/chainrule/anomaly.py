@@ -79,9 +79,7 @@ def _describe(values: np.ndarray) -> str:
 def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location: str) -> None:
     """Raise if ``output`` holds NaN or ±inf although every input was finite."""
     if _check_values and np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
-        finite_inputs = all(
-            np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating)
-        )
+        finite_inputs = all(np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating))
         source = "from finite inputs" if finite_inputs else "(an input already held a non-finite value)"
         raise AnomalyError(
             f"detect_anomaly: {name} produced {_describe(output)} in its forward pass {source}, at {location}"

@@ -105,8 +105,14 @@ def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = EPS) ->
 
 # --------------------------------------------------------------------------- comparing
 def _compare(
-    name: str, claimed: np.ndarray, differences: _Differences, position: int, rtol: float, atol: float,
-    reference: np.ndarray | None = None, labels: tuple[str, ...] = ("autodiff", "finite diff"),
+    name: str,
+    claimed: np.ndarray,
+    differences: _Differences,
+    position: int,
+    rtol: float,
+    atol: float,
+    reference: np.ndarray | None = None,
+    labels: tuple[str, ...] = ("autodiff", "finite diff"),
 ) -> InputCheck:
     """Compare ``claimed`` with ``reference`` (finite differences when None), allowing kinks."""
     numeric = differences.central(position)
@@ -153,7 +159,8 @@ def _input_names(f: Callable[..., Any], count: int, names: Sequence[str] | None)
         return list(names)
     try:
         parameters = [
-            p.name for p in inspect.signature(f).parameters.values()
+            p.name
+            for p in inspect.signature(f).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
     except (TypeError, ValueError):
@@ -166,8 +173,10 @@ def _float32_notes(inputs: Sequence[Any], names: Sequence[str]) -> dict[str, str
     for value, name in zip(inputs, names):
         dtype = value.data.dtype if isinstance(value, Tensor) else np.asarray(value).dtype
         if dtype != np.float64 and dtype in FLOAT_DTYPES:
-            notes[name] = (f"given as {dtype}, checked in float64: finite differences in {dtype} keep too few "
-                           "digits to tell a right gradient from a wrong one")
+            notes[name] = (
+                f"given as {dtype}, checked in float64: finite differences in {dtype} keep too few "
+                "digits to tell a right gradient from a wrong one"
+            )
     return notes
 
 
@@ -200,7 +209,11 @@ def _tolerance(eps: float, rtol: float, atol: float) -> str:
 
 # --------------------------------------------------------------------------- public checks
 def gradcheck(
-    f: Callable[..., Any], *inputs: Any, eps: float = EPS, rtol: float = RTOL, atol: float = ATOL,
+    f: Callable[..., Any],
+    *inputs: Any,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
     names: Sequence[str] | None = None,
 ) -> CheckReport:
     """Check chainrule's gradient of the scalar function ``f`` at ``inputs`` against finite differences.
@@ -226,8 +239,13 @@ def gradcheck(
 
 
 def check_gradient(
-    f: Callable[..., Any], grad_f: Callable[..., Any], *inputs: Any, eps: float = EPS, rtol: float = RTOL,
-    atol: float = ATOL, names: Sequence[str] | None = None,
+    f: Callable[..., Any],
+    grad_f: Callable[..., Any],
+    *inputs: Any,
+    eps: float = EPS,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    names: Sequence[str] | None = None,
 ) -> CheckReport:
     """Check a hand-written gradient ``grad_f`` of the scalar function ``f`` at ``inputs``.
 
@@ -241,8 +259,9 @@ def check_gradient(
     hand = grad_f(*[a.copy() for a in arrays])
     hand_list = list(hand) if isinstance(hand, (tuple, list)) else [hand]
     if len(hand_list) != len(arrays):
-        raise ValueError(f"check_gradient: grad_f returned {len(hand_list)} gradients for {len(arrays)} inputs "
-                         f"({', '.join(names)})")
+        raise ValueError(
+            f"check_gradient: grad_f returned {len(hand_list)} gradients for {len(arrays)} inputs ({', '.join(names)})"
+        )
     true, _ = _autodiff(f, arrays, "check_gradient")
     with no_grad():
         differences = _Differences(lambda: _scalar("check_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
@@ -252,14 +271,17 @@ def check_gradient(
         if given.shape != exact.shape:
             checks.append(_shape_problem(name, given, exact))
             continue
-        check = _compare(name, given, differences, position, rtol, atol, reference=exact,
-                         labels=("hand-written", "autodiff"))
+        check = _compare(
+            name, given, differences, position, rtol, atol, reference=exact, labels=("hand-written", "autodiff")
+        )
         if not check.passed:
             check.notes += _diagnose_hand_gradient(name, given, exact, rtol, atol)
         autodiff_check = _compare(name, exact, differences, position, rtol, atol)
         if not autodiff_check.passed:
-            check.notes.append("chainrule's own autodiff disagrees with finite differences here too: "
-                               "is a custom op's backward wrong? (see gradcheck)")
+            check.notes.append(
+                "chainrule's own autodiff disagrees with finite differences here too: "
+                "is a custom op's backward wrong? (see gradcheck)"
+            )
         checks.append(check)
     for name, note in _float32_notes(inputs, names).items():
         next(c for c in checks if c.name == name).notes.append(note)
@@ -285,14 +307,24 @@ def _diagnose_hand_gradient(name: str, given: np.ndarray, exact: np.ndarray, rto
     if significant.any():
         ratios = given[significant] / exact[significant]
         ratio = float(np.median(ratios))
-        if abs(ratio - 1) > 1e-6 and np.allclose(ratios, ratio, rtol=1e-6) and np.allclose(given[~significant], 0, atol=atol):
-            notes.append(f"every element is {ratio:.6g} × the true gradient: a constant factor slipped in "
-                         "(a 2 from a square, a 1/N from a mean, a sign?)")
+        if (
+            abs(ratio - 1) > 1e-6
+            and np.allclose(ratios, ratio, rtol=1e-6)
+            and np.allclose(given[~significant], 0, atol=atol)
+        ):
+            notes.append(
+                f"every element is {ratio:.6g} × the true gradient: a constant factor slipped in "
+                "(a 2 from a square, a 1/N from a mean, a sign?)"
+            )
     return notes
 
 
 def check_module(
-    model: Any, loss_fn: Callable[..., Any], batch: tuple[Any, Any], eps: float = EPS, rtol: float = RTOL,
+    model: Any,
+    loss_fn: Callable[..., Any],
+    batch: tuple[Any, Any],
+    eps: float = EPS,
+    rtol: float = RTOL,
     atol: float = ATOL,
 ) -> CheckReport:
     """``gradcheck`` for every parameter of a network on one batch ``(features, targets)``.
@@ -310,14 +342,21 @@ def check_module(
             loss = loss_fn(model(features), targets)
         _scalar("check_module", loss)
         loss.backward()
-        claimed = [parameter.grad.copy() if parameter.grad is not None else np.zeros(parameter.shape) for _, parameter in named]
+        claimed = [
+            parameter.grad.copy() if parameter.grad is not None else np.zeros(parameter.shape) for _, parameter in named
+        ]
         with no_grad():
-            differences = _Differences(lambda: _scalar("check_module", loss_fn(model(features), targets)),
-                                       [parameter.data for _, parameter in named], eps)
+            differences = _Differences(
+                lambda: _scalar("check_module", loss_fn(model(features), targets)),
+                [parameter.data for _, parameter in named],
+                eps,
+            )
     finally:
         for (_, parameter), (data, grad) in zip(named, saved):
             parameter.data, parameter.grad = data, grad
-    checks = [_compare(name, grad, differences, i, rtol, atol) for i, ((name, _), grad) in enumerate(zip(named, claimed))]
+    checks = [
+        _compare(name, grad, differences, i, rtol, atol) for i, ((name, _), grad) in enumerate(zip(named, claimed))
+    ]
     for (_, parameter), check in zip(named, checks):
         if parameter.data.dtype != np.float64:
             check.notes.append(f"{parameter.data.dtype} parameter, checked in float64")
@@ -382,9 +421,11 @@ def _find_wrong_op(f: Callable[..., Any], arrays: Sequence[np.ndarray], eps: flo
             op_name, position = rest.rsplit(" input ", 1)
             values = ", ".join(f"{label} {value:.6g}" for label, value in check.values.items())
             where = next((note for note in check.notes if note.startswith("created at")), "")
-            return (f"the first op whose backward disagrees with finite differences is {op_name} (op {step} of the "
-                    f"graph), for its input {position} at element {format_shape(check.worst_index or ())}: {values}"
-                    + (f"; {where}" if where else ""))
+            return (
+                f"the first op whose backward disagrees with finite differences is {op_name} (op {step} of the "
+                f"graph), for its input {position} at element {format_shape(check.worst_index or ())}: {values}"
+                + (f"; {where}" if where else "")
+            )
     return "every op's backward agrees with finite differences on its own; check how f combines them"
 
 

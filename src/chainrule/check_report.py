@@ -64,11 +64,17 @@ class CheckReport:
             result = "ok" if item.passed else "FAILED"
             if item.passed and item.kinks:
                 result = f"ok ({len(item.kinks)} kink{'s' if len(item.kinks) > 1 else ''})"
-            rows.append([
-                item.name, format_shape(item.shape), _error(item.max_abs_error), _error(item.max_rel_error),
-                "-" if item.worst_index is None else format_shape(item.worst_index),
-                *[_number(item.values.get(label)) for label in labels], result,
-            ])
+            rows.append(
+                [
+                    item.name,
+                    format_shape(item.shape),
+                    _error(item.max_abs_error),
+                    _error(item.max_rel_error),
+                    "-" if item.worst_index is None else format_shape(item.worst_index),
+                    *[_number(item.values.get(label)) for label in labels],
+                    result,
+                ]
+            )
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         lines = [f"{self.title}: {'passed' if self.passed else 'FAILED'} ({self.tolerance})"]
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(header, widths)).rstrip())

@@ -1,11 +1,11 @@
 """The ``chainrule`` command line.
 
-    chainrule demo abc | delta-rule
-    chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
-    chainrule compare iris --optimizers gd,nag --plot compare.png
-    chainrule predict model.npz --input 5.1,3.5,1.4,0.2
-    chainrule explain seed-004 --format markdown --graph graph.svg
-    chainrule gradcheck path/to/file.py:function
+chainrule demo abc | delta-rule
+chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
+chainrule compare iris --optimizers gd,nag --plot compare.png
+chainrule predict model.npz --input 5.1,3.5,1.4,0.2
+chainrule explain seed-004 --format markdown --graph graph.svg
+chainrule gradcheck path/to/file.py:function
 """
 
 from __future__ import annotations
@@ -39,19 +39,32 @@ def _positive_float(text: str) -> float:
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", choices=["iris"], help="the data set (Iris ships with chainrule)")
     parser.add_argument("--hidden", type=_positive_int, default=16, help="hidden units (default 16)")
-    parser.add_argument("--activation", choices=["softplus", "sigmoid", "tanh", "relu", "leaky_relu"],
-                        default="softplus", help="hidden activation (default softplus)")
+    parser.add_argument(
+        "--activation",
+        choices=["softplus", "sigmoid", "tanh", "relu", "leaky_relu"],
+        default="softplus",
+        help="hidden activation (default softplus)",
+    )
     parser.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default 0.01)")
     parser.add_argument("--epochs", type=_positive_int, default=350, help="passes over the training set (default 350)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, initial weights and batches (default 0)")
-    parser.add_argument("--batch-size", type=_positive_int, default=None,
-                        help="mini-batch size (default: the whole training set, i.e. full-batch gradient descent)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the split, initial weights and batches (default 0)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        help="mini-batch size (default: the whole training set, i.e. full-batch gradient descent)",
+    )
     parser.add_argument("--momentum", type=float, default=0.9, help="momentum of --optimizer momentum (default 0.9)")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="share held out for testing (default 0.2)")
     parser.add_argument("--plot", metavar="FILE", help="save loss and accuracy curves (.png, .svg or .pdf)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--trace", action="store_true",
-                        help="replay each step from a trace of the loss: the same numbers, less overhead")
+    parser.add_argument(
+        "--trace",
+        action="store_true",
+        help="replay each step from a trace of the loss: the same numbers, less overhead",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,20 +78,30 @@ def build_parser() -> argparse.ArgumentParser:
     abc.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
     abc.add_argument("--samples", type=_positive_int, default=1000, help="random inputs in the batch (default 1000)")
     abc.add_argument("--seed", type=int, default=0, help="random seed of the inputs (default 0)")
-    delta = demos.add_parser("delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product")
+    delta = demos.add_parser(
+        "delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product"
+    )
     delta.add_argument("--seed", type=int, default=0, help="random seed of the example (default 0)")
 
     train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
     _add_training_options(train)
-    train.add_argument("--optimizer", choices=["gd", "momentum", "nag", "adam"], default="nag",
-                       help="gd, momentum, nag (Nesterov, gradient at the look-ahead point) or adam (default nag)")
+    train.add_argument(
+        "--optimizer",
+        choices=["gd", "momentum", "nag", "adam"],
+        default="nag",
+        help="gd, momentum, nag (Nesterov, gradient at the look-ahead point) or adam (default nag)",
+    )
     train.add_argument("--save", metavar="FILE", help="save the trained model (.npz, with its standardisation)")
 
     compare = commands.add_parser("compare", help="train several optimizers on the same split and initial weights")
     _add_training_options(compare)
     compare.add_argument("--optimizers", default="gd,nag", help="comma-separated list (default gd,nag)")
-    compare.add_argument("--repeats", type=_positive_int, default=1,
-                         help="also average over this many seeds (seed, seed+1, ...); default 1")
+    compare.add_argument(
+        "--repeats",
+        type=_positive_int,
+        default=1,
+        help="also average over this many seeds (seed, seed+1, ...); default 1",
+    )
 
     cli_checks.add_commands(commands)
 
@@ -131,9 +154,17 @@ def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
     from .examples import iris
 
     return iris.train(
-        optimizer, hidden=args.hidden, activation=args.activation, lr=args.lr, epochs=args.epochs, seed=seed,
-        batch_size=args.batch_size, test_fraction=args.test_fraction, momentum=args.momentum,
-        progress=False if args.quiet else None, trace=args.trace,
+        optimizer,
+        hidden=args.hidden,
+        activation=args.activation,
+        lr=args.lr,
+        epochs=args.epochs,
+        seed=seed,
+        batch_size=args.batch_size,
+        test_fraction=args.test_fraction,
+        momentum=args.momentum,
+        progress=False if args.quiet else None,
+        trace=args.trace,
     )
 
 
@@ -143,8 +174,10 @@ def _train(args: argparse.Namespace) -> int:
 
     run = _run(args, args.optimizer, args.seed)
     history = run.history
-    print(f"{args.optimizer}: {args.epochs} epochs, lr {args.lr}, 4-{args.hidden}-3 {args.activation} network, "
-          f"seed {args.seed}, {len(run.split.train_labels)} training / {len(run.split.test_labels)} test samples")
+    print(
+        f"{args.optimizer}: {args.epochs} epochs, lr {args.lr}, 4-{args.hidden}-3 {args.activation} network, "
+        f"seed {args.seed}, {len(run.split.train_labels)} training / {len(run.split.test_labels)} test samples"
+    )
     print(f"final training loss {history.loss[-1]:.4f}")
     print(f"train accuracy {history.train_accuracy[-1]:.3f}")
     print(f"test accuracy {history.test_accuracy[-1]:.3f}")
@@ -152,12 +185,21 @@ def _train(args: argparse.Namespace) -> int:
         print(f"curves saved to {plot_histories({args.optimizer: history}, args.plot)}")
     if args.save:
         metadata = {
-            "task": "iris", "outputs": "logits",
-            "class_names": list(run.class_names), "feature_names": list(run.feature_names),
+            "task": "iris",
+            "outputs": "logits",
+            "class_names": list(run.class_names),
+            "feature_names": list(run.feature_names),
             "standardizer": run.standardizer.to_dict(),
-            "training": {"optimizer": args.optimizer, "lr": args.lr, "epochs": args.epochs, "seed": args.seed,
-                         "hidden": args.hidden, "activation": args.activation, "batch_size": args.batch_size,
-                         "history": history.to_dict()},
+            "training": {
+                "optimizer": args.optimizer,
+                "lr": args.lr,
+                "epochs": args.epochs,
+                "seed": args.seed,
+                "hidden": args.hidden,
+                "activation": args.activation,
+                "batch_size": args.batch_size,
+                "history": history.to_dict(),
+            },
         }
         save(run.model, args.save, metadata=metadata)
         print(f"model saved to {args.save}")
@@ -171,12 +213,16 @@ def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     unknown = [name for name in names if name not in OPTIMIZERS]
     if not names or unknown:
-        parser.error(f"--optimizers: unknown {', '.join(unknown) or '(empty list)'}; choose from {', '.join(OPTIMIZERS)}")
+        parser.error(
+            f"--optimizers: unknown {', '.join(unknown) or '(empty list)'}; choose from {', '.join(OPTIMIZERS)}"
+        )
     seeds = list(range(args.seed, args.seed + args.repeats))
     runs = {name: [_run(args, name, seed) for seed in seeds] for name in names}
     seed_text = f"seed {args.seed}" if args.repeats == 1 else f"seeds {seeds[0]}–{seeds[-1]}, mean ± standard deviation"
-    print(f"Iris, 4-{args.hidden}-3 {args.activation} network, lr {args.lr}, {args.epochs} epochs, "
-          f"same split and initial weights for every optimizer ({seed_text})")
+    print(
+        f"Iris, 4-{args.hidden}-3 {args.activation} network, lr {args.lr}, {args.epochs} epochs, "
+        f"same split and initial weights for every optimizer ({seed_text})"
+    )
     print(_table(runs, seeds))
     if args.plot:
         histories = {name: group[0].history for name, group in runs.items()}
@@ -192,19 +238,32 @@ def _table(runs: dict[str, list[Any]], seeds: list[int]) -> str:
         reached = [h.epochs_to_reach(0.9) for h in histories]
         if len(seeds) == 1:
             h = histories[0]
-            cells = [f"{h.loss[-1]:.4f}", f"{h.train_accuracy[-1]:.3f}", f"{h.test_accuracy[-1]:.3f}",
-                     str(reached[0]) if reached[0] is not None else "never"]
+            cells = [
+                f"{h.loss[-1]:.4f}",
+                f"{h.train_accuracy[-1]:.3f}",
+                f"{h.test_accuracy[-1]:.3f}",
+                str(reached[0]) if reached[0] is not None else "never",
+            ]
         else:
-            cells = [_mean_std([h.loss[-1] for h in histories], 4), _mean_std([h.train_accuracy[-1] for h in histories], 3),
-                     _mean_std([h.test_accuracy[-1] for h in histories], 3),
-                     f"{sum(r is not None for r in reached)}/{len(seeds)} runs"
-                     + (f", median {statistics.median(r for r in reached if r is not None):g}" if any(r is not None for r in reached) else "")]
+            cells = [
+                _mean_std([h.loss[-1] for h in histories], 4),
+                _mean_std([h.train_accuracy[-1] for h in histories], 3),
+                _mean_std([h.test_accuracy[-1] for h in histories], 3),
+                f"{sum(r is not None for r in reached)}/{len(seeds)} runs"
+                + (
+                    f", median {statistics.median(r for r in reached if r is not None):g}"
+                    if any(r is not None for r in reached)
+                    else ""
+                ),
+            ]
         rows.append([name] + cells)
     if len(seeds) > 1:
         header[-1] += f" (seeds {seeds[0]}–{seeds[-1]})"
     widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
-    lines = ["| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |",
-             "|" + "|".join("-" * (width + 2) for width in widths) + "|"]
+    lines = [
+        "| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |",
+        "|" + "|".join("-" * (width + 2) for width in widths) + "|",
+    ]
     lines += ["| " + " | ".join(cell.ljust(width) for cell, width in zip(row, widths)) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -227,8 +286,9 @@ def _predict(args: argparse.Namespace) -> int:
         raise ValueError(f"--input must be comma-separated numbers, got {args.input!r}") from None
     feature_names = metadata.get("feature_names")
     if feature_names and len(values) != len(feature_names):
-        raise ValueError(f"--input has {len(values)} numbers but the model needs {len(feature_names)} "
-                         f"({', '.join(feature_names)})")
+        raise ValueError(
+            f"--input has {len(values)} numbers but the model needs {len(feature_names)} ({', '.join(feature_names)})"
+        )
     if "standardizer" in metadata:
         values = Standardizer.from_dict(metadata["standardizer"]).transform(values[np.newaxis, :])[0]
     with no_grad():

@@ -68,10 +68,15 @@ def load_function(target: str) -> Callable[..., Any]:
 def call_for_scalar(function: Callable[..., Any]) -> Tensor:
     """Call ``function()`` and insist on a scalar tensor that depends on something requiring grad."""
     name = getattr(function, "__name__", "function")
-    missing = [p.name for p in inspect.signature(function).parameters.values()
-               if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    missing = [
+        p.name
+        for p in inspect.signature(function).parameters.values()
+        if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
     if missing:
-        raise TargetError(f"{name} needs arguments {', '.join(missing)}; give them default values so it can be called alone")
+        raise TargetError(
+            f"{name} needs arguments {', '.join(missing)}; give them default values so it can be called alone"
+        )
     result = function()
     if not isinstance(result, Tensor) or result.size != 1:
         got = f"shape {tuple(result.shape)}" if isinstance(result, Tensor) else type(result).__name__
@@ -105,7 +110,8 @@ def run_gradcheck(args: argparse.Namespace) -> int:
             loss = call_for_scalar(function)
         replay, leaves = function_of_leaves(loss)
         names = [leaf.name or f"leaf {index}" for index, leaf in enumerate(leaves)]
-        report = gradcheck(replay, *(leaf.data for leaf in leaves), eps=args.eps, rtol=args.rtol, atol=args.atol,
-                           names=names)
+        report = gradcheck(
+            replay, *(leaf.data for leaf in leaves), eps=args.eps, rtol=args.rtol, atol=args.atol, names=names
+        )
     print(report)
     return 0 if report else 1

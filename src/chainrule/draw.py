@@ -39,7 +39,9 @@ class Drawing:
         try:
             import graphviz
         except ImportError:
-            raise ImportError("rendering a drawing needs the graphviz package: pip install 'chainrule[graph]'") from None
+            raise ImportError(
+                "rendering a drawing needs the graphviz package: pip install 'chainrule[graph]'"
+            ) from None
         try:
             return graphviz.Source(self.source).pipe(format=format)
         except graphviz.ExecutableNotFound:
@@ -76,7 +78,7 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
     names, totals = explanation.names, explanation.totals
     lines = [
         "digraph chainrule {",
-        '  rankdir=LR;',
+        "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=10];',
         '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
     ]
@@ -85,8 +87,11 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
         fields = [name, "shape " + str(tuple(tensor.shape)), "value " + format_value(tensor.data, digits)]
         if id(tensor) in totals:
             fields.append(f"∂{explanation.loss_name}/∂{name} " + format_value(totals[id(tensor)], digits))
-        color = "#dbeafe" if tensor.requires_grad and tensor.grad_fn is None else (
-            "#fde68a" if tensor is loss else ("#f3f4f6" if tensor.grad_fn is None else "#ffffff"))
+        color = (
+            "#dbeafe"
+            if tensor.requires_grad and tensor.grad_fn is None
+            else ("#fde68a" if tensor is loss else ("#f3f4f6" if tensor.grad_fn is None else "#ffffff"))
+        )
         label = "|".join(_escape(field) for field in fields)  # stacked top to bottom in a left-to-right graph
         lines.append(f'  t{index} [shape=record, style=filled, fillcolor="{color}", label="{label}"];')
     position = {id(tensor): index for index, tensor in enumerate(explanation.order)}
@@ -105,6 +110,6 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
 
 def _escape(text: str) -> str:
     """Escape what record labels treat specially: braces, bars, angle brackets, quotes, backslashes."""
-    for character in "\\{}|<>\"":
+    for character in '\\{}|<>"':
         text = text.replace(character, "\\" + character)
     return text.replace("\n", "\\n")

@@ -34,7 +34,9 @@ def format_shape(shape: Sequence[int]) -> str:
     return str(tuple(int(size) for size in shape))
 
 
-def normalize_axes(op: str, axis: int | Sequence[int] | None, ndim: int, shape: Sequence[int]) -> tuple[int, ...] | None:
+def normalize_axes(
+    op: str, axis: int | Sequence[int] | None, ndim: int, shape: Sequence[int]
+) -> tuple[int, ...] | None:
     """Turn ``axis=`` into a sorted tuple of non-negative axes, or None for "all axes".
 
     Raises AxisError naming the op when an axis is out of range or repeated.

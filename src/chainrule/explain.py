@@ -75,7 +75,9 @@ class Explanation:
         if not isinstance(loss, Tensor):
             raise TypeError(f"explain: expected a chainrule tensor, got {type(loss).__name__}")
         if loss.size != 1:
-            raise GraphError(f"explain: the tensor has shape {format_shape(loss.shape)}; explain a scalar such as a loss")
+            raise GraphError(
+                f"explain: the tensor has shape {format_shape(loss.shape)}; explain a scalar such as a loss"
+            )
         if loss.grad_fn is None:
             raise GraphError("explain: this tensor was not computed from tensors that require grad; nothing to explain")
         self.digits = digits
@@ -101,7 +103,9 @@ class Explanation:
         node = tensor.grad_fn
         inputs = [self.names[id(t)] for t in node.inputs]
         latex_inputs = [latex_name(self.names[id(t)]) for t in node.inputs]
-        return ForwardRow(name, tensor.data, "op", node.name, node.formula(inputs), latex_formula(node.formula(latex_inputs)))
+        return ForwardRow(
+            name, tensor.data, "op", node.name, node.formula(inputs), latex_formula(node.formula(latex_inputs))
+        )
 
     def _backward(self, loss: Tensor, order: list[Tensor]) -> tuple[list[BackwardRow], dict[int, np.ndarray]]:
         consumers: dict[int, int] = {}
@@ -118,9 +122,14 @@ class Explanation:
                 continue
             grad_out = totals[id(tensor)]
             names = [self.names[id(t)] for t in node.inputs]
-            row = BackwardRow(self.names[id(tensor)], node.formula(names),
-                              latex_formula(node.formula([latex_name(n) for n in names])), node.rule(), grad_out,
-                              consumers.get(id(tensor), 1))
+            row = BackwardRow(
+                self.names[id(tensor)],
+                node.formula(names),
+                latex_formula(node.formula([latex_name(n) for n in names])),
+                node.rule(),
+                grad_out,
+                consumers.get(id(tensor), 1),
+            )
             input_grads = _as_tuple(node.backward(grad_out))
             scalar = tensor.size == 1 and all(t.size == 1 for t in node.inputs)
             locals_ = _as_tuple(node.backward(np.ones_like(grad_out))) if scalar else (None,) * len(node.inputs)
@@ -130,7 +139,9 @@ class Explanation:
                 grad = unbroadcast(np.asarray(grad), parent.shape, node.name)
                 totals[id(parent)] = grad if id(parent) not in totals else totals[id(parent)] + grad
                 local_value = None if local is None else unbroadcast(np.asarray(local), parent.shape, node.name)
-                row.contributions.append(Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1))
+                row.contributions.append(
+                    Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1)
+                )
             rows.append(row)
         return rows, totals
 
@@ -151,8 +162,10 @@ class Explanation:
         lines = ["Forward pass"]
         for row in self.forward:
             if row.kind == "op":
-                lines.append(f"  {row.name:<{width}} = {row.formula:<{formula_width}}  {'[' + row.op + ']':<{op_width}}"
-                             f"  = {self.value(row.value)}")
+                lines.append(
+                    f"  {row.name:<{width}} = {row.formula:<{formula_width}}  {'[' + row.op + ']':<{op_width}}"
+                    f"  = {self.value(row.value)}"
+                )
             else:
                 lines.append(f"  {row.name:<{width}} = {self.value(row.value)}    ({row.kind})")
         loss = self.loss_name
@@ -171,8 +184,10 @@ class Explanation:
         loss, sign = self.loss_name, "+=" if part.shared else "="
         target = f"∂{loss}/∂{part.input_name} {sign} "
         if part.local is not None:
-            return (target + f"∂{loss}/∂{row.name} · ∂{row.name}/∂{part.input_name} = "
-                    f"{self.factor(row.gradient)} · {self.factor(part.local)} = {self.value(part.gradient)}")
+            return (
+                target + f"∂{loss}/∂{row.name} · ∂{row.name}/∂{part.input_name} = "
+                f"{self.factor(row.gradient)} · {self.factor(part.local)} = {self.value(part.gradient)}"
+            )
         return target + f"(∂{loss}/∂{row.name}) pulled back through {row.formula}: {self.value(part.gradient)}"
 
     def markdown(self) -> str:
@@ -182,8 +197,13 @@ class Explanation:
         for row in self.forward:
             formula = row.formula if row.kind == "op" else f"*{row.kind}*"
             lines.append(f"| `{row.name}` | {_md(formula)} | {row.op} | {_md(self.value(row.value))} |")
-        lines += ["", f"### Backward pass (∂{loss}/∂node)", "",
-                  "| node | rule of its op | chain rule for each input |", "|---|---|---|"]
+        lines += [
+            "",
+            f"### Backward pass (∂{loss}/∂node)",
+            "",
+            "| node | rule of its op | chain rule for each input |",
+            "|---|---|---|",
+        ]
         for step in self.backward:
             chains = "<br>".join(_md(self._chain_text(step, part)) for part in step.contributions)
             lines.append(f"| `{step.name}` = {_md(step.formula)} | {_md(step.rule)} | {chains} |")
@@ -209,36 +229,50 @@ class Explanation:
                 relation = r"\mathrel{+}=" if part.shared else "="
                 left = rf"\frac{{\partial {loss}}}{{\partial {target}}} &{relation} "
                 if part.local is not None:
-                    lines.append(left + rf"\frac{{\partial {loss}}}{{\partial {output}}}\,"
-                                 rf"\frac{{\partial {output}}}{{\partial {target}}} = "
-                                 rf"{_latex_factor(step.gradient, self.digits)} \cdot {_latex_factor(part.local, self.digits)}"
-                                 rf" = {latex_value(part.gradient, self.digits)} \\")
+                    lines.append(
+                        left + rf"\frac{{\partial {loss}}}{{\partial {output}}}\,"
+                        rf"\frac{{\partial {output}}}{{\partial {target}}} = "
+                        rf"{_latex_factor(step.gradient, self.digits)} \cdot {_latex_factor(part.local, self.digits)}"
+                        rf" = {latex_value(part.gradient, self.digits)} \\"
+                    )
                 else:
                     lines.append(left + f"{latex_value(part.gradient, self.digits)} \\\\")
         lines += [r"\end{align*}", r"\paragraph{Gradients}", r"\begin{align*}"]
         for name, values in self.gradients.items():
-            lines.append(rf"\frac{{\partial {loss}}}{{\partial {latex_name(name)}}} &= {latex_value(values, self.digits)} \\")
+            lines.append(
+                rf"\frac{{\partial {loss}}}{{\partial {latex_name(name)}}} &= {latex_value(values, self.digits)} \\"
+            )
         lines.append(r"\end{align*}")
         return "\n".join(lines) + "\n"
 
     def _repr_html_(self) -> str:
         """Jupyter shows the explanation as HTML tables."""
         loss = self.loss_name
-        parts = ["<div class='chainrule-explain'><h4>Forward pass</h4><table>",
-                 "<tr><th>node</th><th>formula</th><th>op</th><th>value</th></tr>"]
+        parts = [
+            "<div class='chainrule-explain'><h4>Forward pass</h4><table>",
+            "<tr><th>node</th><th>formula</th><th>op</th><th>value</th></tr>",
+        ]
         for row in self.forward:
-            formula = row.formula if row.kind == "op" else f"<i>{row.kind}</i>"
-            parts.append(f"<tr><td><code>{html.escape(row.name)}</code></td><td>{html.escape(formula) if row.kind == 'op' else formula}"
-                         f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value))}</td></tr>")
-        parts += [f"</table><h4>Backward pass (∂{html.escape(loss)}/∂node)</h4><table>",
-                  "<tr><th>node</th><th>rule</th><th>chain rule</th></tr>"]
+            formula = html.escape(row.formula) if row.kind == "op" else f"<i>{row.kind}</i>"
+            parts.append(
+                f"<tr><td><code>{html.escape(row.name)}</code></td><td>{formula}"
+                f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value))}</td></tr>"
+            )
+        parts += [
+            f"</table><h4>Backward pass (∂{html.escape(loss)}/∂node)</h4><table>",
+            "<tr><th>node</th><th>rule</th><th>chain rule</th></tr>",
+        ]
         for step in self.backward:
             chains = "<br>".join(html.escape(self._chain_text(step, part)) for part in step.contributions)
-            parts.append(f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formula)}</td>"
-                         f"<td>{html.escape(step.rule)}</td><td>{chains}</td></tr>")
+            parts.append(
+                f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formula)}</td>"
+                f"<td>{html.escape(step.rule)}</td><td>{chains}</td></tr>"
+            )
         parts.append("</table><h4>Gradients</h4><ul>")
-        parts += [f"<li>∂{html.escape(loss)}/∂<code>{html.escape(name)}</code> = {html.escape(self.value(v))}</li>"
-                  for name, v in self.gradients.items()]
+        parts += [
+            f"<li>∂{html.escape(loss)}/∂<code>{html.escape(name)}</code> = {html.escape(self.value(v))}</li>"
+            for name, v in self.gradients.items()
+        ]
         parts.append("</ul></div>")
         return "".join(parts)
 
@@ -264,7 +298,8 @@ def _as_tuple(grads: object) -> tuple:
 
 
 def _names(order: list[Tensor]) -> dict[int, str]:
-    """A display name for every tensor: its own, L for an unnamed root, its value for unnamed numbers, else t1, p1, c1…"""
+    """A display name for every tensor: its own, L for an unnamed root, its value for unnamed numbers,
+    else t1, p1, c1…"""
     names: dict[int, str] = {}
     counters = {"t": 0, "p": 0, "c": 0}
     used: set[str] = set()
@@ -300,8 +335,15 @@ def format_value(values: np.ndarray, digits: int = 6) -> str:
     if values.size == 1:
         number = values.reshape(()).item()
         return str(number) if isinstance(number, (bool, int)) else f"{number:.{digits}g}"
-    body = np.array2string(values, precision=digits - 2, threshold=24, edgeitems=2, separator=", ",
-                           max_line_width=10**6, suppress_small=False)
+    body = np.array2string(
+        values,
+        precision=digits - 2,
+        threshold=24,
+        edgeitems=2,
+        separator=", ",
+        max_line_width=10**6,
+        suppress_small=False,
+    )
     return f"{format_shape(values.shape)} {' '.join(body.split())}"
 
 
@@ -329,8 +371,20 @@ def latex_name(name: str) -> str:
     return base
 
 
-_LATEX_SYMBOLS = [("σ", r"\sigma"), ("·", r"\cdot"), ("−", "-"), ("²", "^{2}"), ("³", "^{3}"), ("⁻¹", "^{-1}"),
-                  ("√", r"\sqrt "), ("‖", r"\|"), ("Σ", r"\sum "), ("ᵀ", r"^{\top}"), (" @ ", r"\,"), ("…", r"\dots")]
+_LATEX_SYMBOLS = [
+    ("σ", r"\sigma"),
+    ("·", r"\cdot"),
+    ("−", "-"),
+    ("²", "^{2}"),
+    ("³", "^{3}"),
+    ("⁻¹", "^{-1}"),
+    ("√", r"\sqrt "),
+    ("‖", r"\|"),
+    ("Σ", r"\sum "),
+    ("ᵀ", r"^{\top}"),
+    (" @ ", r"\,"),
+    ("…", r"\dots"),
+]
 
 
 def latex_formula(formula: str) -> str:

@@ -106,8 +106,10 @@ def tensors_in_order(root: Tensor) -> list[Tensor]:
 
     Used to print and draw a graph (``chainrule.explain``, ``chainrule.draw``).
     """
-    message = ("the graph was freed by backward(); call backward(retain_graph=True) first, or explain/draw "
-               "before calling backward()")
+    message = (
+        "the graph was freed by backward(); call backward(retain_graph=True) first, or explain/draw "
+        "before calling backward()"
+    )
 
     def inputs(tensor: Tensor) -> Iterable[Tensor]:
         return () if tensor.grad_fn is None else reversed(_live_inputs(tensor.grad_fn, message))
@@ -177,13 +179,17 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
 
 def wrong_count(op: str, count: int, inputs: int) -> str:
     """The message for a backward that returned too few or too many gradients."""
-    return (f"{op}: backward returned {count} gradient{'s' if count != 1 else ''} for {inputs} inputs; "
-            "return one per input, in order (None for an input that gets none)")
+    return (
+        f"{op}: backward returned {count} gradient{'s' if count != 1 else ''} for {inputs} inputs; "
+        "return one per input, in order (None for an input that gets none)"
+    )
 
 
 def _freed(node: Function) -> str:
-    return (f"backward: the graph through '{node.name}' was already freed by an earlier backward(); "
-            "call the first backward(retain_graph=True) to go through it twice")
+    return (
+        f"backward: the graph through '{node.name}' was already freed by an earlier backward(); "
+        "call the first backward(retain_graph=True) to go through it twice"
+    )
 
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, copy: bool) -> None:

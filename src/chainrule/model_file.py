@@ -65,7 +65,9 @@ def load(path: str | Path) -> Module:
             if HEADER_KEY not in archive.files:
                 raise ModelFileError(f"load: {name} is an .npz archive but not a chainrule model (no chainrule header)")
             header = _read_header(name, archive[HEADER_KEY])
-            arrays = {key[len(PARAMETER_PREFIX):]: archive[key] for key in archive.files if key.startswith(PARAMETER_PREFIX)}
+            arrays = {
+                key[len(PARAMETER_PREFIX) :]: archive[key] for key in archive.files if key.startswith(PARAMETER_PREFIX)
+            }
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
@@ -73,7 +75,9 @@ def load(path: str | Path) -> Module:
     try:
         model = from_config(header["architecture"])
     except (ValueError, TypeError, KeyError) as error:
-        raise ModelFileError(f"load: {name} describes an architecture chainrule cannot build ({_one_line(error)})") from None
+        raise ModelFileError(
+            f"load: {name} describes an architecture chainrule cannot build ({_one_line(error)})"
+        ) from None
     expected = dict(model.named_parameters())
     missing = sorted(set(expected) - set(arrays))
     if missing:
@@ -106,7 +110,9 @@ def _read_header(name: str, raw: np.ndarray) -> dict[str, Any]:
         raise ModelFileError(f"load: {name} is not a chainrule model file (unknown header)")
     version = header.get("version")
     if not isinstance(version, int) or version > VERSION:
-        raise ModelFileError(f"load: {name} was written in model format {version!r}; this chainrule reads format {VERSION}")
+        raise ModelFileError(
+            f"load: {name} was written in model format {version!r}; this chainrule reads format {VERSION}"
+        )
     return header
 
 

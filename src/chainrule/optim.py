@@ -78,19 +78,27 @@ class Optimizer:
             "type": type(self).__name__,
             "hyperparameters": dict(self.hyperparameters),
             "steps": self.steps,
-            "state": [{key: np.copy(value) if isinstance(value, np.ndarray) else value for key, value in s.items()}
-                      for s in self.state],
+            "state": [
+                {key: np.copy(value) if isinstance(value, np.ndarray) else value for key, value in s.items()}
+                for s in self.state
+            ],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("type") != type(self).__name__:
-            raise ValueError(f"load_state_dict: state of a {state.get('type')} optimizer given to {type(self).__name__}")
+            raise ValueError(
+                f"load_state_dict: state of a {state.get('type')} optimizer given to {type(self).__name__}"
+            )
         if len(state["state"]) != len(self.params):
-            raise ValueError(f"load_state_dict: state for {len(state['state'])} parameters, optimizer has {len(self.params)}")
+            raise ValueError(
+                f"load_state_dict: state for {len(state['state'])} parameters, optimizer has {len(self.params)}"
+            )
         self.hyperparameters = dict(state["hyperparameters"])
         self.steps = int(state["steps"])
-        self.state = [{key: np.copy(value) if isinstance(value, np.ndarray) else value for key, value in s.items()}
-                      for s in state["state"]]
+        self.state = [
+            {key: np.copy(value) if isinstance(value, np.ndarray) else value for key, value in s.items()}
+            for s in state["state"]
+        ]
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{key}={value}" for key, value in self.hyperparameters.items())
@@ -115,7 +123,12 @@ class SGD(Optimizer):
     """
 
     def __init__(
-        self, params: Iterable[Tensor], lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
     ) -> None:
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov=True needs a momentum greater than 0")
@@ -197,13 +210,17 @@ class NAG(Optimizer):
 class Adam(Optimizer):
     """Adam (Kingma & Ba), with PyTorch's arithmetic::
 
-        m ← β₁m + (1 − β₁)g        v ← β₂v + (1 − β₂)g²
-        p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+    m ← β₁m + (1 − β₁)g        v ← β₂v + (1 − β₂)g²
+    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
     """
 
     def __init__(
-        self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8, weight_decay: float = 0.0,
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
     ) -> None:
         beta1, beta2 = betas
         if not (0 <= beta1 < 1 and 0 <= beta2 < 1):

@@ -15,7 +15,9 @@ def check_plot_path(path: str | Path) -> Path:
     """Fail early (before any training) when a figure could not be saved at ``path``."""
     path = Path(path)
     if path.suffix.lower() not in {".png", ".svg", ".pdf"}:
-        raise ValueError(f"plot: save the figure as .png, .svg or .pdf, not {path.suffix or 'a name without extension'}")
+        raise ValueError(
+            f"plot: save the figure as .png, .svg or .pdf, not {path.suffix or 'a name without extension'}"
+        )
     try:
         import matplotlib  # noqa: F401
     except ImportError:

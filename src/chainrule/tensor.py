@@ -287,9 +287,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
         array = np.array(data)
         if array.dtype not in FLOAT_DTYPES:
             if array.dtype.kind not in "biuf":
-                raise DTypeError(
-                    f"tensor: chainrule tensors hold real numbers; got data of dtype {array.dtype}"
-                )
+                raise DTypeError(f"tensor: chainrule tensors hold real numbers; got data of dtype {array.dtype}")
             array = array.astype(DEFAULT_DTYPE)
     if array.dtype.kind not in "biuf":
         raise DTypeError(f"tensor: chainrule tensors hold real numbers; got dtype {array.dtype}")

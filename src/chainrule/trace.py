@@ -46,8 +46,14 @@ class _Tape:
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
-        self.namespace: dict[str, Any] = {"ACCUMULATE": _accumulate_leaf, "UNBROADCAST": unbroadcast, "np": np,
-                                          "ndarray": np.ndarray, "GraphError": GraphError, "wrong_count": wrong_count}
+        self.namespace: dict[str, Any] = {
+            "ACCUMULATE": _accumulate_leaf,
+            "UNBROADCAST": unbroadcast,
+            "np": np,
+            "ndarray": np.ndarray,
+            "GraphError": GraphError,
+            "wrong_count": wrong_count,
+        }
         self.external: dict[int, str] = {}
         names = {id(t): f"a{i}" for i, t in enumerate(arguments)}
         leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
@@ -81,7 +87,9 @@ class _Tape:
             self.namespace[name] = tensor
         return self.external[id(tensor)]
 
-    def _backward(self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]) -> list[str]:
+    def _backward(
+        self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]
+    ) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes."""
         gradient = {name: "g" + name[1:] for name in names.values() if name.startswith("v")}
         # the seed gradient: for a 0-d loss an immutable NumPy scalar 1, safe to share between calls
@@ -95,21 +103,25 @@ class _Tape:
                 continue
             self.namespace[f"B{index}"] = node.backward
             grad = gradient[names[id(out)]]
-            body += [f"    if {grad} is not None:",
-                     f"        r = B{index}({grad})  # {node.name}",
-                     "        if type(r) is not tuple:",
-                     "            r = (r,)",
-                     f"        if len(r) != {len(inputs)}:",
-                     f"            raise GraphError(wrong_count({node.name!r}, len(r), {len(inputs)}))"]
+            body += [
+                f"    if {grad} is not None:",
+                f"        r = B{index}({grad})  # {node.name}",
+                "        if type(r) is not tuple:",
+                "            r = (r,)",
+                f"        if len(r) != {len(inputs)}:",
+                f"            raise GraphError(wrong_count({node.name!r}, len(r), {len(inputs)}))",
+            ]
             leaves_here: list[str] = []
             for position, (tensor, wanted) in enumerate(zip(inputs, node.needs_input_grad)):
                 if not wanted:
                     continue
                 shape = tuple(tensor.shape)
-                body += [f"        x = r[{position}]",
-                         "        if x is not None:",
-                         f"            if x.shape != {shape}:",
-                         f"                x = UNBROADCAST(np.asarray(x), {shape}, {node.name!r})"]
+                body += [
+                    f"        x = r[{position}]",
+                    "        if x is not None:",
+                    f"            if x.shape != {shape}:",
+                    f"                x = UNBROADCAST(np.asarray(x), {shape}, {node.name!r})",
+                ]
                 if tensor.grad_fn is None:  # a leaf: an argument or a tensor made outside f
                     leaf = leaf_names.get(id(tensor)) or self._external(tensor)
                     # as in graph.backward: copy what someone else may hold too
@@ -144,8 +156,12 @@ class Traced:
 
     def __call__(self, *args: Any) -> Tensor:
         last = self._last
-        if (last is not None and len(args) == len(last[0]) and all(map(is_, args, last[0]))
-                and all(map(is_, [t.data for t in last[1]], last[3]))):
+        if (
+            last is not None
+            and len(args) == len(last[0])
+            and all(map(is_, args, last[0]))
+            and all(map(is_, [t.data for t in last[1]], last[3]))
+        ):
             arguments, tape = last[1], last[2]  # the very same arrays as the last call (full-batch training)
         else:
             arguments = [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]

@@ -1,13 +1,14 @@
 """Training loops: ``fit`` runs epochs over a loader and records a ``History``.
 
-    >>> import chainrule as cr
-    >>> from chainrule import data, nn, optim
-    >>> iris = data.load_iris()
-    >>> net = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Tanh(), nn.Linear(8, 3, rng=1))
-    >>> x = data.Standardizer().fit(iris.features).transform(iris.features)
-    >>> history = fit(net, optim.Adam(net.parameters(), lr=0.05), data.DataLoader(x, iris.labels), epochs=30, progress=False)
-    >>> history.train_accuracy[-1] > 0.9
-    True
+>>> import chainrule as cr
+>>> from chainrule import data, nn, optim
+>>> iris = data.load_iris()
+>>> net = nn.Sequential(nn.Linear(4, 8, rng=0), nn.Tanh(), nn.Linear(8, 3, rng=1))
+>>> x = data.Standardizer().fit(iris.features).transform(iris.features)
+>>> loader = data.DataLoader(x, iris.labels)
+>>> history = fit(net, optim.Adam(net.parameters(), lr=0.05), loader, epochs=30, progress=False)
+>>> history.train_accuracy[-1] > 0.9
+True
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Data: the Iris set shipped with the package, seeded splits, standardisation, mini-batches.
 
-    >>> from chainrule import data
-    >>> iris = data.load_iris()
-    >>> iris.features.shape, iris.class_names
-    ((150, 4), ('setosa', 'versicolor', 'virginica'))
-    >>> split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=0)
-    >>> len(split.train_labels), len(split.test_labels)
-    (120, 30)
+>>> from chainrule import data
+>>> iris = data.load_iris()
+>>> iris.features.shape, iris.class_names
+((150, 4), ('setosa', 'versicolor', 'virginica'))
+>>> split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=0)
+>>> len(split.train_labels), len(split.test_labels)
+(120, 30)
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ class Standardizer:
         features = np.asarray(features, dtype=np.float64)
         if features.shape[-1] != self.mean.shape[0]:
             raise ShapeError(
-                f"Standardizer: fitted on {self.mean.shape[0]} features, got data of shape {format_shape(features.shape)}"
+                f"Standardizer: fitted on {self.mean.shape[0]} features, "
+                f"got data of shape {format_shape(features.shape)}"
             )
         return (features - self.mean) / self.std
 
@@ -131,7 +132,12 @@ class DataLoader:
     """
 
     def __init__(
-        self, features: np.ndarray, labels: np.ndarray, batch_size: int | None = None, shuffle: bool = True, seed: int = 0
+        self,
+        features: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
     ) -> None:
         if len(features) != len(labels):
             raise ShapeError(f"DataLoader: {len(features)} feature rows but {len(labels)} labels")

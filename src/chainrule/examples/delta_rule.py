@@ -25,7 +25,11 @@ OUTPUTS = 2
 def example(seed: int = 0, samples: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A random input batch (samples × 3), targets (samples × 2) and weights (3 + 1 bias) × 2."""
     rng = np.random.default_rng(seed)
-    return rng.normal(size=(samples, INPUTS)), rng.uniform(size=(samples, OUTPUTS)), rng.normal(size=(INPUTS + 1, OUTPUTS))
+    return (
+        rng.normal(size=(samples, INPUTS)),
+        rng.uniform(size=(samples, OUTPUTS)),
+        rng.normal(size=(INPUTS + 1, OUTPUTS)),
+    )
 
 
 def with_bias(x: np.ndarray) -> np.ndarray:
@@ -66,13 +70,17 @@ def demo(seed: int = 0, echo: Callable[[str], None] = print) -> float:
         echo(f"largest difference: {difference:.3g}  → the update is ΔW = η [x, 1]ᵀ δ\n")
         kron = terms["kronecker_of_outputs"]
         echo(f"kronecker(transpose(outputs), δ) has shape {kron.shape}:\n{kron}")
-        echo(f"it cannot update W of shape {weights0.shape}: the update of W[j, k] is input j times δ[k],"
-             " and the outputs z are not the inputs of this layer.")
+        echo(
+            f"it cannot update W of shape {weights0.shape}: the update of W[j, k] is input j times δ[k],"
+            " and the outputs z are not the inputs of this layer."
+        )
 
     X, T, _ = example(seed + 1, samples=5)
     batch = cr.tensor(weights0, requires_grad=True)
     loss(batch, X, T).backward()
     batch_terms = hand_update_terms(weights0, X, T)
     batch_difference = float(np.max(np.abs(-batch.grad - batch_terms["inputs_times_delta"])))
-    echo(f"\nFor a batch of 5 samples, [X, 1]ᵀ Δ sums the per-sample updates: largest difference {batch_difference:.3g}")
+    echo(
+        f"\nFor a batch of 5 samples, [X, 1]ᵀ Δ sums the per-sample updates: largest difference {batch_difference:.3g}"
+    )
     return max(difference, batch_difference)

@@ -57,9 +57,17 @@ def make_optimizer(name: str, parameters: list[Any], lr: float, momentum: float 
 
 
 def train(
-    optimizer: str = "nag", hidden: int = 16, activation: str = "softplus", lr: float = 0.01, epochs: int = 350,
-    seed: int = 0, batch_size: int | None = None, test_fraction: float = 0.2, momentum: float = 0.9,
-    progress: bool | None = None, trace: bool = False,
+    optimizer: str = "nag",
+    hidden: int = 16,
+    activation: str = "softplus",
+    lr: float = 0.01,
+    epochs: int = 350,
+    seed: int = 0,
+    batch_size: int | None = None,
+    test_fraction: float = 0.2,
+    momentum: float = 0.9,
+    progress: bool | None = None,
+    trace: bool = False,
 ) -> IrisRun:
     """Train one network on Iris; the same seed gives the same split, initial weights and batches."""
     iris = data.load_iris()
@@ -69,7 +77,13 @@ def train(
     model = build_network(hidden, activation, seed)
     loader = data.DataLoader(train_x, split.train_labels, batch_size=batch_size, seed=seed)
     history = fit(
-        model, make_optimizer(optimizer, model.parameters(), lr, momentum), loader, epochs,
-        test=(test_x, split.test_labels), progress=progress, description=optimizer, trace=trace,
+        model,
+        make_optimizer(optimizer, model.parameters(), lr, momentum),
+        loader,
+        epochs,
+        test=(test_x, split.test_labels),
+        progress=progress,
+        description=optimizer,
+        trace=trace,
     )
     return IrisRun(optimizer, model, history, standardizer, split, iris.class_names, iris.feature_names)

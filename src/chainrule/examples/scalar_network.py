@@ -17,8 +17,13 @@ Y = 0.5
 
 # The report's hand-computed values, as printed there (rounded).
 SEED_VALUES = {"h1": 0.78751, "h2": 0.9498, "yhat": 0.57869, "Div": 0.006192, "s3": 0.317}
-SEED_BACKWARD = {"dDiv/dyhat": 0.15738, "dDiv/ds3": 0.03837, "dDiv/dh1": -0.007674, "dDiv/ds1": -0.001284,
-                 "dDiv/dw1": 0.0008989}
+SEED_BACKWARD = {
+    "dDiv/dyhat": 0.15738,
+    "dDiv/ds3": 0.03837,
+    "dDiv/dh1": -0.007674,
+    "dDiv/ds1": -0.001284,
+    "dDiv/dw1": 0.0008989,
+}
 
 
 def build(w: tuple = W) -> tuple[cr.Tensor, dict[str, cr.Tensor]]:

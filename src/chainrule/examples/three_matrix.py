@@ -15,37 +15,49 @@ import chainrule as cr
 from chainrule import data
 
 SEED_X = np.array([0.8311474366942035, 0.8439379477805831, 0.8388421326877166])
-SEED_A = np.array([
-    [0.25129816473730215, 0.45937691785148405, 0.8846707302565932],
-    [0.6881257902175721, 0.4289543556188269, 0.1266690829131678],
-    [0.7904021199234799, 0.2987045256966764, 0.931388707459593],
-])
-SEED_B = np.array([
-    [0.16394946490626883, 0.6448089772297525, 0.21880857546460808],
-    [0.6799780955590629, 0.11349175428867442, 0.5273784554376459],
-    [0.8979181883772658, 0.6031537907940281, 0.41638580170599393],
-])
-SEED_C = np.array([
-    [0.6999395243144166, 0.6208118228563083, 0.8931884731417817],
-    [0.8199629213367873, 0.891376816624735, 0.45207900447394345],
-    [0.0552324942671899, 0.5511150479258549, 0.693654765988074],
-])
+SEED_A = np.array(
+    [
+        [0.25129816473730215, 0.45937691785148405, 0.8846707302565932],
+        [0.6881257902175721, 0.4289543556188269, 0.1266690829131678],
+        [0.7904021199234799, 0.2987045256966764, 0.931388707459593],
+    ]
+)
+SEED_B = np.array(
+    [
+        [0.16394946490626883, 0.6448089772297525, 0.21880857546460808],
+        [0.6799780955590629, 0.11349175428867442, 0.5273784554376459],
+        [0.8979181883772658, 0.6031537907940281, 0.41638580170599393],
+    ]
+)
+SEED_C = np.array(
+    [
+        [0.6999395243144166, 0.6208118228563083, 0.8931884731417817],
+        [0.8199629213367873, 0.891376816624735, 0.45207900447394345],
+        [0.0552324942671899, 0.5511150479258549, 0.693654765988074],
+    ]
+)
 SEED_LOSS = 44.061213140343526
-SEED_GRAD_A = np.array([
-    [2.164841106297983, 2.6681140650967543, 1.2098228357464476],
-    [2.1981558022807874, 2.7091736184596087, 1.2284407748869652],
-    [2.1848830308131784, 2.69281525010984, 1.2210232780700203],
-])
-SEED_GRAD_B = np.array([
-    [14.089372084700397, 13.535386460481702, 8.792896243733097],
-    [14.306193146636476, 13.743682248855672, 8.928209946118045],
-    [14.21981035611282, 13.660695977626299, 8.87430016860969],
-])
-SEED_GRAD_C = np.array([
-    [14.65610661598256, 18.529402674179796, 18.78898960873385],
-    [12.038309499435838, 15.219777671936383, 15.432998545805004],
-    [11.676555948682925, 14.762420381467074, 14.969233926447846],
-])
+SEED_GRAD_A = np.array(
+    [
+        [2.164841106297983, 2.6681140650967543, 1.2098228357464476],
+        [2.1981558022807874, 2.7091736184596087, 1.2284407748869652],
+        [2.1848830308131784, 2.69281525010984, 1.2210232780700203],
+    ]
+)
+SEED_GRAD_B = np.array(
+    [
+        [14.089372084700397, 13.535386460481702, 8.792896243733097],
+        [14.306193146636476, 13.743682248855672, 8.928209946118045],
+        [14.21981035611282, 13.660695977626299, 8.87430016860969],
+    ]
+)
+SEED_GRAD_C = np.array(
+    [
+        [14.65610661598256, 18.529402674179796, 18.78898960873385],
+        [12.038309499435838, 15.219777671936383, 15.432998545805004],
+        [11.676555948682925, 14.762420381467074, 14.969233926447846],
+    ]
+)
 
 
 def loss_rows(x: cr.Tensor, A: cr.Tensor, B: cr.Tensor, C: cr.Tensor) -> cr.Tensor:
@@ -90,7 +102,10 @@ def seed_gradients() -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def train(
-    samples: int = 1000, steps: int = 100, lr: float = 0.01, seed: int = 0,
+    samples: int = 1000,
+    steps: int = 100,
+    lr: float = 0.01,
+    seed: int = 0,
     report: Callable[[int, float], None] | None = None,
 ) -> tuple[list[float], tuple[np.ndarray, ...]]:
     """Batch gradient descent on ``samples`` random inputs in [0, 1)³ from the seed's weights.
@@ -120,7 +135,9 @@ def _matrix(values: np.ndarray) -> str:
     return np.array2string(values, precision=15, separator=", ", max_line_width=120, floatmode="unique")
 
 
-def demo(steps: int = 100, lr: float = 0.01, samples: int = 1000, seed: int = 0, echo: Callable[[str], None] = print) -> float:
+def demo(
+    steps: int = 100, lr: float = 0.01, samples: int = 1000, seed: int = 0, echo: Callable[[str], None] = print
+) -> float:
     """Print the seed's gradients three ways and a short training run; returns the largest difference."""
     loss, *grads = seed_gradients()
     hand = hand_gradients_rows(SEED_X, SEED_A, SEED_B, SEED_C)
@@ -143,14 +160,25 @@ def demo(steps: int = 100, lr: float = 0.01, samples: int = 1000, seed: int = 0,
     column_loss.backward()
     transposed = max(float(np.max(np.abs(g.grad - auto.T))) for g, auto in zip((At, Bt, Ct), grads))
     echo("\nColumn convention, y = Ax with A → Aᵀ (and B, C likewise): the same network.")
-    echo(f"loss = {column_loss.item()!r}; each gradient is the transpose of the row one "
-         f"(largest difference {transposed:.3g})")
+    echo(
+        f"loss = {column_loss.item()!r}; each gradient is the transpose of the row one "
+        f"(largest difference {transposed:.3g})"
+    )
     echo(f"dL/dA (column convention):\n{_matrix(At.grad)}")
 
-    echo(f"\nBatch gradient descent, lr = {lr}, N = {samples} random inputs in [0, 1)³ (seed {seed}),"
-         " loss = mean ‖w‖² over the batch:")
+    echo(
+        f"\nBatch gradient descent, lr = {lr}, N = {samples} random inputs in [0, 1)³ (seed {seed}),"
+        " loss = mean ‖w‖² over the batch:"
+    )
     every = max(1, steps // 10)
-    history, _ = train(samples, steps, lr, seed, report=lambda step, value: (
-        echo(f"  step {step:4d}   loss {value:.6f}") if step % every == 0 or step == steps else None))
+    history, _ = train(
+        samples,
+        steps,
+        lr,
+        seed,
+        report=lambda step, value: (
+            echo(f"  step {step:4d}   loss {value:.6f}") if step % every == 0 or step == steps else None
+        ),
+    )
     echo(f"loss fell from {history[0]:.4f} to {history[-1]:.4f} in {steps} steps")
     return worst

@@ -1,13 +1,13 @@
 """Neural-network building blocks, PyTorch-style: ``Module``, ``Parameter``, ``Linear``, ``Sequential``.
 
-    >>> import numpy as np
-    >>> import chainrule as cr
-    >>> from chainrule import nn
-    >>> net = nn.Sequential(nn.Linear(4, 16, rng=0), nn.Softplus(), nn.Linear(16, 3, rng=1))
-    >>> loss = cr.cross_entropy(net(np.ones((2, 4))), [0, 2])
-    >>> loss.backward()
-    >>> net.layers[0].weight.grad.shape
-    (16, 4)
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> net = nn.Sequential(nn.Linear(4, 16, rng=0), nn.Softplus(), nn.Linear(16, 3, rng=1))
+>>> loss = cr.cross_entropy(net(np.ones((2, 4))), [0, 2])
+>>> loss.backward()
+>>> net.layers[0].weight.grad.shape
+(16, 4)
 """
 
 from . import init
@@ -31,6 +31,22 @@ from .layers import (
 from .module import Module, Parameter
 
 __all__ = [
-    "ACTIVATIONS", "BCELoss", "CrossEntropyLoss", "LeakyReLU", "Linear", "LogSoftmax", "MSELoss", "Module",
-    "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh", "describe", "from_config", "init",
+    "ACTIVATIONS",
+    "BCELoss",
+    "CrossEntropyLoss",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "describe",
+    "from_config",
+    "init",
 ]

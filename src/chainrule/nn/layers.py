@@ -48,11 +48,15 @@ class Linear(Module):
     ) -> None:
         super().__init__()
         if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: sizes must be positive, got in_features={in_features}, out_features={out_features}")
+            raise ValueError(
+                f"Linear: sizes must be positive, got in_features={in_features}, out_features={out_features}"
+            )
         self.in_features, self.out_features = int(in_features), int(out_features)
         generator = _generator(rng)
         weight_init = initializers.resolve(init)
-        self.weight = Parameter(weight_init((out_features, in_features), in_features, out_features, generator), dtype=dtype)
+        self.weight = Parameter(
+            weight_init((out_features, in_features), in_features, out_features, generator), dtype=dtype
+        )
         self.bias: Parameter | None = None
         if bias:
             if bias_init is None:
@@ -67,8 +71,12 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
     def config(self) -> dict[str, Any]:
-        return {"type": "Linear", "in_features": self.in_features, "out_features": self.out_features,
-                "bias": self.bias is not None}
+        return {
+            "type": "Linear",
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias is not None,
+        }
 
 
 class Sequential(Module):
@@ -201,7 +209,11 @@ BUILDABLE: dict[str, type[Module]] = {
     cls.__name__: cls for cls in (Linear, Sequential, Sigmoid, Tanh, ReLU, Softplus, LeakyReLU, Softmax, LogSoftmax)
 }
 ACTIVATIONS: dict[str, type[Module]] = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "softplus": Softplus, "leaky_relu": LeakyReLU,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "softplus": Softplus,
+    "leaky_relu": LeakyReLU,
 }
 
 

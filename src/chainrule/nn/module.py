@@ -29,7 +29,7 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=True, dtype=dtype, name=name)
 
     def __repr__(self) -> str:
-        return "Parameter" + super().__repr__()[len("tensor"):]
+        return "Parameter" + super().__repr__()[len("tensor") :]
 
 
 class Module:

@@ -45,6 +45,7 @@ def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 class Sigmoid(Function):
     """d/dx σ(x) = σ(x)(1 − σ(x))"""
+
     template = "σ({0})"
 
     def forward(self, x):
@@ -60,6 +61,7 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """d/dx tanh(x) = 1 − tanh²(x)"""
+
     template = "tanh({0})"
 
     def forward(self, x):
@@ -72,6 +74,7 @@ class Tanh(Function):
 
 class ReLU(Function):
     """d/dx relu(x) = 1 where x > 0, 0 where x ≤ 0"""
+
     template = "relu({0})"
 
     name = "relu"
@@ -86,6 +89,7 @@ class ReLU(Function):
 
 class LeakyReLU(Function):
     """d/dx leaky_relu(x) = 1 where x > 0, slope where x ≤ 0"""
+
     template = "leaky_relu({0}, {slope})"
 
     name = "leaky_relu"
@@ -100,6 +104,7 @@ class LeakyReLU(Function):
 
 class Softplus(Function):
     """d/dx softplus(x) = σ(x), where softplus(x) = log(1 + eˣ)"""
+
     template = "softplus({0})"
 
     def forward(self, x):
@@ -125,6 +130,7 @@ class Softplus(Function):
 
 class Softmax(Function):
     """d/dx softmax(x) · g = s ⊙ (g − Σ g ⊙ s), s = softmax(x) along the axis"""
+
     template = "softmax({0}, axis={axis})"
 
     def forward(self, x, axis):
@@ -139,6 +145,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """d/dx log_softmax(x) · g = g − softmax(x) Σ g along the axis"""
+
     template = "log_softmax({0}, axis={axis})"
 
     name = "log_softmax"

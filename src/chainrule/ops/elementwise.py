@@ -16,6 +16,7 @@ from ..tensor import Tensor
 
 class Add(Function):
     """d/da (a + b) = 1, d/db (a + b) = 1"""
+
     template = "{0} + {1}"
 
     def forward(self, a, b):
@@ -27,6 +28,7 @@ class Add(Function):
 
 class Sub(Function):
     """d/da (a − b) = 1, d/db (a − b) = −1"""
+
     template = "{0} − {1}"
 
     def forward(self, a, b):
@@ -38,6 +40,7 @@ class Sub(Function):
 
 class Mul(Function):
     """d/da (a · b) = b, d/db (a · b) = a"""
+
     template = "{0} · {1}"
 
     def forward(self, a, b):
@@ -51,6 +54,7 @@ class Mul(Function):
 
 class Div(Function):
     """d/da (a / b) = 1/b, d/db (a / b) = −a/b²"""
+
     template = "{0} / {1}"
 
     def forward(self, a, b):
@@ -66,6 +70,7 @@ class Div(Function):
 
 class Neg(Function):
     """d/dx (−x) = −1"""
+
     template = "−{0}"
 
     def forward(self, x):
@@ -96,6 +101,7 @@ class PowScalar(Function):
 
 class Pow(Function):
     """d/da aᵇ = b·aᵇ⁻¹, d/db aᵇ = aᵇ·ln a (taken as 0 where a = 0 and b ≥ 0)"""
+
     template = "{0}^{1}"
 
     def forward(self, a, b):
@@ -116,6 +122,7 @@ class Pow(Function):
 
 class Exp(Function):
     """d/dx eˣ = eˣ"""
+
     template = "exp({0})"
 
     def forward(self, x):
@@ -128,6 +135,7 @@ class Exp(Function):
 
 class Log(Function):
     """d/dx ln x = 1/x"""
+
     template = "ln({0})"
 
     def forward(self, x):
@@ -140,6 +148,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """d/dx √x = 1/(2√x)"""
+
     template = "√{0}"
 
     def forward(self, x):
@@ -152,6 +161,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """d/dx |x| = sign(x) (0 at x = 0)"""
+
     template = "|{0}|"
 
     def forward(self, x):
@@ -164,6 +174,7 @@ class Abs(Function):
 
 class Maximum(Function):
     """d/da max(a, b) = 1 where a > b, ½ where a = b, 0 elsewhere (and the same for b)"""
+
     template = "max({0}, {1})"
 
     def forward(self, a, b):
@@ -178,6 +189,7 @@ class Maximum(Function):
 
 class Minimum(Function):
     """d/da min(a, b) = 1 where a < b, ½ where a = b, 0 elsewhere (and the same for b)"""
+
     template = "min({0}, {1})"
 
     def forward(self, a, b):
@@ -192,6 +204,7 @@ class Minimum(Function):
 
 class Clip(Function):
     """d/dx clip(x, lo, hi) = 1 where lo ≤ x ≤ hi, 0 outside"""
+
     template = "clip({0}, {low}, {high})"
 
     def forward(self, x, low, high):
@@ -208,6 +221,7 @@ class Clip(Function):
 
 class Where(Function):
     """d/da where(c, a, b) = c, d/db where(c, a, b) = not c"""
+
     template = "where(condition, {0}, {1})"
 
     def forward(self, a, b, condition):

@@ -18,6 +18,7 @@ class MatMul(Function):
     the backward puts the missing axis back so the same two formulas serve every case. Batch
     axes broadcast, and the engine sums their gradients back.
     """
+
     template = "{0} @ {1}"
 
     def forward(self, a, b):
@@ -67,7 +68,9 @@ def _matmul_error(a: np.ndarray, b: np.ndarray) -> ShapeError:
             f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} do not line up "
             f"({a.shape[-1]} columns against {inner_b} rows)"
         )
-    return ShapeError(f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} cannot be broadcast together")
+    return ShapeError(
+        f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} cannot be broadcast together"
+    )
 
 
 def matmul(a: Any, b: Any, name: str | None = None) -> Tensor:

@@ -68,6 +68,7 @@ class SquaredNorm(Function):
 
 class MSE(Function):
     """d/dp mean((p − t)²) = 2(p − t)/n, d/dt = −2(p − t)/n"""
+
     template = "mse({0}, {1})"
 
     name = "mse"
@@ -88,6 +89,7 @@ class CrossEntropy(Function):
     Classes lie along the last axis of the logits; the target is either integer labels (one
     per sample) or a same-shaped array of probabilities (one-hot included).
     """
+
     template = "cross_entropy({0}, {1})"
 
     name = "cross_entropy"
@@ -112,7 +114,9 @@ class CrossEntropy(Function):
             # one pass checks both ends: as unsigned numbers, negative labels are huge
             if labels.size and labels.view(np.uintp).max() >= classes:
                 bad = labels[(labels < 0) | (labels >= classes)].flat[0]
-                raise ValueError(f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})")
+                raise ValueError(
+                    f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})"
+                )
             self.labels, self.target = _label_index(labels), None
             per_sample = log_total[..., 0] - shifted[self.labels]
         else:
@@ -150,6 +154,7 @@ def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
 
 class BinaryCrossEntropy(Function):
     """d/dp −[t log p + (1−t) log(1−p)] = (p − t) / (p(1 − p)); from logits z: σ(z) − t"""
+
     template = "binary_cross_entropy({0}, {1})"
 
     name = "binary_cross_entropy"
@@ -218,7 +223,9 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", name: str |
     else:
         target_data = np.asarray(target)
         if target_data.dtype.kind not in "iubf":
-            raise DTypeError(f"cross_entropy: target must be integer labels or probabilities, got dtype {target_data.dtype}")
+            raise DTypeError(
+                f"cross_entropy: target must be integer labels or probabilities, got dtype {target_data.dtype}"
+            )
     return named(CrossEntropy.apply(logits, target_data, reduction=reduction), name)
 
 

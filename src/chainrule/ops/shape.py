@@ -16,6 +16,7 @@ from ..tensor import Tensor
 
 class Reshape(Function):
     """d/dx reshape(x) = the gradient reshaped back to x's shape"""
+
     template = "reshape({0}, {shape})"
 
     def forward(self, x, shape):
@@ -108,6 +109,7 @@ def _picks_each_element_once(index: Any) -> bool:
 
 class Concatenate(Function):
     """d/dxₖ concatenate(x₁, …, xₙ) = the slice of the gradient that xₖ filled"""
+
     template = "concatenate([{inputs}], axis={axis})"
 
     def forward(self, *arrays, axis):
@@ -121,6 +123,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     """d/dxₖ stack(x₁, …, xₙ) = the k-th slice of the gradient along the new axis"""
+
     template = "stack([{inputs}], axis={axis})"
 
     def forward(self, *arrays, axis):
@@ -129,7 +132,8 @@ class Stack(Function):
         shapes = {array.shape for array in arrays}
         if len(shapes) > 1:
             raise ShapeError(
-                "stack: all tensors need the same shape, got " + ", ".join(format_shape(array.shape) for array in arrays)
+                "stack: all tensors need the same shape, got "
+                + ", ".join(format_shape(array.shape) for array in arrays)
             )
         self.count = len(arrays)
         return np.stack(arrays, axis=self.axis)
@@ -140,6 +144,7 @@ class Stack(Function):
 
 class AsType(Function):
     """d/dx astype(x) = the gradient cast back to x's dtype"""
+
     template = "{0} as {dtype}"
 
     def forward(self, x, dtype):
