@@ -224,3 +224,11 @@ def test_function_of_leaves_replays_the_graph(rng) -> None:
     assert replay(w).item() == loss.item()
     assert replay(np.zeros(3)).item() == pytest.approx(3 * np.log1p(np.e))
     assert gradcheck(replay, w.data).passed
+
+
+def test_the_step_defaults_to_1e_6_and_must_be_positive() -> None:
+    report = gradcheck(lambda t: (t * t).sum(), np.ones(2), eps=None)
+    assert report.passed and "eps=1e-06" in str(report)
+    assert "eps=0.0001" in str(gradcheck(lambda t: (t * t).sum(), np.ones(2), eps=1e-4))
+    with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got -1"):
+        gradcheck(lambda t: t.sum(), np.ones(2), eps=-1)

@@ -87,7 +87,7 @@ def _float64_copies(inputs: Sequence[Any]) -> list[np.ndarray]:
     return [np.array(x.data if isinstance(x, Tensor) else x, dtype=np.float64) for x in inputs]
 
 
-def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = EPS) -> tuple[np.ndarray, ...]:
+def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float | None = None) -> tuple[np.ndarray, ...]:
     """∂f/∂xᵢ ≈ (f(x + εeᵢ) − f(x − εeᵢ)) / 2ε for every element of every input, in float64.
 
     ``f`` receives float64 tensors of the inputs' shapes and returns a scalar (tensor or
@@ -97,6 +97,7 @@ def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float = EPS) ->
     >>> numerical_gradient(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]))[0].round(6)
     array([ 3., 12.])
     """
+    eps = _step("numerical_gradient", eps)
     arrays = _float64_copies(inputs)
     with no_grad():
         differences = _Differences(lambda: _scalar("numerical_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
@@ -203,6 +204,15 @@ def _disconnected_notes(checks: list[InputCheck], connected: list[bool]) -> None
             )
 
 
+def _step(op: str, eps: float | None) -> float:
+    """The finite-difference step: ``None`` means 1e-6, right for float64 inputs of order one."""
+    if eps is None:
+        return EPS
+    if not eps > 0:
+        raise ValueError(f"{op}: eps must be a positive step, got {eps}")
+    return float(eps)
+
+
 def _tolerance(eps: float, rtol: float, atol: float) -> str:
     return f"eps={eps:g}, rtol={rtol:g}, atol={atol:g}"
 
@@ -211,7 +221,7 @@ def _tolerance(eps: float, rtol: float, atol: float) -> str:
 def gradcheck(
     f: Callable[..., Any],
     *inputs: Any,
-    eps: float = EPS,
+    eps: float | None = None,
     rtol: float = RTOL,
     atol: float = ATOL,
     names: Sequence[str] | None = None,
@@ -223,6 +233,7 @@ def gradcheck(
     the difference quotient). The report prints as a table and is truthy when every input
     passes; when one fails, ``report.culprit`` names the first op whose backward is wrong.
     """
+    eps = _step("gradcheck", eps)
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
     claimed, connected = _autodiff(f, arrays, "gradcheck")
@@ -242,7 +253,7 @@ def check_gradient(
     f: Callable[..., Any],
     grad_f: Callable[..., Any],
     *inputs: Any,
-    eps: float = EPS,
+    eps: float | None = None,
     rtol: float = RTOL,
     atol: float = ATOL,
     names: Sequence[str] | None = None,
@@ -254,6 +265,7 @@ def check_gradient(
     finite differences; the report names the input and element where they part, and says so
     plainly when a gradient is transposed, reshaped, or off by a constant factor.
     """
+    eps = _step("check_gradient", eps)
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
     hand = grad_f(*[a.copy() for a in arrays])
@@ -323,7 +335,7 @@ def check_module(
     model: Any,
     loss_fn: Callable[..., Any],
     batch: tuple[Any, Any],
-    eps: float = EPS,
+    eps: float | None = None,
     rtol: float = RTOL,
     atol: float = ATOL,
 ) -> CheckReport:
@@ -331,6 +343,7 @@ def check_module(
 
     The model is left as it was (values, dtypes and ``.grad``).
     """
+    eps = _step("check_module", eps)
     features, targets = batch
     named = list(model.named_parameters())
     saved = [(parameter.data, parameter.grad) for _, parameter in named]
@@ -363,12 +376,15 @@ def check_module(
     return CheckReport("check_module", checks, _tolerance(eps, rtol, atol))
 
 
-def check_graph(loss: Tensor, eps: float = EPS, rtol: float = RTOL, atol: float = ATOL, seed: int = 0) -> CheckReport:
+def check_graph(
+    loss: Tensor, eps: float | None = None, rtol: float = RTOL, atol: float = ATOL, seed: int = 0
+) -> CheckReport:
     """Check each op of the graph behind ``loss`` on its own: its backward against finite differences.
 
     Every op is re-run at the inputs it saw, with a random ``grad_out``; the report has one
     row per (op, input), in the order the ops ran. The graph must not have been freed.
     """
+    eps = _step("check_graph", eps)
     if loss.grad_fn is None:
         raise GraphError("check_graph: this tensor was not computed by ops that require grad; nothing to check")
     rng = np.random.default_rng(seed)
