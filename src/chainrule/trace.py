@@ -128,10 +128,14 @@ class _Tape:
                     shared = " or ".join([f"x is {grad}", "x.base is not None", *(f"x is {h}" for h in leaves_here)])
                     handed = f"h{index}_{position}"
                     body += [
-                        # the common case inline: a fresh array of the right dtype for an empty .grad
-                        f"            if {leaf}.grad is None and type(x) is ndarray and x.dtype is {leaf}.data.dtype "
+                        # an empty .grad, inline: keep a fresh array of the leaf's dtype, else store a copy
+                        # (exactly what ACCUMULATE does; it handles the adding when .grad is not empty)
+                        f"            if {leaf}.grad is None:",
+                        f"                if type(x) is ndarray and x.dtype is {leaf}.data.dtype and x.flags.writeable "
                         f"and not ({shared}):",
-                        f"                {leaf}.grad = x",
+                        f"                    {leaf}.grad = x",
+                        "                else:",
+                        f"                    {leaf}.grad = np.array(x, dtype={leaf}.data.dtype)",
                         "            else:",
                         f"                ACCUMULATE({leaf}, x, {shared})",
                         f"            {handed} = x",
