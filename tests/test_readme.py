@@ -43,3 +43,41 @@ def test_the_30_second_example_prints_what_the_readme_says(capsys) -> None:
     with pytest.raises(cr.ShapeError) as error:
         exec(code, namespace)  # noqa: S102
     assert f"ShapeError: {error.value}" == expected.lstrip("# ")
+
+
+def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
+    import numpy as np
+
+    import chainrule as cr
+
+    class MyOp(cr.Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, grad_out):
+            return grad_out
+
+    def freed() -> None:
+        loss = (cr.tensor([1.0], requires_grad=True) * 2).sum()
+        loss.backward()
+        loss.backward()
+
+    cases = [
+        lambda: cr.tensor(np.ones((3, 4))) @ cr.tensor(np.ones((3, 3))),
+        lambda: cr.tensor(np.ones(3)) + cr.tensor(np.ones(4)),
+        lambda: (cr.tensor([1.0, 2.0], requires_grad=True) * 2).backward(),
+        freed,
+        lambda: cr.tensor([1, 2], dtype=np.int64, requires_grad=True),
+        lambda: cr.sum(cr.tensor(np.ones((3, 4))), axis=2),
+        lambda: cr.mse(cr.tensor(np.ones((3, 1))), np.ones(3)),
+        lambda: MyOp.apply(cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)).sum().backward(),
+    ]
+    readme = (ROOT / "README.md").read_text()
+    for case in cases:
+        try:
+            case()
+        except cr.ChainruleError as error:
+            shown = f"`{type(error).__name__}: {error}`"
+            assert shown in readme, shown
+        else:
+            raise AssertionError("no error raised")

@@ -57,7 +57,7 @@ class Tensor:
         if requires_grad and array.dtype not in FLOAT_DTYPES:
             raise DTypeError(
                 f"tensor: requires_grad=True needs floating-point numbers, got dtype {array.dtype}; "
-                "pass dtype=float64 (or write the numbers with a decimal point)"
+                "leave dtype out (numbers become float64) or pass a floating dtype"
             )
         self.data = array
         self.grad = None
