@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, torch_stepper
+from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, hand_softmax_cross_entropy, torch_stepper
 
 
 # --------------------------------------------------------------------------- Iris MLP
@@ -29,19 +29,12 @@ def iris_numpy(problem: Problem) -> Step:
     W0, b0, W1, b1 = params["W0"], params["b0"], params["W1"], params["b1"]
     x, labels, lr = problem.inputs, problem.targets, problem.lr
     rows = np.arange(len(labels))
-    count = len(labels)
 
     def step():
         z0 = x @ W0.T + b0
         h = np.maximum(z0, 0) + np.log1p(np.exp(-np.abs(z0)))  # softplus, stable
         z1 = h @ W1.T + b1
-        shifted = z1 - z1.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
-        grad_z1 = exp / total
-        grad_z1[rows, labels] -= 1
-        grad_z1 /= count
+        loss, grad_z1 = hand_softmax_cross_entropy(z1, labels, rows)
         grad_w1, grad_b1 = grad_z1.T @ h, grad_z1.sum(axis=0)
         grad_z0 = (grad_z1 @ W1) / (1 + np.exp(-z0))  # softplus' = σ
         grad_w0, grad_b0 = grad_z0.T @ x, grad_z0.sum(axis=0)
@@ -113,7 +106,7 @@ def wide_numpy(problem: Problem) -> Step:
     params = problem.fresh_params()
     layers = [(params[w], params[b]) for w, b in _layer_names(problem)]
     x, labels, lr = problem.inputs, problem.targets, np.float32(problem.lr)
-    rows, count = np.arange(len(labels)), len(labels)
+    rows = np.arange(len(labels))
 
     def step():
         activations, masks = [x], []
@@ -126,13 +119,7 @@ def wide_numpy(problem: Problem) -> Step:
                 h *= mask
                 masks.append(mask)
             activations.append(h)
-        shifted = h - h.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        total = exp.sum(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(total[:, 0]) - shifted[rows, labels]))
-        grad = exp / total
-        grad[rows, labels] -= 1
-        grad /= count
+        loss, grad = hand_softmax_cross_entropy(h, labels, rows)
         grads = {}
         for index in range(len(layers) - 1, -1, -1):
             weight, _ = layers[index]

@@ -36,43 +36,41 @@ def run(program, leaves, library):
     return pool
 
 
-CHAINRULE = {
-    "sigmoid": cr.sigmoid,
-    "tanh": cr.tanh,
-    "softplus": cr.softplus,
+# Written with Python operators and methods that both engines share.
+OPERATORS = {
     "neg": lambda a: -a,
     "square": lambda a: a * a,
-    "log_softmax": lambda a: cr.log_softmax(a) if a.ndim else a,
-    "softmax": lambda a: cr.softmax(a, axis=0) if a.ndim else a,
-    "exp_tanh": lambda a: cr.exp(cr.tanh(a)),
-    "sum_rows": lambda a: a.sum(axis=-1) if a.ndim else a,
     "mean": lambda a: a.mean(),
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "matmul": lambda a, b: a @ b,
     "div_shifted": lambda a, b: a / (b * b + 1.0),
+}
+
+CHAINRULE = {
+    **OPERATORS,
+    "sigmoid": cr.sigmoid,
+    "tanh": cr.tanh,
+    "softplus": cr.softplus,
+    "log_softmax": lambda a: cr.log_softmax(a) if a.ndim else a,
+    "softmax": lambda a: cr.softmax(a, axis=0) if a.ndim else a,
+    "exp_tanh": lambda a: cr.exp(cr.tanh(a)),
+    "sum_rows": lambda a: a.sum(axis=-1) if a.ndim else a,
     "maximum": cr.maximum,
 }
 
 
 def torch_library(torch):
     return {
+        **OPERATORS,
         "sigmoid": torch.sigmoid,
         "tanh": torch.tanh,
         "softplus": torch.nn.functional.softplus,
-        "neg": lambda a: -a,
-        "square": lambda a: a * a,
         "log_softmax": lambda a: a.log_softmax(-1) if a.ndim else a,
         "softmax": lambda a: a.softmax(0) if a.ndim else a,
         "exp_tanh": lambda a: torch.exp(torch.tanh(a)),
         "sum_rows": lambda a: a.sum(-1) if a.ndim else a,
-        "mean": lambda a: a.mean(),
-        "add": lambda a, b: a + b,
-        "sub": lambda a, b: a - b,
-        "mul": lambda a, b: a * b,
-        "matmul": lambda a, b: a @ b,
-        "div_shifted": lambda a, b: a / (b * b + 1.0),
         "maximum": torch.maximum,
     }
 
