@@ -99,8 +99,7 @@ def numerical_gradient(f: Callable[..., Any], *inputs: Any, eps: float | None = 
     """
     eps = _step("numerical_gradient", eps)
     arrays = _float64_copies(inputs)
-    with no_grad():
-        differences = _Differences(lambda: _scalar("numerical_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    differences = _differences_of("numerical_gradient", f, arrays, eps)
     return tuple(differences.central(position) for position in range(len(arrays)))
 
 
@@ -169,16 +168,21 @@ def _input_names(f: Callable[..., Any], count: int, names: Sequence[str] | None)
     return parameters[:count] + [f"input {i}" for i in range(len(parameters), count)]
 
 
-def _float32_notes(inputs: Sequence[Any], names: Sequence[str]) -> dict[str, str]:
-    notes = {}
-    for value, name in zip(inputs, names):
+def _differences_of(op: str, f: Callable[..., Any], arrays: Sequence[np.ndarray], eps: float) -> _Differences:
+    """Finite differences of ``f`` called with float64 tensors of ``arrays``, recording no graph."""
+    with no_grad():
+        return _Differences(lambda: _scalar(op, f(*(Tensor(a) for a in arrays))), arrays, eps)
+
+
+def _note_float32(checks: Sequence[InputCheck], inputs: Sequence[Any]) -> None:
+    """Say, on each check of an input given in lower precision, why it was checked in float64."""
+    for check, value in zip(checks, inputs):
         dtype = value.data.dtype if isinstance(value, Tensor) else np.asarray(value).dtype
         if dtype != np.float64 and dtype in FLOAT_DTYPES:
-            notes[name] = (
+            check.notes.append(
                 f"given as {dtype}, checked in float64: finite differences in {dtype} keep too few "
                 "digits to tell a right gradient from a wrong one"
             )
-    return notes
 
 
 def _autodiff(f: Callable[..., Any], arrays: Sequence[np.ndarray], op: str) -> tuple[list[np.ndarray], list[bool]]:
@@ -237,12 +241,10 @@ def gradcheck(
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
     claimed, connected = _autodiff(f, arrays, "gradcheck")
-    with no_grad():
-        differences = _Differences(lambda: _scalar("gradcheck", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    differences = _differences_of("gradcheck", f, arrays, eps)
     checks = [_compare(name, grad, differences, i, rtol, atol) for i, (name, grad) in enumerate(zip(names, claimed))]
     _disconnected_notes(checks, connected)
-    for name, note in _float32_notes(inputs, names).items():
-        next(c for c in checks if c.name == name).notes.append(note)
+    _note_float32(checks, inputs)
     report = CheckReport("gradcheck", checks, _tolerance(eps, rtol, atol))
     if not report.passed and any(connected):
         report.culprit = _find_wrong_op(f, arrays, eps, rtol, atol)
@@ -275,8 +277,7 @@ def check_gradient(
             f"check_gradient: grad_f returned {len(hand_list)} gradients for {len(arrays)} inputs ({', '.join(names)})"
         )
     true, _ = _autodiff(f, arrays, "check_gradient")
-    with no_grad():
-        differences = _Differences(lambda: _scalar("check_gradient", f(*(Tensor(a) for a in arrays))), arrays, eps)
+    differences = _differences_of("check_gradient", f, arrays, eps)
     checks = []
     for position, (name, given, exact) in enumerate(zip(names, hand_list, true)):
         given = np.asarray(given.data if isinstance(given, Tensor) else given, dtype=np.float64)
@@ -295,8 +296,7 @@ def check_gradient(
                 "is a custom op's backward wrong? (see gradcheck)"
             )
         checks.append(check)
-    for name, note in _float32_notes(inputs, names).items():
-        next(c for c in checks if c.name == name).notes.append(note)
+    _note_float32(checks, inputs)
     return CheckReport("check_gradient", checks, _tolerance(eps, rtol, atol))
 
 
