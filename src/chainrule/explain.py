@@ -84,7 +84,7 @@ class Explanation:
         order = tensors_in_order(loss)
         self.names = _names(order)
         self.loss_name = self.names[id(loss)]
-        self.forward = [self._forward_row(t) for t in order if not self._inline(t)]
+        self.forward = [self._forward_row(t) for t in order if not _unnamed_number(t)]
         self.backward, totals = self._backward(loss, order)
         self.order, self.totals = order, totals  # every tensor, and ∂loss/∂tensor by id (for chainrule.draw)
         leaves = [t for t in order if t.grad_fn is None and t.requires_grad and id(t) in totals]
@@ -92,9 +92,6 @@ class Explanation:
         self.gradients = {self.names[id(t)]: totals[id(t)] for t in leaves}
 
     # ----------------------------------------------------------------- building
-    def _inline(self, tensor: Tensor) -> bool:
-        """Unnamed constant numbers are written into the formulas instead of listed."""
-        return tensor.grad_fn is None and not tensor.requires_grad and tensor.name is None and tensor.size == 1
 
     def _forward_row(self, tensor: Tensor) -> ForwardRow:
         name = self.names[id(tensor)]
@@ -297,6 +294,11 @@ def _as_tuple(grads: object) -> tuple:
     return grads if isinstance(grads, tuple) else (grads,)
 
 
+def _unnamed_number(tensor: Tensor) -> bool:
+    """A constant number nobody named (the 2 in ``x * 2``): written into the formulas, not listed."""
+    return tensor.grad_fn is None and not tensor.requires_grad and tensor.name is None and tensor.size == 1
+
+
 def _names(order: list[Tensor]) -> dict[int, str]:
     """A display name for every tensor: its own, L for an unnamed root, its value for unnamed numbers,
     else t1, p1, c1…"""
@@ -310,7 +312,7 @@ def _names(order: list[Tensor]) -> dict[int, str]:
             name = "L"  # an unnamed loss reads as L, as on paper
         elif tensor.name is not None:
             name = tensor.name
-        elif tensor.grad_fn is None and not tensor.requires_grad and tensor.size == 1:
+        elif _unnamed_number(tensor):
             name = format_value(tensor.data, 6)
         else:
             prefix = "t" if tensor.grad_fn is not None else ("p" if tensor.requires_grad else "c")
