@@ -36,7 +36,10 @@ import numpy as np
 
 from . import anomaly, grad_mode
 from .errors import ChainruleError, ShapeError, format_shape
-from .tensor import FLOAT_DTYPES, Tensor, _make_tensor
+from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
+
+ndarray, asarray = np.ndarray, np.asarray
+_FLOAT_DTYPE_SET = frozenset(FLOAT_DTYPES)
 
 
 _sequence = itertools.count()
@@ -50,7 +53,8 @@ class Function:
     #: How the op reads on paper: ``{0}``, ``{1}``… are the inputs' names, ``{inputs}`` all of
     #: them, other fields the op's options (``chainrule.explain`` and ``chainrule.draw`` use it).
     template: str = ""
-    inputs: tuple[Tensor, ...] | None
+    #: The tensors the op was applied to; None before it is applied and once backward has freed it.
+    inputs: tuple[Tensor, ...] | None = None
     needs_input_grad: tuple[bool, ...]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -71,30 +75,45 @@ class Function:
         A node is recorded only when gradients are enabled and some input requires grad;
         otherwise this is the forward computation and one Tensor allocation, nothing more.
         """
-        for item in inputs:  # the common case, all tensors already, without a call
-            if not isinstance(item, Tensor):
-                tensors = _as_tensors(inputs)
-                break
+        # One and two inputs are nearly every op: unpacked by hand, without loops or comprehensions.
+        count = len(inputs)
+        if count == 2:
+            a, b = inputs
+            if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
+                inputs = _as_tensors(inputs)
+                a, b = inputs
+            arrays: Any = (a.data, b.data)
+            needs = (a.requires_grad, b.requires_grad)
+        elif count == 1:
+            (x,) = inputs
+            if not isinstance(x, Tensor):
+                inputs = _as_tensors(inputs)
+                (x,) = inputs
+            arrays, needs = (x.data,), (x.requires_grad,)
         else:
-            tensors = inputs
+            inputs = _as_tensors(inputs)
+            arrays, needs = [t.data for t in inputs], tuple([t.requires_grad for t in inputs])
         node = cls()
         if anomaly._enabled:
-            return _apply_checked(node, tensors, options)
+            return _apply_checked(node, inputs, options)
         try:
-            data = node.forward(*[t.data for t in tensors], **options)
+            data = node.forward(*arrays, **options)
         except ChainruleError:
             raise
         except ValueError as error:  # NumPy's shape errors come back naming the op
-            raise _shape_error(node, tensors, error) from None
-        if grad_mode._enabled:
-            needs = tuple([t.requires_grad for t in tensors])
-            if True in needs:
-                node.inputs = tensors
-                node.needs_input_grad = needs
-                node.options = options  # lets checks re-run the forward: chainrule.check
-                node.sequence = next(_sequence)  # creation order: backward goes latest first
-                return _make_tensor(data, node)
-        return _make_tensor(data, None)
+            raise _shape_error(node, inputs, error) from None
+        out = _new_tensor(Tensor)  # what _make_tensor does, inline: this line runs for every op
+        out.data = data if type(data) is ndarray else asarray(data)
+        out.grad = out.name = None
+        if grad_mode._enabled and True in needs:
+            node.inputs = inputs
+            node.needs_input_grad = needs
+            node.options = options  # lets checks re-run the forward: chainrule.check
+            node.sequence = next(_sequence)  # creation order: backward goes latest first
+            out.requires_grad, out.grad_fn = True, node
+        else:
+            out.requires_grad, out.grad_fn = False, None
+        return out
 
     def formula(self, names: Sequence[str]) -> str:
         """The op written with its inputs' names, e.g. ``σ(s1)`` or ``x1 · w1``."""
@@ -108,9 +127,8 @@ class Function:
         return lines[0].strip() if lines else "(no derivative rule written in the docstring)"
 
     def release(self) -> None:
-        """Drop the inputs and saved values once backward has used them."""
+        """Drop the inputs and saved values once backward has used them (``inputs`` reads None again)."""
         self.__dict__.clear()
-        self.inputs = None
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -171,24 +189,19 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     ``float32_tensor * 0.5`` must stay float32, so a bare number becomes an array of the first
     floating tensor's dtype instead of float64.
     """
-    for item in inputs:
-        if not isinstance(item, Tensor):
-            break
-    else:
-        return inputs  # the hot path: nothing to convert
     dtype = None
     for item in inputs:
-        if isinstance(item, Tensor) and item.data.dtype in FLOAT_DTYPES:
+        if isinstance(item, Tensor) and item.data.dtype in _FLOAT_DTYPE_SET:
             dtype = item.data.dtype
             break
     converted = []
     for item in inputs:
         if isinstance(item, Tensor):
             converted.append(item)
-        elif isinstance(item, np.ndarray):
-            converted.append(Tensor._from_op(item, None))
-        elif isinstance(item, (bool, int, float, np.number, np.bool_)):
-            converted.append(Tensor._from_op(np.asarray(item, dtype=dtype or np.float64), None))
+        elif isinstance(item, ndarray):
+            converted.append(_make_tensor(item, None))
+        elif isinstance(item, (float, int, np.number, np.bool_)):  # bool is an int
+            converted.append(_make_tensor(np.array(item, dtype=dtype or DEFAULT_DTYPE), None))
         else:
             converted.append(Tensor(item, dtype=dtype))
     return tuple(converted)
