@@ -215,7 +215,9 @@ class Tensor:
                     f"backward: the tensor has shape {format_shape(self.shape)}, not a scalar; "
                     "reduce it first (.sum() or .mean()) or pass grad= of the same shape"
                 )
-            grad_out = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
+            grad_out = np.array(1, dtype=self.data.dtype)
+            if self.data.ndim:
+                grad_out = grad_out.reshape(self.data.shape)
         else:
             grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
             if grad_out.shape != self.data.shape:

@@ -28,13 +28,20 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:
             return np.float64(1 / (1 + math.exp(-float(x))))
         except OverflowError:  # e^(−x) beyond the largest float: σ(x) rounds to 0, as NumPy's inf gives
             return np.float64(0.0)
-    with np.errstate(over="ignore"):
-        if x.ndim == 0:
-            return 1 / (1 + np.exp(-x))
-        t = np.negative(x)
-        np.exp(t, out=t)
+    if x.ndim == 0:
+        return 1 / (1 + _exp_of_negative(x))
+    t = _exp_of_negative(x)
     t += 1
     return np.reciprocal(t, out=t)
+
+
+@np.errstate(over="ignore")  # as a decorator np.errstate costs about half of what a with-block does
+def _exp_of_negative(x: np.ndarray) -> np.ndarray:
+    """e^(−x) as a new array (a NumPy scalar for 0-d x); where it overflows to inf, silently."""
+    if x.ndim == 0:
+        return np.exp(-x)
+    t = np.negative(x)
+    return np.exp(t, out=t)
 
 
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -121,9 +128,7 @@ class Softplus(Function):
     def backward(self, grad_out):
         if self.x.ndim == 0:
             return grad_out * stable_sigmoid(self.x)
-        with np.errstate(over="ignore"):  # e^(−x) = inf makes the gradient exactly 0, as it should
-            t = np.negative(self.x)
-            np.exp(t, out=t)
+        t = _exp_of_negative(self.x)  # e^(−x) = inf makes the gradient exactly 0, as it should
         t += 1
         return np.divide(grad_out, t, out=t)  # grad · σ(x) = grad / (1 + e^(−x)), in four passes
 

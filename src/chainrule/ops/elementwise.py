@@ -95,7 +95,7 @@ class PowScalar(Function):
 
     def backward(self, grad_out):
         if self.exponent == 2:
-            return grad_out * 2 * self.x
+            return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
         return grad_out * self.exponent * self.x ** (self.exponent - 1)
 
 

@@ -63,7 +63,7 @@ class SquaredNorm(Function):
     def backward(self, grad_out):
         if self.axis is not None:
             grad_out = np.expand_dims(grad_out, self.axis) if grad_out.ndim < self.w.ndim else grad_out
-        return 2 * grad_out * self.w
+        return (grad_out + grad_out) * self.w  # 2·grad_out exactly, without NumPy's slow path for a Python 2
 
 
 class MSE(Function):
