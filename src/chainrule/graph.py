@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
+ndarray = np.ndarray
+
 from . import anomaly
 from .errors import GraphError, ShapeError, format_shape
 
@@ -163,7 +165,16 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                 else:
                     shared = shared or any(other is input_grad for other in handed_out)
                     handed_out.append(input_grad)
-                _accumulate_leaf(tensor, input_grad, shared)
+                if (
+                    tensor.grad is None  # the common case of _accumulate_leaf, inline: keep the fresh array
+                    and not shared
+                    and type(input_grad) is ndarray
+                    and input_grad.dtype is tensor.data.dtype
+                    and input_grad.flags.writeable
+                ):
+                    tensor.grad = input_grad
+                else:
+                    _accumulate_leaf(tensor, input_grad, shared)
             else:
                 previous = grads.get(parent)
                 if previous is None:
