@@ -42,6 +42,8 @@ CASES = [
     OpCase("concatenate axis -1", lambda a, b, c: cr.concatenate([a, b, c], axis=-1), None, [(2, 1), (2, 3), (2, 2)]),
     OpCase("stack axis 1", lambda a, b: cr.stack([a, b], axis=1), None, [(2, 3), (2, 3)]),
     OpCase("stack axis -1", lambda a, b, c: cr.stack((a, b, c), axis=-1), None, [(4,), (4,), (4,)]),
+    OpCase("concatenate one tensor", lambda a: cr.concatenate([a], axis=1), None, [(2, 3)]),
+    OpCase("stack one tensor", lambda a: cr.stack([a]), None, [(2, 3)]),
     OpCase(
         "astype float32 and back",
         lambda x: cr.astype(x, np.float32).astype(np.float64),

@@ -55,6 +55,11 @@ class Function:
     template: str = ""
     #: The tensors the op was applied to; None before it is applied and once backward has freed it.
     inputs: tuple[Tensor, ...] | None = None
+    #: True when ``backward`` always returns one gradient per input (a bare array for a one-input
+    #: op) and an array, never None, for every input that needs one, of that input's shape or of
+    #: the output's shape. ``chainrule.trace`` then leaves out the checks. Every built-in op says
+    #: so (the tests check each one); a user's op is checked like any other.
+    exact_gradients: bool = False
     needs_input_grad: tuple[bool, ...]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

@@ -90,64 +90,108 @@ class _Tape:
     def _backward(
         self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]
     ) -> list[str]:
-        """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes."""
+        """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes.
+
+        A built-in op's backward is known to return one gradient per input, an array for each
+        input that needs one (``Function.exact_gradients``, checked for every op by the tests), so
+        its code unpacks the result directly and adds without testing for None. A user's op gets
+        the checks ``graph.backward`` makes.
+        """
         gradient = {name: "g" + name[1:] for name in names.values() if name.startswith("v")}
         # the seed gradient: for a 0-d loss an immutable NumPy scalar 1, safe to share between calls
         self.namespace["ONE"] = loss.dtype.type(1)
         seed = "ONE" if loss.ndim == 0 else f"np.ones({loss.shape}, dtype=np.{loss.dtype})"
-        body = [f"    {gradient[names[id(loss)]]} = {seed}"]
-        received = {id(loss)}
+        loss_gradient = gradient[names[id(loss)]]
+        body = [f"    {loss_gradient} = {seed}"]
+        # what each gradient variable holds at this point of the code: "set" (an array), or "maybe"
+        # (None unless a user's op, which may return None, gave it one); absent: nothing yet
+        state = {loss_gradient: "set"}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
-            if id(out) not in received or out.grad_fn is not node:
-                continue
+            grad = gradient.get(names.get(id(out), ""))
+            if grad not in state or out.grad_fn is not node:
+                continue  # the loss does not depend on this op's result
             self.namespace[f"B{index}"] = node.backward
-            grad = gradient[names[id(out)]]
-            body += [
-                f"    if {grad} is not None:",
-                f"        r = B{index}({grad})  # {node.name}",
-                "        if type(r) is not tuple:",
-                "            r = (r,)",
-                f"        if len(r) != {len(inputs)}:",
-                f"            raise GraphError(wrong_count({node.name!r}, len(r), {len(inputs)}))",
-            ]
-            leaves_here: list[str] = []
-            for position, (tensor, wanted) in enumerate(zip(inputs, node.needs_input_grad)):
-                if not wanted:
-                    continue
-                shape = tuple(tensor.shape)
+            exact = node.exact_gradients
+            indent = "    "
+            if state[grad] == "maybe":
+                body.append(f"    if {grad} is not None:")
+                indent = "        "
+            wanted = [position for position, needed in enumerate(node.needs_input_grad) if needed]
+            if exact and len(inputs) == 1:
+                body.append(f"{indent}x0 = B{index}({grad})  # {node.name}")
+            elif exact:
+                targets = ", ".join(f"x{p}" if p in wanted else "_" for p in range(len(inputs)))
+                body.append(f"{indent}{targets} = B{index}({grad})  # {node.name}")
+            else:
                 body += [
-                    f"        x = r[{position}]",
-                    "        if x is not None:",
-                    f"            if x.shape != {shape}:",
-                    f"                x = UNBROADCAST(np.asarray(x), {shape}, {node.name!r})",
+                    f"{indent}r = B{index}({grad})  # {node.name}",
+                    f"{indent}if type(r) is not tuple:",
+                    f"{indent}    r = (r,)",
+                    f"{indent}if len(r) != {len(inputs)}:",
+                    f"{indent}    raise GraphError(wrong_count({node.name!r}, len(r), {len(inputs)}))",
                 ]
+            leaves_here: list[str] = []
+            for position in wanted:
+                tensor = inputs[position]
+                x = f"x{position}"
+                lines = []
+                if not exact:
+                    body += [f"{indent}{x} = r[{position}]", f"{indent}if {x} is not None:"]
+                    # a number or a list from a user's op becomes an array, as graph.backward makes it
+                    lines += [
+                        f"if not hasattr({x}, 'shape'):",
+                        f"    {x} = np.asarray({x}, dtype=np.dtype({tensor.dtype.str!r}))",
+                    ]
+                shape = tuple(tensor.shape)
+                # an exact op's gradient has its input's shape or its output's: no check when they agree
+                if not exact or shape != tuple(out.shape):
+                    lines += [
+                        f"if {x}.shape != {shape}:",
+                        f"    {x} = UNBROADCAST(np.asarray({x}), {shape}, {node.name!r})",
+                    ]
                 if tensor.grad_fn is None:  # a leaf: an argument or a tensor made outside f
                     leaf = leaf_names.get(id(tensor)) or self._external(tensor)
                     # as in graph.backward: copy what someone else may hold too
-                    shared = " or ".join([f"x is {grad}", "x.base is not None", *(f"x is {h}" for h in leaves_here)])
-                    handed = f"h{index}_{position}"
-                    body += [
+                    shared = " or ".join(
+                        [f"{x} is {grad}", f"{x}.base is not None", *(f"{x} is {h}" for h in leaves_here)]
+                    )
+                    lines += [
                         # an empty .grad, inline: keep a fresh array of the leaf's dtype, else store a copy
                         # (exactly what ACCUMULATE does; it handles the adding when .grad is not empty)
-                        f"            if {leaf}.grad is None:",
-                        f"                if type(x) is ndarray and x.dtype is {leaf}.data.dtype and x.flags.writeable "
+                        f"if {leaf}.grad is None:",
+                        f"    if type({x}) is ndarray and {x}.dtype is {leaf}.data.dtype and {x}.flags.writeable "
                         f"and not ({shared}):",
-                        f"                    {leaf}.grad = x",
-                        "                else:",
-                        f"                    {leaf}.grad = np.array(x, dtype={leaf}.data.dtype)",
-                        "            else:",
-                        f"                ACCUMULATE({leaf}, x, {shared})",
-                        f"            {handed} = x",
+                        f"        {leaf}.grad = {x}",
+                        "    else:",
+                        f"        {leaf}.grad = np.array({x}, dtype={leaf}.data.dtype)",
+                        "else:",
+                        f"    ACCUMULATE({leaf}, {x}, {shared})",
                     ]
-                    leaves_here.append(handed)
-                    body = [f"    {handed} = None", *body]
+                    if not exact:  # a later input's check reads this one, which may not have been set
+                        handed = f"h{index}_{position}"
+                        lines.append(f"{handed} = {x}")
+                        body.insert(1, f"    {handed} = None")
+                        leaves_here.append(handed)
+                    else:
+                        leaves_here.append(x)
                 else:
                     target = gradient[names[id(tensor)]]
-                    body += [f"            {target} = x if {target} is None else {target} + x"]
-                    received.add(id(tensor))
-        initial = [f"    {name} = None" for name in gradient.values() if name != gradient[names[id(loss)]]]
-        return initial + body
+                    before = state.get(target)
+                    if before == "set":
+                        lines.append(f"{target} = {target} + {x}")
+                    elif before is None and exact and indent == "    ":
+                        lines.append(f"{target} = {x}")
+                        state[target] = "set"
+                    else:
+                        lines.append(f"{target} = {x} if {target} is None else {target} + {x}")
+                        if before is None:
+                            body.insert(1, f"    {target} = None")
+                        # after an unconditional addition the variable surely holds an array
+                        state[target] = "set" if exact and indent == "    " else "maybe"
+                inner = indent + ("    " if not exact else "")
+                body += [inner + line for line in lines]
+        return body
 
 
 class Traced:

@@ -14,6 +14,21 @@ from .shape import astype, concatenate, getitem, reshape, stack, transpose
 
 methods.install()
 
+
+def _mark_exact_gradients() -> None:
+    """Every op class defined in this package keeps ``Function.exact_gradients``'s promise, unless it says otherwise."""
+    from ..function import Function
+    from . import activation, elementwise, linalg, loss, reduce, shape
+
+    for module in (activation, elementwise, linalg, loss, reduce, shape):
+        for item in vars(module).values():
+            if isinstance(item, type) and issubclass(item, Function) and item.__module__ == module.__name__:
+                if "exact_gradients" not in vars(item):
+                    item.exact_gradients = True
+
+
+_mark_exact_gradients()
+
 __all__ = [
     "abs",
     "add",

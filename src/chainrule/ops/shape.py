@@ -110,6 +110,8 @@ def _picks_each_element_once(index: Any) -> bool:
 class Concatenate(Function):
     """d/dxₖ concatenate(x₁, …, xₙ) = the slice of the gradient that xₖ filled"""
 
+    exact_gradients = False  # a tuple even for one input
+
     template = "concatenate([{inputs}], axis={axis})"
 
     def forward(self, *arrays, axis):
@@ -123,6 +125,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """d/dxₖ stack(x₁, …, xₙ) = the k-th slice of the gradient along the new axis"""
+
+    exact_gradients = False  # a tuple even for one input
 
     template = "stack([{inputs}], axis={axis})"
 
