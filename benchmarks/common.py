@@ -92,16 +92,18 @@ def _jax_stepper(loss_fn: Callable[[Any], Any], problem: Problem, lr: float) -> 
 
 
 def chainrule_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float, traced: bool = False) -> Step:
-    """A training step: clear the gradients, ``loss_fn()``, backward (done by a traced loss itself), update."""
+    """A training step as a user writes it: clear the gradients, ``loss_fn()``, backward (which a
+    traced loss does itself), ``optim.SGD``'s update."""
+    from chainrule import optim
+
+    optimizer = optim.SGD(params.values(), lr=lr)
 
     def step():
-        for p in params.values():
-            p.grad = None
+        optimizer.zero_grad()
         loss = loss_fn()
         if not traced:
             loss.backward()
-        for p in params.values():
-            p.data -= lr * p.grad
+        optimizer.step()
         return loss.item(), {name: p.grad for name, p in params.items()}
 
     return step

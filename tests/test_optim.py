@@ -23,7 +23,7 @@ TORCH_SETTINGS = [
 
 @pytest.mark.parametrize(("kind", "settings"), TORCH_SETTINGS, ids=lambda value: str(value))
 def test_same_parameters_as_torch_optim_over_20_steps(kind, settings, torch, rng) -> None:
-    start = [rng.normal(size=(3, 4)), rng.normal(size=(4,))]
+    start = [rng.normal(size=(3, 4)), rng.normal(size=(4,)), np.array(rng.normal())]  # 0-d: SGD's own path
     gradients = [[rng.normal(size=p.shape) for p in start] for _ in range(20)]
     ours = [cr.tensor(p, requires_grad=True) for p in start]
     theirs = [torch.tensor(p, requires_grad=True) for p in start]

@@ -135,7 +135,8 @@ class SGD(Optimizer):
         super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        lr, momentum, nesterov, weight_decay = self.lr, self.momentum, self.nesterov, self.weight_decay
+        settings = self.hyperparameters  # one dictionary read each, not four trips through __getattr__
+        lr, momentum, weight_decay = settings["lr"], settings["momentum"], settings["weight_decay"]
         if weight_decay:
             grad = grad + weight_decay * value
         if momentum:
@@ -145,7 +146,27 @@ class SGD(Optimizer):
             else:
                 buffer *= momentum
                 buffer += grad
-            grad = grad + momentum * buffer if nesterov else buffer
+            grad = grad + momentum * buffer if settings["nesterov"] else buffer
+        _descend(value, lr, grad)
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient (plain gradient descent without per-parameter state)."""
+        settings = self.hyperparameters
+        if settings["momentum"] or settings["weight_decay"]:
+            return super().step()
+        self.steps += 1
+        lr = settings["lr"]
+        for param in self.params:
+            if param.grad is not None:
+                _descend(param.data, lr, param.grad)
+        return None
+
+
+def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
+    """value ← value − lr·grad, in place."""
+    if value.ndim == 0:  # one number: the same arithmetic, but NumPy's in-place operators are 8× slower on 0-d
+        value[()] = value[()] - lr * grad[()]
+    else:
         value -= lr * grad
 
 
