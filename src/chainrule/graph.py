@@ -140,21 +140,21 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         node = heappop(heap)[1]
         grad = grads.pop(node)
         input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
+        inputs = node.inputs
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
-        if len(input_grads) != len(node.inputs):
-            raise GraphError(wrong_count(node.name, len(input_grads), len(node.inputs)))
+        if len(input_grads) != len(inputs):
+            raise GraphError(wrong_count(node.name, len(input_grads), len(inputs)))
         handed_out = None
-        for tensor, needed, input_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+        for tensor, needed, input_grad in zip(inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
-            shape = tensor.data.shape
             try:
-                mismatched = input_grad.shape != shape
+                mismatched = input_grad.shape != tensor.data.shape
             except AttributeError:  # a custom op returned a number or a list: make it an array
                 input_grad, mismatched = np.asarray(input_grad, dtype=tensor.data.dtype), True
             if mismatched:
-                input_grad = unbroadcast(np.asarray(input_grad), shape, node.name)
+                input_grad = unbroadcast(np.asarray(input_grad), tensor.data.shape, node.name)
             parent = tensor.grad_fn
             if parent is None:
                 # The leaf keeps this array unless someone else may hold it too: this node's own
