@@ -85,8 +85,13 @@ class Function:
         if count == 2:
             a, b = inputs
             if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-                inputs = _as_tensors(inputs)
-                a, b = inputs
+                if isinstance(a, Tensor) and type(b) in (float, int):  # tensor ∘ number: what _as_tensors does
+                    dtype = a.data.dtype
+                    b = _make_tensor(np.array(b, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
+                    inputs = (a, b)
+                else:
+                    inputs = _as_tensors(inputs)
+                    a, b = inputs
             arrays: Any = (a.data, b.data)
             needs = (a.requires_grad, b.requires_grad)
         elif count == 1:
