@@ -43,8 +43,8 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
-        grad = np.empty(self.shape, grad_out.dtype)
-        grad[...] = grad_out.reshape(kept_shape(self.shape, self.axes))  # a new array: nothing to copy later
+        grad = np.empty(self.shape, grad_out.dtype)  # a new array: nothing to copy later
+        grad[...] = grad_out if self.axes is None else grad_out.reshape(kept_shape(self.shape, self.axes))
         return grad
 
 
@@ -62,7 +62,9 @@ class Mean(Function):
 
     def backward(self, grad_out):
         grad = np.empty(self.shape, grad_out.dtype)
-        grad[...] = grad_out.reshape(kept_shape(self.shape, self.axes)) / self.count
+        grad[...] = (
+            grad_out if self.axes is None else grad_out.reshape(kept_shape(self.shape, self.axes))
+        ) / self.count
         return grad
 
 
