@@ -136,10 +136,6 @@ class Function:
         lines = (cls.__doc__ or "").strip().splitlines()
         return lines[0].strip() if lines else "(no derivative rule written in the docstring)"
 
-    def release(self) -> None:
-        """Drop the inputs and saved values once backward has used them (``inputs`` reads None again)."""
-        self.__dict__.clear()
-
     def __repr__(self) -> str:
         return f"<{self.name}>"
 

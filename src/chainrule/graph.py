@@ -185,7 +185,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                 else:
                     grads[parent] = previous + input_grad
         if not retain_graph:
-            node.__dict__.clear()  # node.release(), inline: inputs and saved arrays go, inputs reads None
+            node.__dict__.clear()  # inputs and saved arrays go; node.inputs reads the class's None again
 
 
 def wrong_count(op: str, count: int, inputs: int) -> str:
