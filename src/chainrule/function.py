@@ -85,9 +85,8 @@ class Function:
         if count == 2:
             a, b = inputs
             if not (isinstance(a, Tensor) and isinstance(b, Tensor)):
-                if isinstance(a, Tensor) and type(b) in (float, int):  # tensor ∘ number: what _as_tensors does
-                    dtype = a.data.dtype
-                    b = _make_tensor(np.array(b, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
+                if isinstance(a, Tensor) and type(b) in (float, int):  # tensor ∘ number, without _as_tensors' loops
+                    b = _number_tensor(b, a.data.dtype)
                     inputs = (a, b)
                 else:
                     inputs = _as_tensors(inputs)
@@ -189,6 +188,11 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     return out
 
 
+def _number_tensor(number: Any, dtype: np.dtype | None) -> Tensor:
+    """A constant for a number met by a tensor of ``dtype``: that dtype when floating, else float64."""
+    return _make_tensor(np.array(number, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
+
+
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Wrap non-tensor inputs; Python numbers take the dtype of the tensors they meet.
 
@@ -207,7 +211,7 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
         elif isinstance(item, ndarray):
             converted.append(_make_tensor(item, None))
         elif isinstance(item, (float, int, np.number, np.bool_)):  # bool is an int
-            converted.append(_make_tensor(np.array(item, dtype=dtype or DEFAULT_DTYPE), None))
+            converted.append(_number_tensor(item, dtype))
         else:
             converted.append(Tensor(item, dtype=dtype))
     return tuple(converted)
