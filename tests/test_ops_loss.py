@@ -98,6 +98,23 @@ def test_cross_entropy_one_hot_equals_labels() -> None:
     assert by_label == pytest.approx(expected, rel=1e-14)
 
 
+def test_squared_norm_is_accurate_in_every_float_dtype() -> None:
+    """The float64 BLAS dot product and the float32/float16 pairwise sum are both near the exact value."""
+    import math
+    from fractions import Fraction
+
+    rng = np.random.default_rng(3)
+    w = rng.normal(size=200_000) * np.exp(rng.normal(size=200_000))
+    exact = float(sum(Fraction(float(v)) ** 2 for v in w[:20_000]))
+    assert cr.squared_norm(cr.tensor(w[:20_000])).item() == pytest.approx(exact, rel=1e-14)
+    assert cr.squared_norm(cr.tensor(w)).item() == pytest.approx(math.fsum(w * w), rel=1e-13)
+    for dtype, tolerance in ((np.float32, 1e-6), (np.float16, 5e-4)):  # BLAS float32 dot: 2e-5 here
+        small = np.full(100_000, 0.1, dtype)
+        out = cr.squared_norm(cr.tensor(small))
+        assert out.dtype == dtype
+        assert out.item() == pytest.approx(100_000 * float(small[0]) ** 2, rel=tolerance)
+
+
 def test_losses_of_huge_logits_are_finite_and_silent() -> None:
     logits = cr.tensor([[1000.0, -1000.0, 0.0], [-1e5, 1e5, 3.0]], requires_grad=True)
     scores = cr.tensor([1000.0, -1000.0], requires_grad=True)

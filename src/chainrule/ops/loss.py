@@ -58,6 +58,10 @@ class SquaredNorm(Function):
 
     def forward(self, w, axis, keepdims):
         self.w, self.axis = w, axis
+        if axis is None and not keepdims and w.dtype == np.float64:
+            # One BLAS dot product: twice as quick as (w * w).sum() and no temporary. Not for float32
+            # or float16, whose BLAS accumulates in their own precision, less accurately than sum.
+            return np.vdot(w, w)
         return (w * w).sum(axis=axis, keepdims=keepdims)  # the method: less overhead than np.sum
 
     def backward(self, grad_out):
