@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,32 @@ def test_a_backward_may_return_plain_numbers() -> None:
     x = cr.tensor(2.0, requires_grad=True)
     Triple.apply(x).backward()
     assert x.grad == 3.0 and isinstance(x.grad, np.ndarray)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda x: x + "a", "add: input 'a' (str) is not numbers"),
+        (lambda x: "a" * x, "mul: input 'a' (str) is not numbers"),
+        (lambda x: cr.add(x, None), "add: input None (NoneType) is not numbers"),
+        (lambda x: cr.sigmoid({"w": 1}), "sigmoid: input {'w': 1} (dict) is not numbers"),
+        (lambda x: x + [[1.0], [2.0, 3.0]], "add: input [[1.0], [2.0, 3.0]] (list) is not a rectangular array"),
+        (lambda x: x + np.array(["a", "b"]), "add: input array(['a', 'b'], dtype='<U1') (ndarray) is not numbers"),
+        (lambda x: x * 1j, "mul: input 1j is complex; chainrule tensors hold real numbers"),
+        (lambda x: x * np.array([1j, 2.0]), "mul: input array([0.+1.j, 2.+0.j]) is complex"),
+    ],
+)
+def test_inputs_that_are_not_real_numbers_are_named_with_the_op(make, message) -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning and no nan on the way
+        with pytest.raises(cr.DTypeError) as error:
+            make(x)
+    assert str(error.value).startswith(message)
+
+
+def test_numbers_lists_and_arrays_still_mix_with_tensors() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    out = (x + [1, 2]) * np.array([True, False]) + np.array([3, 4]) - np.float32(0.5)
+    np.testing.assert_array_equal(out.data, [4.5, 3.5])
+    assert out.dtype == np.float64

@@ -68,6 +68,7 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
         lambda: (cr.tensor([1.0, 2.0], requires_grad=True) * 2).backward(),
         freed,
         lambda: cr.tensor([1, 2], dtype=np.int64, requires_grad=True),
+        lambda: cr.tensor([1.0]) + "3",
         lambda: cr.sum(cr.tensor(np.ones((3, 4))), axis=2),
         lambda: cr.mse(cr.tensor(np.ones((3, 1))), np.ones(3)),
         lambda: MyOp.apply(cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)).sum().backward(),

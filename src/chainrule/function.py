@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import anomaly, grad_mode
-from .errors import ChainruleError, ShapeError, format_shape
+from .errors import ChainruleError, DTypeError, ShapeError, format_shape
 from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
 
 ndarray, asarray = np.ndarray, np.asarray
@@ -90,17 +90,17 @@ class Function:
                     b = _number_tensor(b, a.data.dtype)
                     inputs = (a, b)
                 else:
-                    inputs = _as_tensors(inputs)
+                    inputs = _as_tensors(inputs, cls.name)
                     a, b = inputs
             needs: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
         elif count == 1:
             (x,) = inputs
             if not isinstance(x, Tensor):
-                inputs = _as_tensors(inputs)
+                inputs = _as_tensors(inputs, cls.name)
                 (x,) = inputs
             needs = (x.requires_grad,)
         else:
-            inputs = _as_tensors(inputs)
+            inputs = _as_tensors(inputs, cls.name)
             needs = tuple([t.requires_grad for t in inputs])
         node = cls()
         if anomaly._enabled:
@@ -198,11 +198,12 @@ def _number_tensor(number: Any, dtype: np.dtype | None) -> Tensor:
     return _make_tensor(np.array(number, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
 
 
-def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+def _as_tensors(inputs: tuple[Any, ...], op: str) -> tuple[Tensor, ...]:
     """Wrap non-tensor inputs; Python numbers take the dtype of the tensors they meet.
 
     ``float32_tensor * 0.5`` must stay float32, so a bare number becomes an array of the first
-    floating tensor's dtype instead of float64.
+    floating tensor's dtype instead of float64. An input that is not numbers (a string, a dict)
+    is a DTypeError naming ``op``.
     """
     dtype = None
     for item in inputs:
@@ -213,10 +214,37 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     for item in inputs:
         if isinstance(item, Tensor):
             converted.append(item)
-        elif isinstance(item, ndarray):
-            converted.append(_make_tensor(item, None))
-        elif isinstance(item, (float, int, np.number, np.bool_)):  # bool is an int
-            converted.append(_number_tensor(item, dtype))
-        else:
-            converted.append(Tensor(item, dtype=dtype))
+        elif isinstance(item, (float, int, np.number, np.bool_)) and not isinstance(item, np.complexfloating):
+            converted.append(_number_tensor(item, dtype))  # bool is an int
+        else:  # an array, a list, or something that is not numbers at all
+            converted.append(_make_tensor(_real_array(item, op, dtype), None))
     return tuple(converted)
+
+
+def _real_array(item: Any, op: str, dtype: np.dtype | None) -> np.ndarray:
+    """``item`` as an array of real numbers (of ``dtype`` unless it is already an array), or a DTypeError naming ``op``.
+
+    NumPy would turn None into nan, "3" into 3.0 and drop the imaginary part of a complex
+    number; each of those is refused here instead.
+    """
+    if isinstance(item, ndarray):
+        array = item
+    else:
+        try:
+            array = np.array(item)
+        except ValueError as error:  # a ragged list
+            if "inhomogeneous" not in str(error):
+                raise
+            raise DTypeError(
+                f"{op}: input {item!r:.40} ({type(item).__name__}) is not a rectangular array: its rows have "
+                "different lengths"
+            ) from None
+    if array.dtype.kind == "c":
+        raise DTypeError(f"{op}: input {item!r:.40} is complex; chainrule tensors hold real numbers")
+    if array.dtype.kind not in "biuf":
+        raise DTypeError(
+            f"{op}: input {item!r:.40} ({type(item).__name__}) is not numbers; pass a tensor, an array or a number"
+        )
+    if isinstance(item, ndarray) or dtype is None and array.dtype in _FLOAT_DTYPE_SET:
+        return array
+    return array.astype(dtype or DEFAULT_DTYPE)
