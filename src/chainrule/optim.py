@@ -205,11 +205,12 @@ class NAG(Optimizer):
         t_next = (1 + math.sqrt(1 + 4 * self.t * self.t)) / 2
         t_after = (1 + math.sqrt(1 + 4 * t_next * t_next)) / 2
         coefficient = (t_next - 1) / t_after  # momentum of the next look-ahead
+        lr = self.hyperparameters["lr"]
         for param, state in zip(self.params, self.state):
             if param.grad is None:
                 continue
             previous = state["point"]
-            point = param.data - self.lr * param.grad  # p ← q − lr ∇f(q)
+            point = param.data - lr * param.grad  # p ← q − lr ∇f(q)
             param.data[...] = point + coefficient * (point - previous)  # the next q
             state["point"] = point
         self.t = t_next
@@ -249,9 +250,10 @@ class Adam(Optimizer):
         super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
-        beta1, beta2 = self.beta1, self.beta2
-        if self.weight_decay:
-            grad = grad + self.weight_decay * value
+        settings = self.hyperparameters  # dictionary reads, not trips through __getattr__
+        beta1, beta2, weight_decay = settings["beta1"], settings["beta2"], settings["weight_decay"]
+        if weight_decay:
+            grad = grad + weight_decay * value
         if "step" not in state:
             state["step"], state["m"], state["v"] = 0, np.zeros_like(value), np.zeros_like(value)
         state["step"] += 1
@@ -259,6 +261,6 @@ class Adam(Optimizer):
         m += (1 - beta1) * (grad - m)
         v *= beta2
         v += (1 - beta2) * grad * grad
-        step_size = self.lr / (1 - beta1**step)
-        denominator = np.sqrt(v) / math.sqrt(1 - beta2**step) + self.eps
+        step_size = settings["lr"] / (1 - beta1**step)
+        denominator = np.sqrt(v) / math.sqrt(1 - beta2**step) + settings["eps"]
         value -= step_size * (m / denominator)
