@@ -41,6 +41,15 @@ CASES = [
         [(3,), (4, 3), (4,)],
     ),
     OpCase("rmatmul array", lambda b: np.arange(6.0).reshape(2, 3) @ b, None, [(3, 2)]),
+    # many rows against a small matrix: the forward and backward copy the small transposed operand
+    matmul_case((80, 3), (3, 4)),
+    OpCase("matmul x @ W.T", lambda x, w: x @ w.T, lambda x, w: x @ w.T, [(70, 5), (4, 5)]),
+    OpCase(
+        "linear many rows",
+        cr.linear,
+        lambda x, w, b: __import__("torch").nn.functional.linear(x, w, b),
+        [(90, 4), (16, 4), (16,)],
+    ),
 ]
 
 
@@ -74,3 +83,18 @@ def test_float32_matmul_stays_float32() -> None:
 def test_linear_shape_mismatch_is_explained() -> None:
     with pytest.raises(cr.ShapeError, match=r"linear: input of shape \(5, 3\) does not fit a weight of shape \(4, 2\)"):
         cr.linear(cr.tensor(np.ones((5, 3))), np.ones((4, 2)))
+
+
+@pytest.mark.parametrize(
+    ("rows", "b_shape"), [(64, (3, 3)), (63, (3, 3)), (1000, (16, 16)), (1000, (17, 16)), (5, (40, 40))]
+)
+def test_matmul_2d_gives_numpys_product_on_either_side_of_its_thresholds(rows, b_shape) -> None:
+    from chainrule.ops.linalg import matmul_2d
+
+    rng = np.random.default_rng(rows)
+    a, b = rng.normal(size=(rows, b_shape[1])), rng.normal(size=b_shape)
+    a_before, b_before = a.copy(), b.copy()
+    np.testing.assert_allclose(matmul_2d(a, b.T), a @ b.T, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(matmul_2d(a, b.T.copy()), a @ b.T, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(a, a_before)
+    np.testing.assert_array_equal(b, b_before)
