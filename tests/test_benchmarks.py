@@ -63,3 +63,19 @@ def test_the_gradient_cost_and_memory_jobs_run() -> None:
     assert cost["backprop"] > 0 and cost["finite differences"] > 0
     peak = run.memory(quick=True)
     assert peak["layers"] == 10 and peak["numpy"] > 0 and peak["chainrule"] > 0
+
+
+def test_the_table_judges_each_target_from_the_times_given() -> None:
+    from benchmarks import run
+
+    def result(name, chainrule, traced):
+        times = {"numpy": 1e-5, "chainrule": chainrule * 1e-5, "chainrule-traced": traced * 1e-5}
+        return {"name": name, "title": name, "times": times}
+
+    rows = run.table([result("three-matrix", 1.49, 1.6), result("iris", 1.2, 1.16), result("scalar", 3.7, 1.3)])
+    three_matrix, iris, scalar = rows.splitlines()[2:]
+    assert three_matrix.endswith("chainrule ≤ 1.5×: met; chainrule traced ≤ 1.5×: not met |")
+    assert "| 1.49× | 1.60× |" in three_matrix
+    assert iris.endswith("chainrule ≤ 1.5×: met; chainrule traced ≤ 1.15×: not met |")
+    assert scalar.endswith("chainrule traced ≤ 2.0×: met; eager not judged: floor ≈ 3× |")
+    assert "| 3.70× | 1.30× |" in scalar
