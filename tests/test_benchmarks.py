@@ -69,8 +69,13 @@ def test_the_table_judges_each_target_from_the_times_given() -> None:
     from benchmarks import run
 
     def result(name, chainrule, traced):
-        times = {"numpy": 1e-5, "chainrule": chainrule * 1e-5, "chainrule-traced": traced * 1e-5}
-        return {"name": name, "title": name, "times": times}
+        times = {"numpy": 1e-5, "chainrule": 9e-5, "chainrule-traced": 9e-5}  # the ratios are judged, not these
+        return {
+            "name": name,
+            "title": name,
+            "times": times,
+            "ratios": {"chainrule": chainrule, "chainrule-traced": traced},
+        }
 
     rows = run.table([result("three-matrix", 1.49, 1.6), result("iris", 1.2, 1.16), result("scalar", 3.7, 1.3)])
     three_matrix, iris, scalar = rows.splitlines()[2:]
@@ -79,3 +84,14 @@ def test_the_table_judges_each_target_from_the_times_given() -> None:
     assert iris.endswith("chainrule ≤ 1.5×: met; chainrule traced ≤ 1.15×: not met |")
     assert scalar.endswith("chainrule traced ≤ 2.0×: met; eager not judged: floor ≈ 3× |")
     assert "| 3.70× | 1.30× |" in scalar
+
+
+def test_ratios_are_paired_round_by_round() -> None:
+    from benchmarks import run
+
+    # a slow spell doubles every time in round 2: the paired ratio does not move, the medians' ratio does
+    samples = {"numpy": [1.0, 2.0, 1.0, 2.0, 2.0], "chainrule": [1.2, 2.4, 1.2, 2.4, 2.4]}
+    assert run.paired_ratios(samples) == {"numpy": 1.0, "chainrule": pytest.approx(1.2)}
+    assert run.medians(samples) == {"numpy": 2.0, "chainrule": 2.4}
+    skewed = {"numpy": [1.0, 1.0, 3.0], "chainrule": [3.0, 3.3, 3.3]}
+    assert run.paired_ratios(skewed)["chainrule"] == pytest.approx(3.0)
