@@ -45,6 +45,25 @@ TARGETS = {
 NOT_JUDGED = {"scalar": "eager not judged: floor ≈ 3×"}
 
 
+def balanced_orders(count: int) -> list[list[int]]:
+    """Orders of ``count`` items in which each item comes right after each other one equally often.
+
+    Williams' design: the first order is 0, 1, n−1, 2, n−2, …; the others add 1, 2, … to it
+    modulo n; for an odd n their reverses are needed too. (A rotation of one order would keep
+    the same neighbours: whatever follows PyTorch, whose threads stay busy for a while after it
+    returns, would always be the same implementation.)
+    """
+    first, low, high = [0], 1, count - 1
+    while len(first) < count:
+        first.append(low)
+        low += 1
+        if len(first) < count:
+            first.append(high)
+            high -= 1
+    orders = [[(item + shift) % count for item in first] for shift in range(count)]
+    return orders + [order[::-1] for order in orders] if count % 2 else orders
+
+
 def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str, list[float]]:
     """Seconds per step of each implementation in each of ``rounds`` interleaved rounds."""
     per_call = {}
@@ -56,10 +75,9 @@ def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str
         per_call[name] = max(time.perf_counter() - started, 1e-7)
     repeats = {name: max(1, int(budget / per_call[name])) for name in steps}
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    names = list(steps)
+    names, orders = list(steps), balanced_orders(len(steps))
     for round_number in range(rounds):
-        shift = round_number % len(names)  # rotate the order: each implementation follows each other one
-        for name in names[shift:] + names[:shift]:
+        for name in (names[index] for index in orders[round_number % len(orders)]):
             step, count = steps[name], repeats[name]
             step()  # untimed: caches warm again after the previous implementation
             started = time.perf_counter()
@@ -92,7 +110,7 @@ def worker(name: str, quick: bool) -> dict[str, object]:
     problem = workload.problem()
     agreement = check_agreement(workload, problem, implementations)
     steps = {i: workload.implementations[i](problem) for i in IMPLEMENTATIONS if i in implementations}
-    samples = time_steps(steps, rounds=5 if quick else 31, budget=0.01 if quick else 0.05)
+    samples = time_steps(steps, rounds=5 if quick else 30, budget=0.01 if quick else 0.05)
     return {
         "name": name,
         "title": workload.title,

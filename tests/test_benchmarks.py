@@ -95,3 +95,16 @@ def test_ratios_are_paired_round_by_round() -> None:
     assert run.medians(samples) == {"numpy": 2.0, "chainrule": 2.4}
     skewed = {"numpy": [1.0, 1.0, 3.0], "chainrule": [3.0, 3.3, 3.3]}
     assert run.paired_ratios(skewed)["chainrule"] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 6])
+def test_each_implementation_follows_each_other_one_equally_often(count) -> None:
+    from collections import Counter
+
+    from benchmarks import run
+
+    orders = run.balanced_orders(count)
+    assert all(sorted(order) == list(range(count)) for order in orders)
+    neighbours = Counter(pair for order in orders for pair in zip(order, order[1:]))
+    assert len(neighbours) == count * (count - 1)  # every ordered pair of different items
+    assert len(set(neighbours.values())) == 1  # equally often
