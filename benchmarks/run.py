@@ -45,6 +45,11 @@ TARGETS = {
 NOT_JUDGED = {"scalar": "eager not judged: floor ≈ 3×"}
 
 
+#: Seconds of untimed steps before each timed batch. PyTorch's, JAX's and OpenBLAS's worker
+#: threads keep spinning for a while after a call returns and slow whatever runs next.
+WARM_UP = 0.02
+
+
 def balanced_orders(count: int) -> list[list[int]]:
     """Orders of ``count`` items in which each item comes right after each other one equally often.
 
@@ -79,7 +84,10 @@ def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str
     for round_number in range(rounds):
         for name in (names[index] for index in orders[round_number % len(orders)]):
             step, count = steps[name], repeats[name]
-            step()  # untimed: caches warm again after the previous implementation
+            warm_until = time.perf_counter() + WARM_UP
+            step()  # untimed, for at least WARM_UP seconds: caches warm again after the previous
+            while time.perf_counter() < warm_until:  # implementation, and its threads go quiet
+                step()
             started = time.perf_counter()
             for _ in range(count):
                 step()
