@@ -169,3 +169,54 @@ def test_backward_order_follows_creation_even_across_branches() -> None:
     b = x * x  # created second, consumed first below
     ((b + a) * (a - b)).backward()  # (a + b)(a − b) = a² − b² = 9x² − x⁴
     assert x.grad == pytest.approx(18 * 2 - 4 * 8)
+
+
+def test_a_result_used_many_times_sums_its_gradients_without_touching_the_callers_array(rng) -> None:
+    """From its third gradient on, a result's sum is added in place: only into arrays the backward made itself."""
+    w = cr.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    seed = rng.normal(size=(3, 4))
+    seed_before = seed.copy()
+    h = cr.tanh(w)
+    (h + h + h * 2.0 + h).backward(seed)  # Add hands the caller's array on: h's first gradient is that array
+    np.testing.assert_array_equal(seed, seed_before)
+    np.testing.assert_allclose(w.grad, seed * 5.0 * (1 - np.tanh(w.data) ** 2), rtol=1e-14)
+
+
+def test_an_op_keeps_the_gradient_array_it_returned() -> None:
+    class Keep(cr.Function):
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, grad_out):
+            Keep.handed = grad_out * 1.0
+            return Keep.handed
+
+    h = cr.tensor([1.0, 2.0], requires_grad=True) * 1.0
+    first, second = h * 2.0, h * 3.0
+    (first + second + Keep.apply(h)).sum().backward()
+    np.testing.assert_array_equal(Keep.handed, [1.0, 1.0])  # h's later gradients were not added into it
+
+
+def test_sums_of_float32_and_float64_gradients_keep_numpys_promotion() -> None:
+    class Float64Gradient(cr.Function):
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, grad_out):
+            return grad_out.astype(np.float64) / 3
+
+    class Record(cr.Function):  # sees the summed gradient its output received
+        def forward(self, x):
+            return x.copy()
+
+        def backward(self, grad_out):
+            Record.received = grad_out.copy()
+            return grad_out
+
+    x = cr.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    h = Record.apply(x)
+    late = Float64Gradient.apply(h)  # made first, so its gradient reaches h last, after two float32 ones
+    (late + h + h + h).sum().backward()
+    assert Record.received.dtype == np.float64  # float32 + float64 is float64, as NumPy adds them
+    np.testing.assert_array_equal(Record.received, np.full(3, 3 + 1 / 3))
+    assert x.grad.dtype == np.float32

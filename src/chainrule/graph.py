@@ -13,8 +13,8 @@ an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None
    without recursion so deep graphs work;
 3. for each node, call its vector-Jacobian product ``node.backward(grad_out)``,
    reduce each input gradient back to the input's shape (``unbroadcast``) and add it to what
-   that input has received so far: a dictionary entry for an intermediate result, ``.grad``
-   for a leaf;
+   that input has received so far: a dictionary entry for an intermediate result (in place
+   once the entry is a sum this loop made itself), ``.grad`` for a leaf;
 4. unless ``retain_graph`` is set, free each node's saved values as soon as it has run.
 """
 
@@ -134,6 +134,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     if node.inputs is None:
         raise GraphError(_freed(node))
     grads = {node: grad_out}
+    summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap = [(-node.sequence, node)]
     checked = anomaly._enabled
     while heap:
@@ -182,8 +183,12 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                         raise GraphError(_freed(parent))
                     grads[parent] = input_grad
                     heappush(heap, (-parent.sequence, parent))
+                elif parent in summed and previous.dtype == input_grad.dtype:
+                    previous += input_grad  # a sum this loop made itself and no one else holds: add in place
                 else:
                     grads[parent] = previous + input_grad
+                    if type(previous) is ndarray and previous.ndim:  # NumPy's += is slow on 0-d arrays
+                        summed.add(parent)
         if not retain_graph:
             node.__dict__.clear()  # inputs and saved arrays go; node.inputs reads the class's None again
 
