@@ -59,6 +59,7 @@ class _Tape:
         leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
         lines = ["def run(A):"]
         lines += [f"    a{i} = A[{i}].data" for i in range(len(arguments))]
+        calls = []
         for index, (node, inputs, options, out) in enumerate(records):
             self.namespace[f"F{index}"] = node.forward
             sources = [names.get(id(t)) or f"{self._external(t)}.data" for t in inputs]
@@ -66,11 +67,21 @@ class _Tape:
             if options:
                 self.namespace[f"O{index}"] = options
                 call += f", **O{index}"
-            lines.append(f"    v{index} = F{index}({call})  # {node.name}")
+            calls.append((f"    v{index} = F{index}({call})  # {node.name}", sources))
             names[id(out)] = f"v{index}"
         if id(loss) not in names or not names[id(loss)].startswith("v"):
             raise GraphError("trace: f must return a tensor computed by ops inside f")
         loss_name = names[id(loss)]
+        # Each result is let go after the last op that reads it (the loss is returned), as eager
+        # tensors are freed once no op holds them: what a backward needs, its node keeps.
+        last_read = {f"v{index}": index for index in range(len(calls))}
+        for index, (_, sources) in enumerate(calls):
+            last_read.update((source, index) for source in sources if source in last_read)
+        for index, (line, _) in enumerate(calls):
+            lines.append(line)
+            done = [name for name, last in last_read.items() if last == index and name != loss_name]
+            if done:
+                lines.append(f"    del {', '.join(done)}")
         lines += self._backward(records, loss, names, leaf_names)
         lines.append(f"    return {loss_name}")
         self.source = "\n".join(lines) + "\n"
@@ -103,8 +114,9 @@ class _Tape:
         seed = "ONE" if loss.ndim == 0 else f"np.ones({loss.shape}, dtype=np.{loss.dtype})"
         loss_gradient = gradient[names[id(loss)]]
         body = [f"    {loss_gradient} = {seed}"]
-        # what each gradient variable holds at this point of the code: "set" (an array), or "maybe"
-        # (None unless a user's op, which may return None, gave it one); absent: nothing yet
+        # what each gradient variable holds at this point of the code: "set" (an array), "summed" (an
+        # array this code made by adding, which no one else holds), or "maybe" (None unless a user's
+        # op, which may return None, gave it one); absent: nothing yet
         state = {loss_gradient: "set"}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
@@ -178,8 +190,18 @@ class _Tape:
                 else:
                     target = gradient[names[id(tensor)]]
                     before = state.get(target)
-                    if before == "set":
+                    if before == "summed" and exact:  # as in graph.backward: into a sum this code made, in place
+                        lines += [
+                            f"if {target}.ndim and {target}.dtype == {x}.dtype:",
+                            f"    {target} += {x}",
+                            "else:",
+                            f"    {target} = {target} + {x}",
+                        ]
+                    elif before in ("set", "summed"):
                         lines.append(f"{target} = {target} + {x}")
+                        # unconditionally added here, or a sum either way: an array only this code holds
+                        if before == "summed" or (exact and indent == "    "):
+                            state[target] = "summed"
                     elif before is None and exact and indent == "    ":
                         lines.append(f"{target} = {x}")
                         state[target] = "set"
@@ -191,6 +213,7 @@ class _Tape:
                         state[target] = "set" if exact and indent == "    " else "maybe"
                 inner = indent + ("    " if not exact else "")
                 body += [inner + line for line in lines]
+            body.append(f"{indent}del {grad}")  # used up, as graph.backward pops it: its array may go
         return body
 
 
