@@ -77,11 +77,14 @@ class _Tape:
         last_read = {f"v{index}": index for index in range(len(calls))}
         for index, (_, sources) in enumerate(calls):
             last_read.update((source, index) for source in sources if source in last_read)
+        let_go: dict[int, list[str]] = {}
+        for name, index in last_read.items():
+            if name != loss_name:
+                let_go.setdefault(index, []).append(name)
         for index, (line, _) in enumerate(calls):
             lines.append(line)
-            done = [name for name, last in last_read.items() if last == index and name != loss_name]
-            if done:
-                lines.append(f"    del {', '.join(done)}")
+            if index in let_go:
+                lines.append(f"    del {', '.join(let_go[index])}")
         lines += self._backward(records, loss, names, leaf_names)
         lines.append(f"    return {loss_name}")
         self.source = "\n".join(lines) + "\n"
