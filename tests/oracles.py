@@ -112,3 +112,19 @@ def op_tests(cases: list[OpCase]) -> tuple[Callable[..., None], Callable[..., No
         check_against_torch(case, torch, rng)
 
     return test_gradient_matches_finite_differences, test_gradient_matches_torch
+
+
+class Float64Gradient(cr.Function):
+    """A user's op whose backward returns float64 (a third of grad_out) whatever its input's dtype.
+
+    It declares exact gradients (one array per input) so that a trace replays it without checks,
+    and lets the tests see how float32 sums meet a float64 gradient: they promote, as NumPy adds.
+    """
+
+    exact_gradients = True
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad_out):
+        return grad_out.astype(np.float64) / 3

@@ -15,6 +15,7 @@ import test_ops_shape
 from chainrule import data, nn, optim
 from chainrule.examples import scalar_network as seed
 from chainrule.examples import three_matrix as abc
+from oracles import Float64Gradient
 
 
 def iris_setup(seed_value: int = 0):
@@ -205,18 +206,13 @@ def test_a_result_used_many_times_replays_exactly_with_its_sums_made_in_place(rn
     assert " += x0" in step.source()
 
     # float32 sums meeting a float64 gradient from a user's op promote as in eager mode
-    class Float64Gradient(cr.Function):
-        exact_gradients = True
-
-        def forward(self, x):
-            return x.copy()
-
-        def backward(self, grad_out):
-            return grad_out.astype(np.float64) / 3
-
     replays_like_eager(lambda x: (Float64Gradient.apply(x * 1.0) + x * 1.0).sum(), [np.ones(3, dtype=np.float32)])
-    h_first = lambda x: (lambda h: (Float64Gradient.apply(h) + h + h + h).sum())(cr.tanh(x))  # noqa: E731
-    replays_like_eager(h_first, [rng.normal(size=3).astype(np.float32)])
+
+    def float64_gradient_last(x):
+        h = cr.tanh(x)
+        return (Float64Gradient.apply(h) + h + h + h).sum()  # made first: its gradient reaches h's sum last
+
+    replays_like_eager(float64_gradient_last, [rng.normal(size=3).astype(np.float32)])
 
 
 def test_a_replay_lets_each_intermediate_go_after_its_last_use() -> None:
