@@ -29,20 +29,17 @@ the others. Keyword ``options`` are constants (an axis, a slope): they never get
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Sequence
 
 import numpy as np
 
 from . import anomaly, grad_mode
+from .versions import creation_order as _sequence
 from .errors import ChainruleError, DTypeError, ShapeError, format_shape
 from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
 
 ndarray, asarray = np.ndarray, np.asarray
 _FLOAT_DTYPE_SET = frozenset(FLOAT_DTYPES)
-
-
-_sequence = itertools.count()
 
 
 class Function:
@@ -119,7 +116,8 @@ class Function:
         out = _new_tensor(Tensor)  # what _make_tensor does, inline: this line runs for every op
         out.data = data if type(data) is ndarray else asarray(data)
         out.grad = out.name = None
-        if grad_mode._enabled and True in needs:
+        # recording is on unless this thread turned it off (grad_mode: the thread-local is read only then)
+        if True in needs and (not grad_mode._threads_off or grad_mode._state.enabled):
             node.inputs = inputs
             node.needs_input_grad = needs
             node.options = options  # lets checks re-run the forward: chainrule.check
@@ -183,11 +181,13 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
         data = _forward(node, tensors, options)
     anomaly.check_forward(node.name, tensors, np.asarray(data), location)
     out = Tensor._from_op(data, None)
-    if grad_mode._enabled and any(t.requires_grad for t in tensors):
+    if grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
         node.sequence = next(_sequence)
         node.created_at = location
         out.grad_fn, out.requires_grad = node, True
+        if anomaly._check_values:
+            anomaly.take_checksums(node)
     if _recorder is not None:
         _recorder.append((node, tensors, options, out))
     return out
