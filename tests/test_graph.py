@@ -214,3 +214,42 @@ def test_sums_of_float32_and_float64_gradients_keep_numpys_promotion() -> None:
     assert Record.received.dtype == np.float64  # float32 + float64 is float64, as NumPy adds them
     np.testing.assert_array_equal(Record.received, np.full(3, 3 + 1 / 3))
     assert x.grad.dtype == np.float32
+
+
+def test_the_gradient_of_a_0d_leaf_is_always_a_0d_array() -> None:
+    x = cr.tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    (x * x).backward()  # the second pass adds: NumPy's 0-d sum is a scalar, .grad stays an array
+    assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad == 12.0
+    y = cr.tensor(2.0, requires_grad=True)
+    (y * 3.0 + y * y).backward()  # two gradients summed inside the pass
+    assert type(y.grad) is np.ndarray and y.grad == 7.0
+
+
+def test_a_custom_backward_may_return_a_tensor() -> None:
+    class Square(cr.Function):
+        """d/dx x² = 2x"""
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            self.x = x
+            return x * x
+
+        def backward(self, grad_out):  # type: ignore[no-untyped-def]
+            return cr.tensor(2 * self.x) * grad_out  # a Tensor, not an array: its values are used
+
+    x = cr.tensor([1.0, -3.0], requires_grad=True)
+    (Square.apply(x) * cr.tensor([1.0, 2.0])).sum().backward()
+    assert type(x.grad) is np.ndarray
+    np.testing.assert_array_equal(x.grad, [2.0, -12.0])
+
+
+def test_a_custom_backward_returning_nonsense_is_named() -> None:
+    class Broken(cr.Function):
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+        def backward(self, grad_out):  # type: ignore[no-untyped-def]
+            return "oops"
+
+    with pytest.raises(cr.GraphError, match=r"^broken: backward returned str 'oops' as a gradient"):
+        Broken.apply(cr.tensor([1.0], requires_grad=True)).sum().backward()

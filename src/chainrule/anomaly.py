@@ -17,10 +17,12 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import zlib
 from typing import Any, Sequence
 
 import numpy as np
 
+from . import versions
 from .errors import ChainruleError
 
 _enabled = False  # ops take the slow path that records the user's line of each op
@@ -86,8 +88,28 @@ def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location
         )
 
 
+def _checksum(array: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(array).view(np.uint8))
+
+
+def take_checksums(node: Any) -> None:
+    """Remember a checksum of every array ``node`` saved for its backward (checked by ``checked_backward``).
+
+    A write into ``.data`` (``w.data[0] = 100``) escapes the version stamps of ``versions``; inside
+    ``detect_anomaly()`` the checksums catch it.
+    """
+    node.saved_checksums = [(array, _checksum(array)) for _, array in versions.saved_arrays(node)]
+
+
 def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
-    """Run ``node.backward`` and raise if it returned a NaN or ±inf gradient."""
+    """Run ``node.backward`` and raise if a saved array changed since the forward or a gradient is NaN or ±inf."""
+    for array, checksum in getattr(node, "saved_checksums", ()):
+        if _checksum(array) != checksum:
+            raise AnomalyError(
+                f"detect_anomaly: {versions.describe(node, array)} was changed after {node.name} saved it for its "
+                f"backward (written into .data?), so the gradient would be wrong; {node.name} was created at "
+                f"{getattr(node, 'created_at', 'an unknown line')}"
+            )
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         input_grads = node.backward(grad_out)
     if type(input_grads) is not tuple:

@@ -16,6 +16,9 @@ an op points to its node through ``tensor.grad_fn``; a leaf has ``grad_fn = None
    that input has received so far: a dictionary entry for an intermediate result (in place
    once the entry is a sum this loop made itself), ``.grad`` for a leaf;
 4. unless ``retain_graph`` is set, free each node's saved values as soon as it has run.
+
+Before a node's backward runs, a node older than the newest change in place (``versions``) has
+its saved arrays checked: a backward never computes with values changed after its forward.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
-ndarray = np.ndarray
-
-from . import anomaly
+from . import anomaly, versions
 from .errors import GraphError, ShapeError, format_shape
+
+ndarray = np.ndarray
+# NumPy's arithmetic on 0-d arrays returns these scalars: gradients as good as arrays (a leaf gets an array)
+_FLOAT_SCALARS = frozenset({np.float64, np.float32, np.float16})
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function
@@ -137,9 +142,12 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap = [(-node.sequence, node)]
     checked = anomaly._enabled
+    changed = versions.latest  # nodes made after the newest change in place need no look at their arrays
     while heap:
         node = heappop(heap)[1]
         grad = grads.pop(node)
+        if node.sequence < changed:
+            versions.check_saved(node)
         input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
         inputs = node.inputs
         if type(input_grads) is not tuple:
@@ -150,12 +158,11 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         for tensor, needed, input_grad in zip(inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
-            try:
-                mismatched = input_grad.shape != tensor.data.shape
-            except AttributeError:  # a custom op returned a number or a list: make it an array
-                input_grad, mismatched = np.asarray(input_grad, dtype=tensor.data.dtype), True
-            if mismatched:
-                input_grad = unbroadcast(np.asarray(input_grad), tensor.data.shape, node.name)
+            kind = type(input_grad)
+            if kind is not ndarray and kind not in _FLOAT_SCALARS:  # a number, a list or a Tensor from a user's op
+                input_grad = as_gradient_array(input_grad, tensor.data.dtype, node.name)
+            if input_grad.shape != tensor.data.shape:
+                input_grad = unbroadcast(input_grad, tensor.data.shape, node.name)
             parent = tensor.grad_fn
             if parent is None:
                 # The leaf keeps this array unless someone else may hold it too: this node's own
@@ -193,6 +200,23 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
             node.__dict__.clear()  # inputs and saved arrays go; node.inputs reads the class's None again
 
 
+def as_gradient_array(grad: Any, dtype: np.dtype, op: str) -> np.ndarray:
+    """A gradient a backward returned as something other than an ndarray, made one (of ``dtype`` unless floating).
+
+    NumPy hands back scalars for 0-d arithmetic (``a * b`` of two 0-d arrays is a ``numpy.float64``);
+    a user's backward may return a number, a list or a chainrule Tensor (its values are used).
+    """
+    if hasattr(grad, "grad_fn") and hasattr(grad, "data"):  # a Tensor: its values (no graph of the backward)
+        grad = grad.data
+    try:
+        array = np.asarray(grad, dtype=dtype)
+    except (TypeError, ValueError):
+        raise GraphError(
+            f"{op}: backward returned {type(grad).__name__} {grad!r:.40} as a gradient; return a NumPy array"
+        ) from None
+    return array
+
+
 def wrong_count(op: str, count: int, inputs: int) -> str:
     """The message for a backward that returned too few or too many gradients."""
     return (
@@ -215,9 +239,10 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, copy: bool) -> None:
     is never changed behind the back of whoever else might hold it.
     """
     if leaf.grad is not None:
-        leaf.grad = leaf.grad + grad
-        if leaf.grad.dtype != leaf.data.dtype:
-            leaf.grad = leaf.grad.astype(leaf.data.dtype)
+        total = leaf.grad + grad
+        if type(total) is not np.ndarray or total.dtype != leaf.data.dtype:  # 0-d sums come back as scalars
+            total = np.asarray(total, dtype=leaf.data.dtype)
+        leaf.grad = total
     elif copy or type(grad) is not np.ndarray or grad.dtype != leaf.data.dtype or not grad.flags.writeable:
         leaf.grad = np.array(grad, dtype=leaf.data.dtype, copy=True)
     else:

@@ -28,6 +28,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from . import versions
 from .errors import DTypeError
 from .tensor import FLOAT_DTYPES, Tensor
 
@@ -68,6 +69,11 @@ class Optimizer:
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
                 self.update(param.data, param.grad, state)
+        self._stamp()
+
+    def _stamp(self) -> None:
+        """Stamp the parameters as changed in place: a graph recorded before this step cannot run backward."""
+        versions.stamp(*[param.data for param in self.params], where=f"{type(self).__name__}.step()")
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -159,6 +165,7 @@ class SGD(Optimizer):
         for param in self.params:
             if param.grad is not None:
                 _descend(param.data, lr, param.grad)
+        self._stamp()
         return None
 
 
@@ -214,6 +221,7 @@ class NAG(Optimizer):
             param.data[...] = point + coefficient * (point - previous)  # the next q
             state["point"] = point
         self.t = t_next
+        self._stamp()
 
     def iterate(self, index: int) -> np.ndarray:
         """The current point p of parameter ``index`` (the parameters themselves hold q)."""

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import graph
+from . import grad_mode, graph, versions
+from .anomaly import user_location
 from .errors import DTypeError, GraphError, ShapeError, format_shape
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,6 +194,19 @@ class Tensor:
 
     __hash__ = object.__hash__  # ``==`` is elementwise (ops/methods.py); identity hashing stays
 
+    # ----------------------------------------------------------------- changes in place
+    def __iadd__(self, other: Any) -> Tensor:
+        return _update_in_place(self, other, np.add, "+=")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return _update_in_place(self, other, np.subtract, "-=")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return _update_in_place(self, other, np.multiply, "*=")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return _update_in_place(self, other, np.true_divide, "/=")
+
     # ----------------------------------------------------------------- graph
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
@@ -263,6 +277,56 @@ class Tensor:
         if self.name is not None:
             extras.append(f"name={self.name!r}")
         return prefix + body + "".join(", " + extra for extra in extras) + ")"
+
+
+def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -> Tensor:
+    """``target += other`` and the like: change ``target``'s array in place, outside any graph.
+
+    This is the update every tutorial writes, ``with cr.no_grad(): w -= lr * w.grad``: ``w`` stays
+    the same tensor (same array, still requiring grad). While a graph is being recorded, a change
+    in place of a tensor that requires grad would break it, so that is an error, as in PyTorch.
+    The change is stamped (``versions``): a backward that saved the old values refuses to run.
+    """
+    other_requires_grad = isinstance(other, Tensor) and other.requires_grad
+    if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
+        if target.grad_fn is None and target.requires_grad:
+            what = f"{_label(target)} is a leaf that requires grad, and changing it in place would break the graph"
+        else:
+            what = (
+                f"in-place operations are not recorded in the graph, so the gradient of {_label(target)} would be lost"
+            )
+        raise GraphError(
+            f"{symbol}: {what}; for an update write it inside `with cr.no_grad():` (as an optimizer step does), "
+            f"or write t = t {symbol[0]} ... for a new tensor"
+        )
+    value = other.data if isinstance(other, Tensor) else other
+    if not isinstance(value, (np.ndarray, np.generic, float, int)):
+        value = np.asarray(value)
+        if value.dtype.kind not in "biuf":
+            raise DTypeError(f"{symbol}: {other!r:.40} is not numbers; pass a tensor, an array or a number")
+    try:
+        ufunc(target.data, value, out=target.data)
+    except TypeError:  # NumPy's casting error: a float into an integer tensor
+        result = np.result_type(target.data, value)
+        raise DTypeError(
+            f"{symbol}: the result would be {result} but {_label(target)} holds {target.data.dtype} numbers; "
+            f"convert it first (t = t.astype(...)) or write t = t {symbol[0]} ... for a new tensor"
+        ) from None
+    except ValueError as error:
+        if not target.data.flags.writeable:
+            raise ValueError(f"{symbol}: {_label(target)}'s array is read-only; write t = t {symbol[0]} ...") from None
+        shapes = f"shapes {format_shape(target.shape)} and {format_shape(np.shape(value))}"
+        raise ShapeError(
+            f"{symbol}: {shapes} do not fit: a change in place keeps {_label(target)}'s shape, so the other "
+            f"side must broadcast to {format_shape(target.shape)}"
+        ) from error
+    versions.stamp(target.data, where=f"`{symbol}` at {user_location()}")
+    return target
+
+
+def _label(tensor: Tensor) -> str:
+    """How a message names a tensor: its name, or "the tensor of shape (2, 3)"."""
+    return f"'{tensor.name}'" if tensor.name else f"the tensor of shape {format_shape(tensor.shape)}"
 
 
 _new_tensor = object.__new__
