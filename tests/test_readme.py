@@ -62,6 +62,17 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
         loss.backward()
         loss.backward()
 
+    def update_outside_no_grad() -> None:
+        w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+        w -= 0.1 * np.ones(2)
+
+    def step_before_backward() -> None:
+        w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+        loss = (w * w).sum()
+        w.grad = np.ones(2)
+        cr.optim.SGD([w], lr=0.1).step()
+        loss.backward()
+
     cases = [
         lambda: cr.tensor(np.ones((3, 4))) @ cr.tensor(np.ones((3, 3))),
         lambda: cr.tensor(np.ones(3)) + cr.tensor(np.ones(4)),
@@ -72,6 +83,8 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
         lambda: cr.sum(cr.tensor(np.ones((3, 4))), axis=2),
         lambda: cr.mse(cr.tensor(np.ones((3, 1))), np.ones(3)),
         lambda: MyOp.apply(cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)).sum().backward(),
+        update_outside_no_grad,
+        step_before_backward,
     ]
     readme = (ROOT / "README.md").read_text()
     for case in cases:

@@ -54,7 +54,7 @@ def test_in_place_keeps_float32() -> None:
 def test_in_place_on_a_leaf_that_requires_grad_while_recording_is_an_error() -> None:
     w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
     w.grad = np.ones(2)
-    with pytest.raises(cr.GraphError, match=r"^-=: 'w' is a leaf that requires grad.*cr\.no_grad\(\)"):
+    with pytest.raises(cr.GraphError, match=r"^-=: 'w' is a leaf that requires grad.*inside a cr\.no_grad\(\) block"):
         w -= 0.1 * w.grad
     np.testing.assert_array_equal(w.data, [1.0, 2.0])  # nothing changed
 
@@ -90,7 +90,7 @@ def test_a_change_in_place_between_forward_and_backward_is_an_error() -> None:
     with pytest.raises(cr.GraphError) as error:
         y.backward()
     message = str(error.value)
-    assert "'w' of mul" in message and "`-=` at " in message and "test_versions.py" in message
+    assert "'w' of mul" in message and "by -= at " in message and "test_versions.py" in message
     assert "\n" not in message
     assert w.grad is None  # no wrong gradient was stored
 

@@ -296,7 +296,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
                 f"in-place operations are not recorded in the graph, so the gradient of {_label(target)} would be lost"
             )
         raise GraphError(
-            f"{symbol}: {what}; for an update write it inside `with cr.no_grad():` (as an optimizer step does), "
+            f"{symbol}: {what}; make the update inside a cr.no_grad() block (as an optimizer step does), "
             f"or write t = t {symbol[0]} ... for a new tensor"
         )
     value = other.data if isinstance(other, Tensor) else other
@@ -320,7 +320,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
             f"{symbol}: {shapes} do not fit: a change in place keeps {_label(target)}'s shape, so the other "
             f"side must broadcast to {format_shape(target.shape)}"
         ) from error
-    versions.stamp(target.data, where=f"`{symbol}` at {user_location()}")
+    versions.stamp(target.data, where=f"{symbol} at {user_location()}")
     return target
 
 
