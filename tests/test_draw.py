@@ -47,3 +47,31 @@ def test_save_dot_and_render(tmp_path) -> None:
             drawing.save(tmp_path / "graph.svg")
     with pytest.raises(ValueError, match="save as .dot, .gv, .svg, .png or .pdf, not .jpg"):
         drawing.save(tmp_path / "graph.jpg")
+
+
+def test_small_gradients_next_to_large_ones_keep_their_digits() -> None:
+    w = cr.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True, name="W")
+    loss = cr.squared_norm(
+        cr.sigmoid(cr.tensor([1.0, -2.0]) @ w)
+    )  # ∂L/∂W = [[0.00166804, 0.0823563], [-0.00333609, …]]
+    assert "W|shape (2, 2)|value (2, 2) [[0.5, -1], [2, 0.1]]|∂L/∂W (2, 2) [[0.00167, 0.0824], [-0.00334, -0.165]]" in (
+        cr.draw(loss, digits=3).source
+    )
+    assert "∂L/∂W (2, 2) [[0.001668, 0.08236], [-0.003336, -0.1647]]" in cr.draw(loss).source  # 4 digits by default
+
+
+X = cr.tensor([1.0, 2.0], requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: cr.draw(X * 2), cr.GraphError, r"draw: the tensor has shape \(2,\); draw a scalar such as a loss"),
+        (lambda: cr.draw(cr.tensor(1.0)), cr.GraphError, "draw: this tensor was not computed from tensors that"),
+        (lambda: cr.draw([1.0]), TypeError, "draw: expected a chainrule tensor, got list"),
+        (lambda: cr.draw(X.sum(), digits=0), ValueError, r"draw: digits must be at least 1 \(significant digits\)"),
+    ],
+)
+def test_draw_names_itself_in_its_errors(call, error, message) -> None:
+    with pytest.raises(error, match="^" + message):
+        call()

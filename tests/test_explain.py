@@ -7,6 +7,9 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from printed import arrays_of_every_size, assert_faithful, printed_numbers
 
 import chainrule as cr
 from chainrule.examples import scalar_network as seed
@@ -109,7 +112,7 @@ def test_html_for_jupyter_parses(seed_explanation) -> None:
 
 
 def test_vectors_print_in_full_and_large_arrays_are_elided() -> None:
-    assert format_value(np.array([1.5, 2.0])) == "(2,) [1.5, 2. ]"
+    assert format_value(np.array([1.5, 2.0])) == "(2,) [1.5, 2]"
     big = format_value(np.arange(1000.0).reshape(100, 10))
     assert big.startswith("(100, 10) [[") and "..." in big and len(big) < 200
 
@@ -120,6 +123,7 @@ def test_names_in_latex() -> None:
     assert latex_name("sigma") == r"\sigma"
     assert latex_name("Div") == r"\mathrm{Div}"
     assert latex_name("0.5") == "0.5"
+    assert latex_name("1.5e-08") == r"1.5 \times 10^{-8}"  # an unnamed constant, named by its value
 
 
 def test_shared_nodes_and_matrices(rng) -> None:
@@ -142,3 +146,72 @@ def test_explain_refuses_what_it_cannot_explain() -> None:
     loss.backward()
     with pytest.raises(cr.GraphError, match="freed by backward"):
         cr.explain(loss)
+
+
+def issue_example() -> tuple[cr.Tensor, cr.Tensor]:
+    """Issue 10's example: ∂L/∂W has elements 0.00166804 and -0.00333609 next to -0.164713."""
+    w = cr.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True, name="W")
+    return cr.squared_norm(cr.sigmoid(cr.tensor([1.0, -2.0]) @ w)), w
+
+
+def test_small_gradients_next_to_large_ones_keep_their_digits_in_every_format(torch) -> None:
+    loss, w = issue_example()
+    explanation = cr.explain(loss, digits=3)
+    w_torch = torch.tensor([[0.5, -1.0], [2.0, 0.1]], requires_grad=True)
+    (torch.sigmoid(torch.tensor([1.0, -2.0]) @ w_torch) ** 2).sum().backward()
+    true = w_torch.grad.numpy()
+    assert true[0, 0] == pytest.approx(0.00166804, rel=1e-5) and true[1, 0] == pytest.approx(-0.00333609, rel=1e-5)
+    shown = "[[0.00167, 0.0824], [-0.00334, -0.165]]"
+    assert f"∂L/∂W = (2, 2) {shown}" in explanation.text()
+    assert f"- ∂L/∂`W` = (2, 2) {shown}" in explanation.markdown()
+    assert f"∂L/∂<code>W</code> = (2, 2) {shown}</li>" in explanation._repr_html_()
+    latex_matrix = r"\begin{bmatrix}0.00167 & 0.0824 \\ -0.00334 & -0.165\end{bmatrix}"
+    assert rf"\frac{{\partial L}}{{\partial W}} &= {latex_matrix} \\" in explanation.latex()
+    gradient_line = explanation.text().splitlines()[-1]
+    assert_faithful(printed_numbers(gradient_line.split(" = ", 1)[1], "text"), true, 3)
+
+
+def test_two_digits_print_the_weights_as_they_are() -> None:
+    loss, _ = issue_example()
+    text = cr.explain(loss, digits=2).text()
+    assert "W  = (2, 2) [[0.5, -1], [2, 0.1]]    (requires grad)" in text
+    assert "∂L/∂W = (2, 2) [[0.0017, 0.082], [-0.0033, -0.16]]" in text
+
+
+def test_tiny_and_huge_numbers_in_scientific_notation_per_format() -> None:
+    x = cr.tensor([1e-9, 2.5e12], requires_grad=True, name="x")
+    explanation = cr.explain((x * x).sum(), digits=3)
+    assert "∂L/∂x = (2,) [2e-09, 5e+12]" in explanation.text()
+    assert "- ∂L/∂`x` = (2,) [2×10⁻⁹, 5×10¹²]" in explanation.markdown()
+    assert "= (2,) [2×10⁻⁹, 5×10¹²]</li>" in explanation._repr_html_()
+    assert r"\begin{bmatrix}2 \times 10^{-9} & 5 \times 10^{12}\end{bmatrix}" in explanation.latex()
+    assert "e-" not in explanation.latex() and "e+" not in explanation.latex()
+
+
+@settings(max_examples=60, deadline=None)
+@given(gradient=arrays_of_every_size(), digits=st.integers(1, 17))
+def test_every_format_prints_every_gradient_to_its_digits(gradient, digits) -> None:
+    x = cr.tensor(np.zeros(gradient.shape), requires_grad=True, name="x")  # zeros: no overflow in the sum
+    explanation = cr.explain((x * cr.tensor(gradient, name="g")).sum(), digits=digits)  # ∂L/∂x = g exactly
+    text = explanation.text().splitlines()[-1]
+    markdown = explanation.markdown().splitlines()[-1]
+    latex = explanation.latex().splitlines()[-2]
+    html_item = explanation._repr_html_().rsplit("<li>", 1)[1]
+    assert text.startswith("  ∂L/∂x = ") and markdown.startswith("- ∂L/∂`x` = ")
+    assert latex.startswith(r"\frac{\partial L}{\partial x} &= ") and html_item.startswith("∂L/∂<code>x</code> = ")
+    for shown, style in [
+        (text.split(" = ", 1)[1], "text"),
+        (markdown.split(" = ", 1)[1], "unicode"),
+        (latex.split(" &= ", 1)[1].removesuffix(r" \\"), "latex"),
+        (html.unescape(html_item.split(" = ", 1)[1].removesuffix("</li></ul></div>")), "unicode"),
+    ]:
+        assert_faithful(printed_numbers(shown, style), gradient, digits)
+
+
+def test_digits_are_checked_by_explain() -> None:
+    loss, _ = issue_example()
+    with pytest.raises(ValueError, match=r"^explain: digits must be at least 1 \(significant digits\), got 0$"):
+        cr.explain(loss, digits=0)
+    with pytest.raises(TypeError, match=r"^explain: digits must be a whole number of significant digits, got 2.5$"):
+        cr.explain(loss, digits=2.5)
+    assert "0.002" in cr.explain(loss, digits=1).text()  # one significant digit: 0.00166804 → 0.002

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .errors import format_shape
+from .number_format import format_number
 
 
 @dataclass
@@ -84,8 +83,9 @@ class CheckReport:
                 lines.append(f"- {item.name}: {note}")
             for kink in item.kinks[:3]:
                 lines.append(
-                    f"- {item.name}{format_shape(kink.index)}: a kink (left slope {kink.left:.6g}, right slope "
-                    f"{kink.right:.6g}); autodiff's {kink.autodiff:.6g} lies between them, so this is not an error"
+                    f"- {item.name}{format_shape(kink.index)}: a kink (left slope {_number(kink.left)}, right slope "
+                    f"{_number(kink.right)}); autodiff's {_number(kink.autodiff)} lies between them, so this is not an "
+                    "error"
                 )
             if len(item.kinks) > 3:
                 lines.append(f"- {item.name}: {len(item.kinks) - 3} more kinks")
@@ -98,8 +98,9 @@ class CheckReport:
 
 
 def _number(value: float | None) -> str:
-    return "-" if value is None or np.isnan(value) else f"{value:.6g}"
+    """A value in the table: 6 significant digits, NaN as nan; "-" where there is none."""
+    return "-" if value is None else format_number(value, 6)
 
 
 def _error(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
+    return "-" if value is None else format_number(value, 3)

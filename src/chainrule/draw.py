@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .explain import Explanation, format_value
+from .explain import Explanation, check_explainable
 from .files import atomic_write
+from .number_format import format_value
 from .tensor import Tensor
 
 INSTALL_GRAPHVIZ = (
@@ -73,7 +74,9 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
     """Draw the graph behind the scalar ``loss``: ops, shapes, values and gradients.
 
     As with ``explain``, call it before ``backward()`` or after ``backward(retain_graph=True)``.
+    Numbers are shown with ``digits`` significant digits (an int, 1 or more).
     """
+    digits = check_explainable(loss, digits, "draw")
     explanation = Explanation(loss, digits)
     names, totals = explanation.names, explanation.totals
     lines = [

@@ -36,6 +36,7 @@ import numpy as np
 
 from .errors import GraphError, format_shape
 from .graph import tensors_in_order, unbroadcast
+from .number_format import Style, check_digits, format_number, format_value, restyle
 from .tensor import Tensor
 
 
@@ -72,15 +73,7 @@ class Explanation:
     """A worked forward and backward pass; print it, or ask for ``.markdown()`` or ``.latex()``."""
 
     def __init__(self, loss: Tensor, digits: int = 6) -> None:
-        if not isinstance(loss, Tensor):
-            raise TypeError(f"explain: expected a chainrule tensor, got {type(loss).__name__}")
-        if loss.size != 1:
-            raise GraphError(
-                f"explain: the tensor has shape {format_shape(loss.shape)}; explain a scalar such as a loss"
-            )
-        if loss.grad_fn is None:
-            raise GraphError("explain: this tensor was not computed from tensors that require grad; nothing to explain")
-        self.digits = digits
+        self.digits = check_explainable(loss, digits, "explain")
         order = tensors_in_order(loss)
         self.names = _names(order)
         self.loss_name = self.names[id(loss)]
@@ -143,12 +136,12 @@ class Explanation:
         return rows, totals
 
     # ----------------------------------------------------------------- formats
-    def value(self, values: np.ndarray) -> str:
-        return format_value(values, self.digits)
+    def value(self, values: np.ndarray, style: Style = "text") -> str:
+        return format_value(values, self.digits, style)
 
-    def factor(self, values: np.ndarray) -> str:
+    def factor(self, values: np.ndarray, style: Style = "text") -> str:
         """A number inside a product: negative ones in parentheses."""
-        text = self.value(values)
+        text = self.value(values, style)
         return f"({text})" if text.startswith("-") else text
 
     def text(self) -> str:
@@ -177,15 +170,16 @@ class Explanation:
         lines += [f"  ∂{loss}/∂{name} = {self.value(values)}" for name, values in self.gradients.items()]
         return "\n".join(lines)
 
-    def _chain_text(self, row: BackwardRow, part: Contribution) -> str:
+    def _chain_text(self, row: BackwardRow, part: Contribution, style: Style = "text") -> str:
         loss, sign = self.loss_name, "+=" if part.shared else "="
         target = f"∂{loss}/∂{part.input_name} {sign} "
         if part.local is not None:
             return (
                 target + f"∂{loss}/∂{row.name} · ∂{row.name}/∂{part.input_name} = "
-                f"{self.factor(row.gradient)} · {self.factor(part.local)} = {self.value(part.gradient)}"
+                f"{self.factor(row.gradient, style)} · {self.factor(part.local, style)} = "
+                f"{self.value(part.gradient, style)}"
             )
-        return target + f"(∂{loss}/∂{row.name}) pulled back through {row.formula}: {self.value(part.gradient)}"
+        return target + f"(∂{loss}/∂{row.name}) pulled back through {row.formula}: {self.value(part.gradient, style)}"
 
     def markdown(self) -> str:
         """GitHub-flavoured Markdown: a table for each pass."""
@@ -193,7 +187,7 @@ class Explanation:
         lines = ["### Forward pass", "", "| node | formula | op | value |", "|---|---|---|---|"]
         for row in self.forward:
             formula = row.formula if row.kind == "op" else f"*{row.kind}*"
-            lines.append(f"| `{row.name}` | {_md(formula)} | {row.op} | {_md(self.value(row.value))} |")
+            lines.append(f"| `{row.name}` | {_md(formula)} | {row.op} | {_md(self.value(row.value, 'unicode'))} |")
         lines += [
             "",
             f"### Backward pass (∂{loss}/∂node)",
@@ -202,10 +196,12 @@ class Explanation:
             "|---|---|---|",
         ]
         for step in self.backward:
-            chains = "<br>".join(_md(self._chain_text(step, part)) for part in step.contributions)
+            chains = "<br>".join(_md(self._chain_text(step, part, "unicode")) for part in step.contributions)
             lines.append(f"| `{step.name}` = {_md(step.formula)} | {_md(step.rule)} | {chains} |")
         lines += ["", "### Gradients", ""]
-        lines += [f"- ∂{loss}/∂`{name}` = {_md(self.value(values))}" for name, values in self.gradients.items()]
+        lines += [
+            f"- ∂{loss}/∂`{name}` = {_md(self.value(values, 'unicode'))}" for name, values in self.gradients.items()
+        ]
         return "\n".join(lines) + "\n"
 
     def latex(self) -> str:
@@ -253,21 +249,21 @@ class Explanation:
             formula = html.escape(row.formula) if row.kind == "op" else f"<i>{row.kind}</i>"
             parts.append(
                 f"<tr><td><code>{html.escape(row.name)}</code></td><td>{formula}"
-                f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value))}</td></tr>"
+                f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value, 'unicode'))}</td></tr>"
             )
         parts += [
             f"</table><h4>Backward pass (∂{html.escape(loss)}/∂node)</h4><table>",
             "<tr><th>node</th><th>rule</th><th>chain rule</th></tr>",
         ]
         for step in self.backward:
-            chains = "<br>".join(html.escape(self._chain_text(step, part)) for part in step.contributions)
+            chains = "<br>".join(html.escape(self._chain_text(step, part, "unicode")) for part in step.contributions)
             parts.append(
                 f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formula)}</td>"
                 f"<td>{html.escape(step.rule)}</td><td>{chains}</td></tr>"
             )
         parts.append("</table><h4>Gradients</h4><ul>")
         parts += [
-            f"<li>∂{html.escape(loss)}/∂<code>{html.escape(name)}</code> = {html.escape(self.value(v))}</li>"
+            f"<li>∂{html.escape(loss)}/∂<code>{html.escape(name)}</code> = {html.escape(self.value(v, 'unicode'))}</li>"
             for name, v in self.gradients.items()
         ]
         parts.append("</ul></div>")
@@ -284,9 +280,22 @@ def explain(loss: Tensor, digits: int = 6) -> Explanation:
     """Write out the computation behind the scalar ``loss``, forward and backward, step by step.
 
     The graph must still be there: call ``explain`` before ``loss.backward()`` or after
-    ``loss.backward(retain_graph=True)``. Leaves' ``.grad`` are not touched.
+    ``loss.backward(retain_graph=True)``. Leaves' ``.grad`` are not touched. Every number is
+    shown with ``digits`` significant digits (an int, 1 or more), in scientific notation when
+    plain decimals would need more room (see ``chainrule.number_format``).
     """
     return Explanation(loss, digits)
+
+
+def check_explainable(loss: object, digits: object, caller: str) -> int:
+    """The checks that ``explain`` and ``draw`` make of their arguments, errors naming ``caller``; the digits."""
+    if not isinstance(loss, Tensor):
+        raise TypeError(f"{caller}: expected a chainrule tensor, got {type(loss).__name__}")
+    if loss.size != 1:
+        raise GraphError(f"{caller}: the tensor has shape {format_shape(loss.shape)}; {caller} a scalar such as a loss")
+    if loss.grad_fn is None:
+        raise GraphError(f"{caller}: this tensor was not computed from tensors that require grad; nothing to {caller}")
+    return check_digits(digits, caller)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -331,31 +340,13 @@ def _names(order: list[Tensor]) -> dict[int, str]:
     return names
 
 
-def format_value(values: np.ndarray, digits: int = 6) -> str:
-    """A number with ``digits`` significant digits; an array on one line, elided when large."""
-    values = np.asarray(values)
-    if values.size == 1:
-        number = values.reshape(()).item()
-        return str(number) if isinstance(number, (bool, int)) else f"{number:.{digits}g}"
-    body = np.array2string(
-        values,
-        precision=digits - 2,
-        threshold=24,
-        edgeitems=2,
-        separator=", ",
-        max_line_width=10**6,
-        suppress_small=False,
-    )
-    return f"{format_shape(values.shape)} {' '.join(body.split())}"
-
-
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
 
 
 def latex_name(name: str) -> str:
-    """``w1`` → ``w_{1}``, ``yhat`` → ``\\hat{y}``, ``Div`` → ``\\mathrm{Div}``, numbers unchanged."""
-    if re.fullmatch(r"-?[\d.eE+-]+|nan|inf", name):
-        return name
+    """``w1`` → ``w_{1}``, ``yhat`` → ``\\hat{y}``, ``Div`` → ``\\mathrm{Div}``, ``1e-08`` → ``10^{-8}``."""
+    if re.fullmatch(r"-?[\d.eE+-]+|-?nan|-?inf", name):
+        return restyle(name, "latex")
     match = re.fullmatch(r"([A-Za-z]+?)(hat)?_?(\d+)?(_\d+)?", name)
     if not match:
         return r"\mathrm{" + re.sub(r"([_#%&$])", r"\\\1", name) + "}"
@@ -407,10 +398,10 @@ def latex_value(values: np.ndarray, digits: int) -> str:
     """A number, or a small vector or matrix as a bmatrix; larger arrays by their shape only."""
     values = np.asarray(values)
     if values.size == 1:
-        return format_value(values, digits).replace("e", r"\mathrm{e}")
+        return format_value(values, digits, "latex")
     if values.ndim <= 2 and values.size <= 36:
         matrix = values.reshape(1, -1) if values.ndim == 1 else values
-        rows = [" & ".join(format_value(v, digits) for v in row) for row in matrix]
+        rows = [" & ".join(format_number(v, digits, "latex") for v in row) for row in matrix]
         return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
     return rf"\text{{(array of shape {format_shape(values.shape)})}}"
 
