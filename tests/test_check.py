@@ -232,3 +232,17 @@ def test_the_step_defaults_to_1e_6_and_must_be_positive() -> None:
     assert "eps=0.0001" in str(gradcheck(lambda t: (t * t).sum(), np.ones(2), eps=1e-4))
     with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got -1"):
         gradcheck(lambda t: t.sum(), np.ones(2), eps=-1)
+
+
+def test_a_gradient_that_is_not_a_number_fails_the_check() -> None:
+    # √x at 0: autodiff says inf, the finite difference reads √(−eps) = nan; NaN must never pass
+    with np.errstate(invalid="ignore", divide="ignore"):
+        report = gradcheck(lambda x: (x**0.5).sum(), np.array([0.0, 1.0]))
+    assert not report
+    assert "not a finite number" in str(report) and "FAILED" in str(report)
+
+
+def test_nan_from_both_sides_fails_the_check() -> None:
+    with np.errstate(invalid="ignore"):
+        report = gradcheck(lambda x: (x * np.nan).sum(), np.array([1.0, 2.0]))
+    assert not report

@@ -176,3 +176,12 @@ def test_replacing_data_keeps_the_saved_values() -> None:
     w.data = np.array([100.0, 100.0])
     y.backward()
     np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+
+
+def test_explain_refuses_values_changed_since_the_forward_pass() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    with cr.no_grad():
+        w += 1
+    with pytest.raises(cr.GraphError, match="'w' of mul .* was changed in place"):
+        cr.explain(loss)

@@ -123,7 +123,7 @@ def _compare(
         target, slack = reference, 0.0
     error = np.abs(claimed - target)
     allowed = atol + rtol * np.abs(target) + slack
-    bad = error > allowed
+    bad = ~(error <= allowed)  # a NaN on either side is a failure, never a pass
     kinks = []
     if bad.any():
         left, right = differences.left(position), differences.right(position)
@@ -136,6 +136,12 @@ def _compare(
             kinks.append(Kink(index, float(left[index]), float(right[index]), float(claimed[index])))
         bad &= ~at_kink
     check = InputCheck(name, claimed.shape, passed=not bad.any(), kinks=kinks)
+    not_numbers = ~np.isfinite(claimed) | ~np.isfinite(target)
+    if not_numbers.any():
+        check.notes.append(
+            f"{int(not_numbers.sum())} element(s) where the gradient or its finite difference is not a finite number "
+            "(nan or inf): such a gradient cannot be checked there, and counts as wrong"
+        )
     if claimed.size:
         score = np.where(bad, error, -1.0) if bad.any() else error  # the largest error, among failures if any
         worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), claimed.shape))

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import versions
 from .errors import GraphError, format_shape
 from .graph import tensors_in_order, unbroadcast
 from .number_format import Style, check_digits, format_number, format_value, restyle
@@ -120,6 +121,7 @@ class Explanation:
                 grad_out,
                 consumers.get(id(tensor), 1),
             )
+            versions.check(node)  # never show a gradient computed from values changed since the forward pass
             input_grads = _as_tuple(node.backward(grad_out))
             scalar = tensor.size == 1 and all(t.size == 1 for t in node.inputs)
             locals_ = _as_tuple(node.backward(np.ones_like(grad_out))) if scalar else (None,) * len(node.inputs)

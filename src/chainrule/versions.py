@@ -82,6 +82,12 @@ def saved_arrays(node: Function) -> list[tuple[str, np.ndarray]]:
     return saved
 
 
+def check(node: Function) -> None:
+    """``check_saved`` for a node older than the newest change (``graph.backward`` inlines this test)."""
+    if node.sequence < latest:
+        check_saved(node)
+
+
 def check_saved(node: Function) -> None:
     """Raise if an array ``node`` saved for its backward was changed in place after the node was made."""
     for _, array in saved_arrays(node):
