@@ -89,3 +89,103 @@ def test_three_matrix_inputs() -> None:
     inputs = data.three_matrix_inputs(1000, seed=0)
     assert inputs.shape == (1000, 3) and inputs.min() >= 0 and inputs.max() < 1
     np.testing.assert_array_equal(inputs, np.random.default_rng(0).random((1000, 3)))
+
+
+def test_continuous_targets_are_shuffled_plainly_and_both_parts_are_filled() -> None:
+    rng = np.random.default_rng(0)
+    features, targets = rng.normal(size=(50, 3)), rng.normal(size=50)
+    X_train, X_test, y_train, y_test = data.train_test_split(features, targets, test_fraction=0.2, seed=1)
+    assert (len(X_train), len(X_test), len(y_train), len(y_test)) == (40, 10, 40, 10)
+    assert sorted(np.concatenate([y_train, y_test]).tolist()) == sorted(targets.tolist())
+    for rows, values in ((X_train, y_train), (X_test, y_test)):  # rows stay with their targets
+        np.testing.assert_array_equal(rows, features[[targets.tolist().index(value) for value in values]])
+    with pytest.raises(ValueError, match="stratifying needs class labels .* got float64 values of shape \\(50,\\)"):
+        data.train_test_split(features, targets, stratify=True)
+
+
+def test_split_unpacks_as_scikit_learn_does_and_keeps_its_attributes() -> None:
+    iris = data.load_iris()
+    split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=3)
+    X_train, X_test, y_train, y_test = split
+    np.testing.assert_array_equal(X_train, split.train_features)
+    np.testing.assert_array_equal(X_test, split.test_features)
+    np.testing.assert_array_equal(y_train, split.train_labels)
+    np.testing.assert_array_equal(y_test, split.test_labels)
+    explicit = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=3, stratify=True)
+    np.testing.assert_array_equal(explicit.test_features, X_test)  # class labels are stratified by default
+    assert np.bincount(y_test).tolist() == [10, 10, 10]
+
+
+def test_stratify_takes_the_labels_to_keep_in_proportion() -> None:
+    rng = np.random.default_rng(2)
+    features, targets = rng.normal(size=(40, 2)), rng.normal(size=40)
+    groups = np.repeat(["a", "b"], [30, 10])
+    split = data.train_test_split(features, targets, test_fraction=0.2, stratify=groups)
+    test_rows = [features.tolist().index(row) for row in split.test_features.tolist()]
+    assert sorted(groups[test_rows].tolist()) == ["a"] * 6 + ["b"] * 2
+    binary = data.train_test_split(features, (np.arange(40) < 10).astype(float), test_fraction=0.2, stratify=True)
+    assert sorted(binary.test_labels.tolist()) == [0.0] * 6 + [1.0] * 2  # whole-number floats are classes too
+    with pytest.raises(cr.ShapeError, match="stratify has 39 values for 40 samples"):
+        data.train_test_split(features, targets, stratify=groups[:39])
+    with pytest.raises(TypeError, match="stratify must be True, False, None or an array of class labels, got 'yes'"):
+        data.train_test_split(features, targets, stratify="yes")
+
+
+@pytest.mark.parametrize(
+    ("labels", "settings", "error", "message"),
+    [
+        (
+            np.arange(10) % 2,
+            {"test_fraction": 0.05},
+            ValueError,
+            "test_fraction 0.05 of the 5 samples of class 0 leaves the test set empty; "
+            "a stratified split needs every class in both parts",
+        ),
+        (np.arange(10) % 2, {"test_fraction": 0.95}, ValueError, "of class 0 leaves the training set empty"),
+        (
+            np.arange(10.0),
+            {"test_fraction": 0.01},
+            ValueError,
+            "test_fraction 0.01 of the 10 samples leaves the test set empty",
+        ),
+        (np.arange(10.0), {"test_fraction": 0.97}, ValueError, "of the 10 samples leaves the training set empty"),
+        (
+            np.array([0] * 9 + [1]),
+            {},
+            ValueError,
+            r"class 1 has only 1 sample, which cannot be split; .*stratify=False",
+        ),
+        (np.arange(10.0), {"test_fraction": "0.2"}, TypeError, "test_fraction must be a number, got the string '0.2'"),
+        (
+            np.arange(10.0),
+            {"test_fraction": float("nan")},
+            ValueError,
+            "test_fraction must be a finite number, got nan",
+        ),
+        (np.arange(10.0), {"seed": 1.5}, TypeError, "train_test_split: seed must be a non-negative integer, got 1.5"),
+    ],
+)
+def test_split_mistakes_are_explained(labels, settings, error, message) -> None:
+    with pytest.raises(error, match=message) as caught:
+        data.train_test_split(np.ones((10, 2)), labels, **settings)
+    assert str(caught.value).startswith("train_test_split: ") and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"batch_size": 2.5}, TypeError, "DataLoader: batch_size must be a positive integer, got 2.5"),
+        ({"batch_size": "4"}, TypeError, "DataLoader: batch_size must be a positive integer, got the string '4'"),
+        ({"batch_size": True}, TypeError, "DataLoader: batch_size must be a positive integer, got True"),
+        ({"shuffle": "no"}, TypeError, "DataLoader: shuffle must be True or False, got the string 'no'"),
+        ({"seed": -1}, ValueError, "DataLoader: seed must be a non-negative integer, got -1"),
+        ({"features": np.ones((0, 2)), "labels": np.ones(0)}, ValueError, "DataLoader: features has no samples"),
+        ({"features": 3.0}, cr.ShapeError, "DataLoader: features must have one row per sample, got 3.0"),
+        ({"features": [[1.0], [1.0, 2.0]]}, ValueError, r"DataLoader: features could not be made into one array"),
+    ],
+)
+def test_loader_arguments_are_checked(arguments, error, message) -> None:
+    given = {"features": np.ones((2, 1)), "labels": np.arange(2), **arguments}
+    with pytest.raises(error, match=message) as caught:
+        data.DataLoader(given.pop("features"), given.pop("labels"), **given)
+    assert "\n" not in str(caught.value)

@@ -187,3 +187,30 @@ def test_parameters_in_lists_are_found_too() -> None:
     assert module.num_parameters() == 3
     module(cr.tensor([1.0, 1.0])).sum().backward()
     np.testing.assert_array_equal(module.gains[0].grad, [2.0])
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: nn.Linear(4.5, 3), TypeError, "Linear: in_features must be an integer, got 4.5"),
+        (lambda: nn.Linear(4, "3"), TypeError, "Linear: out_features must be an integer, got the string '3'"),
+        (lambda: nn.Linear(True, 3), TypeError, "Linear: in_features must be an integer, got True"),
+        (lambda: nn.Linear(4, 3, bias=0.5), TypeError, "Linear: bias must be True or False, got 0.5"),
+        (
+            lambda: nn.Linear(4, 3, rng=1.5),
+            TypeError,
+            "Linear: rng must be a seed .* or a numpy.random.Generator, got 1.5",
+        ),
+        (lambda: nn.LeakyReLU("0.1"), TypeError, "LeakyReLU: slope must be a number, got the string '0.1'"),
+        (lambda: nn.LeakyReLU(float("nan")), ValueError, "LeakyReLU: slope must be a finite number, got nan"),
+        (lambda: nn.Softmax(1.5), TypeError, "Softmax: axis must be an integer, got 1.5"),
+        (lambda: nn.LogSoftmax("-1"), TypeError, "LogSoftmax: axis must be an integer, got the string '-1'"),
+        (lambda: nn.CrossEntropyLoss("avg"), ValueError, "CrossEntropyLoss: reduction must be one of mean, sum, none"),
+        (lambda: nn.MSELoss(None), ValueError, "MSELoss: reduction must be one of mean, sum, none; got None"),
+        (lambda: nn.BCELoss(from_logits="yes"), TypeError, "BCELoss: from_logits must be True or False"),
+    ],
+)
+def test_layer_arguments_are_checked_when_the_layer_is_built(build, error, message) -> None:
+    with pytest.raises(error, match=message) as caught:
+        build()
+    assert "\n" not in str(caught.value)

@@ -182,3 +182,60 @@ def test_parameters_without_gradient_are_left_alone() -> None:
     optimizer.step()
     assert b.data[0] == 2.0 and a.data[0] != 1.0
     assert repr(optim.GD([a], lr=0.5)) == "SGD(lr=0.5, momentum=0.0, nesterov=False, weight_decay=0.0)"
+
+
+BAD_HYPERPARAMETERS = [
+    (optim.SGD, {"lr": float("nan")}, ValueError, "SGD: lr must be a finite number, got nan"),
+    (optim.SGD, {"lr": float("inf")}, ValueError, "SGD: lr must be a finite number, got inf"),
+    (optim.SGD, {"lr": "0.1"}, TypeError, "SGD: lr must be a number, got the string '0.1'"),
+    (optim.SGD, {"lr": True}, TypeError, "SGD: lr must be a number, got True"),
+    (optim.SGD, {"lr": 0.1, "momentum": float("nan")}, ValueError, "SGD: momentum must be a finite number, got nan"),
+    (optim.SGD, {"lr": 0.1, "momentum": -0.9}, ValueError, "SGD: momentum must not be negative, got -0.9"),
+    (optim.SGD, {"lr": 0.1, "weight_decay": "0"}, TypeError, "SGD: weight_decay must be a number, got the string"),
+    (optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": "yes"}, TypeError, "SGD: nesterov must be True or False"),
+    (optim.NAG, {"lr": float("-inf")}, ValueError, "NAG: lr must be a finite number, got -inf"),
+    (optim.Adam, {"lr": None}, TypeError, "Adam: lr must be a number, got None"),
+    (optim.Adam, {"betas": (float("nan"), 0.9)}, ValueError, "Adam: beta1 must be a finite number, got nan"),
+    (optim.Adam, {"betas": (0.9, -0.1)}, ValueError, "Adam: beta2 must not be negative, got -0.1"),
+    (optim.Adam, {"betas": 0.9}, TypeError, r"Adam: betas must be a pair of numbers \(beta1, beta2\), got 0.9"),
+    (optim.Adam, {"eps": -1e-8}, ValueError, "Adam: eps must not be negative, got -1e-08"),
+    (optim.Adam, {"weight_decay": float("inf")}, ValueError, "Adam: weight_decay must be a finite number, got inf"),
+]
+
+
+@pytest.mark.parametrize(("kind", "settings", "error", "message"), BAD_HYPERPARAMETERS, ids=lambda value: str(value))
+def test_bad_hyperparameters_are_refused_when_the_optimizer_is_built(kind, settings, error, message) -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    with pytest.raises(error, match=message) as caught:
+        kind([w], **settings)
+    assert "\n" not in str(caught.value)
+
+
+def test_numpy_hyperparameters_are_stored_as_python_floats() -> None:
+    w = cr.tensor(np.array([1.0], dtype=np.float32), requires_grad=True)
+    optimizer = optim.SGD([w], lr=np.float64(0.5), momentum=np.float32(0.25))
+    assert optimizer.hyperparameters["lr"] == 0.5 and type(optimizer.hyperparameters["lr"]) is float
+    w.grad = np.array([2.0], dtype=np.float32)
+    optimizer.step()
+    assert w.data.dtype == np.float32 and w.data[0] == np.float32(0.0)
+
+
+def test_the_parameters_given_must_be_distinct_leaf_tensors_that_require_grad() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    net = cr.nn.Linear(2, 1, rng=0)
+    with pytest.raises(
+        ValueError, match="SGD: parameter 2 is the same tensor as parameter 0; list each parameter once"
+    ):
+        optim.SGD([w, cr.tensor([2.0], requires_grad=True), w], lr=0.1)
+    with pytest.raises(TypeError, match=r"SGD: got the model itself \(a Linear\); pass model.parameters\(\)"):
+        optim.SGD(net, lr=0.1)
+    with pytest.raises(TypeError, match=r"Adam: pass a list of tensors, e.g. Adam\(\[w\], ...\), not a single tensor"):
+        optim.Adam(w)
+    with pytest.raises(TypeError, match="SGD: parameter 1 is 2.0, not a chainrule tensor"):
+        optim.SGD([w, 2.0], lr=0.1)
+    with pytest.raises(TypeError, match="SGD: params must be a list of tensors such as model.parameters"):
+        optim.SGD(3, lr=0.1)
+    with pytest.raises(TypeError, match="SGD: parameter 0 is not a tensor with requires_grad=True; create it"):
+        optim.SGD([cr.tensor([1.0])], lr=0.1)
+    with pytest.raises(TypeError, match="SGD: parameter 0 was computed by an op, so backward gives it no .grad"):
+        optim.SGD([w * 2], lr=0.1)

@@ -6,7 +6,11 @@ Every error is raised at the user's own line: shapes are checked when an op is *
 
 from __future__ import annotations
 
-from typing import Sequence
+import math
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
 
 
 class ChainruleError(Exception):
@@ -58,3 +62,54 @@ def normalize_axes(
     if len(set(normalized)) != len(normalized):
         raise AxisError(f"{op}: axis {axis!r} names the same axis twice")
     return tuple(sorted(normalized))
+
+
+def describe_value(value: Any) -> str:
+    """How an error message names a value the user passed: ``4.5``, ``the string '0.1'``, ``a list``."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if value is None or isinstance(value, numbers.Number):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
+def check_integer(owner: str, name: str, value: Any, minimum: int | None = 1) -> int:
+    """``value`` as an int, or a one-line error naming ``owner`` and ``name`` (``DataLoader: batch_size ...``).
+
+    >>> check_integer("Linear", "in_features", 4.5)
+    Traceback (most recent call last):
+    TypeError: Linear: in_features must be a positive integer, got 4.5
+    """
+    wanted = {None: "an integer", 0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer of at least {minimum}"
+    )
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{owner}: {name} must be {wanted}, got {describe_value(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: {name} must be {wanted}, got {value}")
+    return int(value)
+
+
+def check_number(owner: str, name: str, value: Any, minimum: float | None = 0.0) -> float:
+    """``value`` as a finite float (at least ``minimum``), or a one-line error naming ``owner`` and ``name``.
+
+    >>> check_number("SGD", "lr", float("nan"))
+    Traceback (most recent call last):
+    ValueError: SGD: lr must be a finite number, got nan
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {describe_value(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {number}")
+    if minimum is not None and number < minimum:
+        bound = "must not be negative" if minimum == 0 else f"must be at least {minimum}"
+        raise ValueError(f"{owner}: {name} {bound}, got {value}")
+    return number
+
+
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """``value`` if it is True or False (NumPy's bool too), else a one-line TypeError naming ``owner`` and ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {describe_value(value)}")
+    return bool(value)

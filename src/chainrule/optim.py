@@ -24,31 +24,32 @@ at the look-ahead point q, never at p.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from . import versions
-from .errors import DTypeError
+from .errors import DTypeError, check_flag, check_number, describe_value
 from .tensor import FLOAT_DTYPES, Tensor
 
 
 class Optimizer:
-    """Base class: holds the parameters, one state dictionary per parameter, and hyperparameters."""
+    """Base class: holds the parameters, one state dictionary per parameter, and hyperparameters.
+
+    Every hyperparameter is a finite, non-negative number (stored as a float) except those named
+    in ``flags``, which are True or False; each mistake is reported when the optimizer is built.
+    """
+
+    flags: tuple[str, ...] = ()
 
     def __init__(self, params: Iterable[Tensor], **hyperparameters: Any) -> None:
-        self.params = list(params)
-        if not self.params:
-            raise ValueError(f"{type(self).__name__}: got no parameters to optimize")
-        for position, param in enumerate(self.params):
-            if not isinstance(param, Tensor) or not param.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {position} is not a tensor with requires_grad=True")
-            if param.dtype not in FLOAT_DTYPES:
-                raise DTypeError(f"{type(self).__name__}: parameter {position} has dtype {param.dtype}")
-        for name, value in hyperparameters.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-                raise ValueError(f"{type(self).__name__}: {name} must not be negative, got {value}")
-        self.hyperparameters = hyperparameters
+        owner = type(self).__name__
+        self.params = _parameter_list(owner, params)
+        self.hyperparameters = {
+            name: check_flag(owner, name, value) if name in self.flags else check_number(owner, name, value)
+            for name, value in hyperparameters.items()
+        }
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps = 0
 
@@ -128,6 +129,8 @@ class SGD(Optimizer):
     array([ 0.8, -1.6])
     """
 
+    flags = ("nesterov",)
+
     def __init__(
         self,
         params: Iterable[Tensor],
@@ -136,9 +139,9 @@ class SGD(Optimizer):
         nesterov: bool = False,
         weight_decay: float = 0.0,
     ) -> None:
-        if nesterov and momentum <= 0:
-            raise ValueError("SGD: nesterov=True needs a momentum greater than 0")
         super().__init__(params, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+        if self.hyperparameters["nesterov"] and self.hyperparameters["momentum"] <= 0:
+            raise ValueError("SGD: nesterov=True needs a momentum greater than 0")
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         settings = self.hyperparameters  # one dictionary read each, not four trips through __getattr__
@@ -167,6 +170,44 @@ class SGD(Optimizer):
                 _descend(param.data, lr, param.grad)
         self._stamp()
         return None
+
+
+def _parameter_list(owner: str, params: Any) -> list[Tensor]:
+    """The tensors to optimize as a list: each a distinct leaf tensor of a float dtype that requires grad."""
+    if isinstance(params, Tensor):
+        raise TypeError(f"{owner}: pass a list of tensors, e.g. {owner}([w], ...), not a single tensor")
+    if callable(getattr(params, "parameters", None)):
+        raise TypeError(f"{owner}: got the model itself (a {type(params).__name__}); pass model.parameters()")
+    if isinstance(params, (str, bytes)) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"{owner}: params must be a list of tensors such as model.parameters(), got {describe_value(params)}"
+        )
+    params = list(params)
+    if not params:
+        raise ValueError(f"{owner}: got no parameters to optimize")
+    first_position: dict[int, int] = {}
+    for position, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(f"{owner}: parameter {position} is {describe_value(param)}, not a chainrule tensor")
+        if not param.requires_grad:
+            raise TypeError(
+                f"{owner}: parameter {position} is not a tensor with requires_grad=True; "
+                "create it with requires_grad=True, or leave it out"
+            )
+        if not param.is_leaf:
+            raise TypeError(
+                f"{owner}: parameter {position} was computed by an op, so backward gives it no .grad; "
+                "optimize the leaf tensors it was computed from"
+            )
+        if param.dtype not in FLOAT_DTYPES:
+            raise DTypeError(f"{owner}: parameter {position} has dtype {param.dtype}")
+        if id(param) in first_position:
+            raise ValueError(
+                f"{owner}: parameter {position} is the same tensor as parameter {first_position[id(param)]}; "
+                "list each parameter once"
+            )
+        first_position[id(param)] = position
+    return params
 
 
 def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
@@ -252,10 +293,11 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        beta1, beta2 = betas
-        if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {betas}")
-        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"Adam: betas must be a pair of numbers (beta1, beta2), got {describe_value(betas)}")
+        super().__init__(params, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
+        if not (self.hyperparameters["beta1"] < 1 and self.hyperparameters["beta2"] < 1):
+            raise ValueError(f"Adam: betas must lie in [0, 1), got {tuple(betas)}")
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         settings = self.hyperparameters  # dictionary reads, not trips through __getattr__

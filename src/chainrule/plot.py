@@ -1,13 +1,21 @@
-"""Training curves with matplotlib (an optional dependency: ``pip install 'chainrule[plot]'``)."""
+"""Training curves with matplotlib (an optional dependency: ``pip install 'chainrule[plot]'``).
+
+Figures are drawn on a ``matplotlib.figure.Figure`` of their own, never through pyplot, so
+plotting leaves the user's backend and open figures alone (a notebook's inline plots keep
+working).
+"""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .files import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.figure import Figure
+
     from .train import History
 
 
@@ -25,33 +33,65 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
-def plot_histories(histories: dict[str, History], path: str | Path, title: str | None = None) -> Path:
-    """Draw loss and accuracy per epoch for one or more runs on one figure; save it as PNG, SVG or PDF.
+def draw_histories(histories: dict[str, History], title: str | None = None) -> Figure:
+    """A figure of loss and accuracy per epoch for one or more runs (named by the keys; "" for one run).
 
-    Left: training loss (log scale). Right: test accuracy (solid) and training accuracy (dashed).
+    Left: training loss (solid) and test loss (dotted), on a log scale when every loss is
+    positive. Right, when accuracy was recorded: test accuracy (solid) and training accuracy
+    (dashed).
     """
-    path = check_plot_path(path)
-    import matplotlib
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    runs = histories.values()
+    with_accuracy = any(history.train_accuracy or history.test_accuracy for history in runs)
+    figure = Figure(figsize=(11 if with_accuracy else 5.5, 4.2), layout="constrained")
+    FigureCanvasAgg(figure)  # the figure's own canvas: no pyplot, no backend switch
+    all_axes = figure.subplots(1, 2 if with_accuracy else 1, squeeze=False)[0]
+    loss_axes = all_axes[0]
     for index, (name, history) in enumerate(histories.items()):
         color = f"C{index}"
         epochs = range(1, history.epochs + 1)
-        loss_axes.plot(epochs, history.loss, color=color, label=name)
-        if history.test_accuracy:
-            accuracy_axes.plot(epochs, history.test_accuracy, color=color, label=f"{name} test")
-        accuracy_axes.plot(epochs, history.train_accuracy, color=color, linestyle="--", label=f"{name} train")
-    loss_axes.set(xlabel="epoch", ylabel="training loss", yscale="log", title="loss")
-    accuracy_axes.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
-    for axes in (loss_axes, accuracy_axes):
+        loss_axes.plot(epochs, history.loss, color=color, label=name or "training")
+        if history.test_loss:
+            loss_axes.plot(epochs, history.test_loss, color=color, linestyle=":", label=f"{name} test".strip())
+        if with_accuracy:
+            if history.test_accuracy:
+                all_axes[1].plot(epochs, history.test_accuracy, color=color, label=f"{name} test".strip())
+            if history.train_accuracy:
+                label = f"{name} train".strip()
+                all_axes[1].plot(epochs, history.train_accuracy, color=color, linestyle="--", label=label)
+    losses = [value for history in runs for value in (*history.loss, *history.test_loss)]
+    positive = all(value > 0 for value in losses)  # a log axis would silently drop zeros and negative losses
+    loss_axes.set(xlabel="epoch", ylabel="loss", yscale="log" if positive else "linear", title="loss")
+    if with_accuracy:
+        all_axes[1].set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="accuracy")
+    for axes in all_axes:
         axes.grid(alpha=0.3)
         axes.legend()
     if title:
         figure.suptitle(title)
+    return figure
+
+
+def png_bytes(figure: Figure, dpi: int = 100) -> bytes:
+    """``figure`` as PNG bytes (what Jupyter shows for a ``History``)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def plot_histories(histories: dict[str, History], path: str | Path, title: str | None = None) -> Path:
+    """Draw loss and accuracy per epoch for one or more runs on one figure; save it as PNG, SVG or PDF.
+
+    Left: training loss (log scale). Right: test accuracy (solid) and training accuracy (dashed).
+    The user's matplotlib backend and pyplot figures are left as they were.
+    """
+    path = check_plot_path(path)
+    figure = draw_histories(histories, title)
     with atomic_write(path) as handle:
         figure.savefig(handle, format=path.suffix[1:].lower(), dpi=120)
-    plt.close(figure)
     return path

@@ -4,8 +4,8 @@
 >>> iris = data.load_iris()
 >>> iris.features.shape, iris.class_names
 ((150, 4), ('setosa', 'versicolor', 'virginica'))
->>> split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=0)
->>> len(split.train_labels), len(split.test_labels)
+>>> X_train, X_test, y_train, y_test = data.train_test_split(iris.features, iris.labels, test_fraction=0.2)
+>>> len(y_train), len(y_test)
 (120, 30)
 """
 
@@ -15,11 +15,11 @@ import csv
 import io
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterator
+from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from ..errors import ShapeError, format_shape
+from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..tensor import Tensor
 
 
@@ -44,9 +44,8 @@ def load_iris() -> Dataset:
     return Dataset(features, labels, tuple(header[:4]), class_names)
 
 
-@dataclass(frozen=True)
-class Split:
-    """A train/test split of features and labels."""
+class Split(NamedTuple):
+    """A train/test split; unpacks in scikit-learn's order: ``X_train, X_test, y_train, y_test = split``."""
 
     train_features: np.ndarray
     test_features: np.ndarray
@@ -55,35 +54,117 @@ class Split:
 
 
 def train_test_split(
-    features: np.ndarray, labels: np.ndarray, test_fraction: float = 0.2, seed: int = 0, stratify: bool = True
+    features: Any,
+    labels: Any,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    stratify: bool | Any | None = None,
 ) -> Split:
-    """Shuffle with ``seed`` and hold out ``test_fraction`` of the samples.
+    """Shuffle with ``seed`` and hold out ``test_fraction`` of the samples (each part gets at least one).
 
-    With ``stratify`` (the default) each class keeps its proportion in both parts: the same
-    fraction of every class goes to the test set (rounded per class).
+    ``stratify`` says which samples are kept in proportion: stratified on class labels, the same
+    fraction of every class goes to the test set (rounded per class), and every class must then
+    appear in both parts. ``None`` (the default) stratifies on ``labels`` when they are class
+    labels (1-D integers, booleans or strings) and shuffles plainly otherwise (regression
+    targets); ``True`` stratifies on ``labels`` (integer-valued floats count as classes too),
+    ``False`` never does, and an array stratifies on its values, one per sample, as
+    scikit-learn's ``stratify=`` does.
+
+    >>> import numpy as np
+    >>> X_train, X_test, y_train, y_test = train_test_split(np.arange(10.0), np.linspace(0, 1, 10), 0.3)
+    >>> X_train.shape, X_test.shape
+    ((7,), (3,))
     """
-    features, labels = np.asarray(features), np.asarray(labels)
+    features, labels = _rows("train_test_split", "features", features), _rows("train_test_split", "labels", labels)
     if len(features) != len(labels):
         raise ShapeError(
             f"train_test_split: {len(features)} feature rows but {len(labels)} labels "
             f"(shapes {format_shape(features.shape)} and {format_shape(labels.shape)})"
         )
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"train_test_split: test_fraction must be between 0 and 1, got {test_fraction}")
-    rng = np.random.default_rng(seed)
-    if stratify:
+    fraction = check_number("train_test_split", "test_fraction", test_fraction, minimum=None)
+    if not 0 < fraction < 1:
+        raise ValueError(f"train_test_split: test_fraction must be between 0 and 1 (exclusive), got {test_fraction}")
+    rng = np.random.default_rng(check_integer("train_test_split", "seed", seed, minimum=0))
+    groups = _strata(labels, stratify)
+    if groups is not None:
         test_parts = []
-        for label in np.unique(labels):
-            members = rng.permutation(np.flatnonzero(labels == label))
-            test_parts.append(members[: int(round(len(members) * test_fraction))])
+        for label in np.unique(groups):
+            members = rng.permutation(np.flatnonzero(groups == label))
+            test_parts.append(members[: _test_count(len(members), fraction, f"class {label.tolist()!r}")])
         test_index = np.sort(np.concatenate(test_parts))
     else:
         order = rng.permutation(len(labels))
-        test_index = np.sort(order[: int(round(len(labels) * test_fraction))])
+        test_index = np.sort(order[: _test_count(len(labels), fraction, "")])
     is_test = np.zeros(len(labels), dtype=bool)
     is_test[test_index] = True
     train_index = rng.permutation(np.flatnonzero(~is_test))
     return Split(features[train_index], features[test_index], labels[train_index], labels[test_index])
+
+
+def _strata(labels: np.ndarray, stratify: Any) -> np.ndarray | None:
+    """The class label of each sample to stratify on, or None for a plain shuffle."""
+    if stratify is None:
+        return labels if _are_classes(labels, floats=False) else None
+    if isinstance(stratify, (bool, np.bool_)):
+        groups = labels if stratify else None
+    elif isinstance(stratify, str):
+        raise TypeError(
+            f"train_test_split: stratify must be True, False, None or an array of class labels, got {stratify!r}"
+        )
+    else:
+        groups = _rows("train_test_split", "stratify", stratify)
+        if len(groups) != len(labels):
+            raise ShapeError(f"train_test_split: stratify has {len(groups)} values for {len(labels)} samples")
+    if groups is not None and not _are_classes(groups, floats=True):
+        raise ValueError(
+            "train_test_split: stratifying needs class labels (1-D integers, booleans or strings), got "
+            f"{groups.dtype} values of shape {format_shape(groups.shape)}; pass stratify=False to shuffle plainly"
+        )
+    return groups
+
+
+def _are_classes(values: np.ndarray, floats: bool) -> bool:
+    """Whether ``values`` are 1-D class labels: integers, booleans, strings (and whole-number floats if ``floats``)."""
+    if values.ndim != 1:
+        return False
+    kind = values.dtype.kind
+    if kind == "O":
+        return all(isinstance(value, str) for value in values)
+    if kind == "f":
+        return floats and bool(np.all(np.isfinite(values) & (values == np.round(values))))
+    return kind in "biuUS"
+
+
+def _test_count(count: int, fraction: float, what: str) -> int:
+    """How many of ``count`` samples (of one class, ``what``) go to the test set; both parts get at least one."""
+    taken = int(round(count * fraction))
+    if 0 < taken < count:
+        return taken
+    of = f"of {what} " if what else ""
+    hint = (
+        "; a stratified split needs every class in both parts (pass stratify=False to shuffle plainly)" if what else ""
+    )
+    if count == 1:
+        raise ValueError(f"train_test_split: {what or 'the data'} has only 1 sample, which cannot be split{hint}")
+    side = "test" if taken == 0 else "training"
+    raise ValueError(
+        f"train_test_split: test_fraction {fraction} of the {count} samples {of}leaves the {side} set empty{hint}"
+    )
+
+
+def _rows(owner: str, name: str, values: Any) -> np.ndarray:
+    """``values`` as an array with one row per sample (at least one), or a one-line error naming ``owner``."""
+    if isinstance(values, Tensor):
+        values = values.data
+    try:
+        array = np.asarray(values)
+    except ValueError:
+        raise ValueError(f"{owner}: {name} could not be made into one array (rows of different lengths?)") from None
+    if array.ndim == 0:
+        raise ShapeError(f"{owner}: {name} must have one row per sample, got {describe_value(values)}")
+    if len(array) == 0:
+        raise ValueError(f"{owner}: {name} has no samples")
+    return array
 
 
 class Standardizer:
@@ -137,16 +218,15 @@ class DataLoader:
         labels: np.ndarray,
         batch_size: int | None = None,
         shuffle: bool = True,
-        seed: int = 0,
+        seed: int | None = 0,
     ) -> None:
+        features, labels = _rows("DataLoader", "features", features), _rows("DataLoader", "labels", labels)
         if len(features) != len(labels):
             raise ShapeError(f"DataLoader: {len(features)} feature rows but {len(labels)} labels")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size}")
-        self.features, self.labels = np.asarray(features), np.asarray(labels)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
+        self.features, self.labels = features, labels
+        self.batch_size = None if batch_size is None else check_integer("DataLoader", "batch_size", batch_size)
+        self.shuffle = check_flag("DataLoader", "shuffle", shuffle)
+        self.rng = np.random.default_rng(None if seed is None else check_integer("DataLoader", "seed", seed, minimum=0))
 
     def __len__(self) -> int:
         if self.batch_size is None:

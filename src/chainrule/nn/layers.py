@@ -6,11 +6,14 @@ that is how ``chainrule.save``/``chainrule.load`` store an architecture without 
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Callable
 
 import numpy as np
 
 from .. import ops
+from ..errors import check_flag, check_integer, check_number, describe_value
+from ..ops.loss import _check_reduction as check_reduction
 from ..tensor import Tensor
 from . import init as initializers
 from .module import Module, Parameter
@@ -47,11 +50,20 @@ class Linear(Module):
         dtype: Any = np.float64,
     ) -> None:
         super().__init__()
+        in_features = check_integer("Linear", "in_features", in_features, minimum=None)
+        out_features = check_integer("Linear", "out_features", out_features, minimum=None)
         if in_features < 1 or out_features < 1:
             raise ValueError(
                 f"Linear: sizes must be positive, got in_features={in_features}, out_features={out_features}"
             )
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        check_flag("Linear", "bias", bias)
+        is_seed = isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0
+        if not (rng is None or is_seed or isinstance(rng, np.random.Generator)):
+            raise TypeError(
+                f"Linear: rng must be a seed (a non-negative integer) or a numpy.random.Generator, "
+                f"got {describe_value(rng)}"
+            )
+        self.in_features, self.out_features = in_features, out_features
         generator = _generator(rng)
         weight_init = initializers.resolve(init)
         self.weight = Parameter(
@@ -141,7 +153,7 @@ class Softplus(_Activation):
 class LeakyReLU(Module):
     def __init__(self, slope: float = 0.01) -> None:
         super().__init__()
-        self.slope = float(slope)
+        self.slope = check_number("LeakyReLU", "slope", slope, minimum=None)
 
     def forward(self, x: Any) -> Tensor:
         return ops.leaky_relu(x, self.slope)
@@ -156,7 +168,7 @@ class LeakyReLU(Module):
 class Softmax(Module):
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
-        self.axis = int(axis)
+        self.axis = check_integer(type(self).__name__, "axis", axis, minimum=None)
 
     def forward(self, x: Any) -> Tensor:
         return ops.softmax(x, axis=self.axis)
@@ -181,6 +193,7 @@ class CrossEntropyLoss(Module):
 
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
+        check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def forward(self, logits: Any, target: Any) -> Tensor:
@@ -199,7 +212,7 @@ class BCELoss(CrossEntropyLoss):
 
     def __init__(self, reduction: str = "mean", from_logits: bool = False) -> None:
         super().__init__(reduction)
-        self.from_logits = from_logits
+        self.from_logits = check_flag("BCELoss", "from_logits", from_logits)
 
     def forward(self, prediction: Any, target: Any) -> Tensor:
         return ops.binary_cross_entropy(prediction, target, reduction=self.reduction, from_logits=self.from_logits)
