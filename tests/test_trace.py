@@ -392,3 +392,18 @@ def test_what_a_trace_cannot_backpropagate_into_is_refused() -> None:
     inner = cr.trace(lambda x: (x * x).sum())
     with pytest.raises(cr.GraphError, match="a traced function was called inside another traced function's f"):
         cr.trace(lambda x: inner(x) * x.sum())(w)
+
+
+def test_another_thread_reading_values_while_f_records_is_not_refused() -> None:
+    import threading
+
+    read = []
+
+    def f(x):
+        reader = threading.Thread(target=lambda: read.append(PARAMETER.item()))  # not f's code: allowed
+        reader.start()
+        reader.join()
+        return (x * x).sum()
+
+    cr.trace(f)(cr.tensor([1.0, 2.0], requires_grad=True))
+    assert read == [3.0]

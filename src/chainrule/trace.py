@@ -50,6 +50,7 @@ loss.backward()``), with every check and message of eager code.
 from __future__ import annotations
 
 from operator import is_
+from threading import get_ident
 from typing import Any, Callable
 
 import numpy as np
@@ -326,7 +327,7 @@ class _ValueReads:
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
-        self.arguments = arguments
+        self.arguments, self.thread = arguments, get_ident()
         self.computed = {id(t) for t in arguments}
         self.records, self.seen = records, 0
 
@@ -339,6 +340,8 @@ class _ValueReads:
         return self.computed
 
     def __call__(self, tensor: Tensor, how: str) -> None:
+        if get_ident() != self.thread:  # another thread's code, not f's
+            return
         if tensor.requires_grad or id(tensor) in self.update():
             raise GraphError(
                 f"trace: f reads the value of a tensor computed from its arguments or parameters with {how}, at "
