@@ -140,17 +140,18 @@ EVERY_OP_CASE = [
 ]
 
 
-def replays_like_eager(loss_fn, arrays: list[np.ndarray]) -> None:
-    """Two replays of ``trace(loss_fn)`` give the loss and every .grad that eager backward gives, bit for bit."""
-    eager = [cr.tensor(a, requires_grad=True) for a in arrays]
-    expected = loss_fn(*eager)
-    expected.backward()
+def replays_like_eager(loss_fn, *calls: list[np.ndarray]) -> None:
+    """Each call of one ``trace(loss_fn)`` gives the loss and every .grad that eager backward gives on its arrays,
+    bit for bit (one list of arrays: two calls with it). Integer arrays are passed as integer tensors."""
     step = cr.trace(loss_fn)
-    for _ in range(2):
-        traced = [cr.tensor(a, requires_grad=True) for a in arrays]
+    for arrays in calls if len(calls) > 1 else calls * 2:
+        eager = [cr.tensor(a, requires_grad=a.dtype.kind == "f", dtype=a.dtype) for a in arrays]
+        expected = loss_fn(*eager)
+        expected.backward()
+        traced = [cr.tensor(a, requires_grad=a.dtype.kind == "f", dtype=a.dtype) for a in arrays]
         assert step(*traced).item() == expected.item()
         for mine, theirs in zip(traced, eager):
-            if theirs.grad is None:  # a user's op gave this input no gradient
+            if theirs.grad is None:  # a user's op gave this input no gradient, or it is an integer tensor
                 assert mine.grad is None
                 continue
             assert type(mine.grad) is np.ndarray and mine.grad.dtype == theirs.grad.dtype
@@ -230,6 +231,7 @@ def test_a_replay_lets_each_intermediate_go_after_its_last_use() -> None:
 
     step = cr.trace(f)
     step()
+    step()  # recorded again and compared: the replays start at the third call
     tracemalloc.start()
     try:
         w.grad = None
@@ -238,3 +240,170 @@ def test_a_replay_lets_each_intermediate_go_after_its_last_use() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 6e6  # 5 MB; holding every product and every gradient to the end took 25 MB
+
+
+# ------------------------------------------------------------------------- never a silently wrong replay
+def new_values(rng, *shapes: tuple[int, ...], calls: int = 5) -> list[list[np.ndarray]]:
+    """Arrays of ``shapes`` with new random values for each of ``calls`` calls."""
+    return [[rng.normal(size=shape) for shape in shapes] for _ in range(calls)]
+
+
+def test_what_f_computes_without_gradient_is_recomputed_at_each_replay(rng) -> None:
+    """detach, comparisons, where's condition and tensors as indices are ops of the replay, not recorded values."""
+    replays_like_eager(lambda x: (x * x.detach()).sum(), *new_values(rng, (4,)))
+    replays_like_eager(lambda x: (x * x.detach() ** 2).sum() + cr.tanh(x.detach()).sum(), *new_values(rng, (3, 2)))
+    replays_like_eager(lambda x: (x * (x > 0)).sum(), *new_values(rng, (6,)))
+    replays_like_eager(lambda x, y: cr.where(x > y, x, y * 0.5).sum(), *new_values(rng, (5,), (5,)))
+    replays_like_eager(lambda x: cr.where(x.detach() + 0.5, x, -x).sum(), *new_values(rng, (4,)))  # a float condition
+    labels = [rng.integers(0, 5, size=3) for _ in range(5)]
+    calls = [[x, y] for (x,), y in zip(new_values(rng, (3, 5)), labels)]
+    replays_like_eager(lambda x, y: (x[np.arange(3), y] * 2.0).sum(), *calls)  # labels given as a tensor argument
+    replays_like_eager(lambda x, y: cr.cross_entropy(x, y), *calls)
+
+
+def test_a_boolean_mask_selecting_another_count_is_recorded_anew(rng) -> None:
+    def f(x):
+        return (x[x > 0] ** 2).mean()
+
+    counts = [[1.0, -1.0, 2.0], [3.0, -2.0, 1.0], [1.0, 1.0, -2.0], [1.0, 1.0, 1.0], [-1.0, -1.0, 1.0], [2.0, -3, 4]]
+    replays_like_eager(f, *[[np.array(values)] for values in counts])  # 2, 2, 2 (now replayed), 3, 1, 2 elements
+    step = cr.trace(f)
+    for values in counts[:4]:
+        step(cr.tensor(values, requires_grad=True))
+    assert len(step.tapes) == 1 and "raise SHAPE_CHANGED" in step.source()
+
+
+@pytest.mark.parametrize(
+    "read, how",
+    [
+        (lambda x: x.sum() * x.sum().item(), r"\.item\(\)"),
+        (lambda x: x.sum() * float(x[0]), r"float\(\)"),
+        (lambda x: x.sum() * int(x[0] > 0), r"int\(\)"),
+        (lambda x: x.sum() if x.sum() > 0 else -x.sum(), r"bool\(\)"),
+        (lambda x: (x * np.asarray(x)).sum(), r"np\.asarray\(\)"),
+        (lambda x: (x * x.numpy()).sum(), r"\.numpy\(\)"),
+        (lambda x: (x * cr.tensor(cr.tanh(x))).sum(), r"cr\.tensor\(\)"),
+        (lambda x: (x * PARAMETER.item()).sum(), r"\.item\(\)"),  # a parameter changes between calls too
+    ],
+)
+def test_a_value_leaving_tensor_ops_inside_f_is_refused_while_recording(read, how) -> None:
+    step = cr.trace(read)
+    with pytest.raises(
+        cr.GraphError, match=f"trace: f reads the value of a tensor .* with {how}.*, at .*test_trace.py:"
+    ):
+        step(cr.tensor([0.5, -1.0, 2.0], requires_grad=True))
+
+
+PARAMETER = cr.tensor(3.0, requires_grad=True)
+
+
+def test_an_array_taken_from_data_as_a_constant_is_refused_while_recording() -> None:
+    x = cr.tensor([0.5, -1.0], requires_grad=True)
+    with pytest.raises(cr.GraphError, match=r"input 0 of exp at .*cr\.exp\(x\.data\).* holds the array of a tensor"):
+        cr.trace(lambda x: (x * cr.exp(x.data)).sum())(x)
+    with pytest.raises(cr.GraphError, match=r"input 1 of mul .* holds the array of a tensor computed from f's"):
+        cr.trace(lambda x: (x * cr.tanh(x).data[::-1]).sum())(x)  # a view of a result's array
+
+
+SCALE = [2.0]
+
+
+@pytest.mark.parametrize(
+    "f, difference",
+    [
+        (lambda x: (x * cr.tensor(x.data * 2)).sum(), "op 0 \\(mul, at .*\\) takes as input 1 a tensor made inside f"),
+        (lambda x: (x * cr.tensor(np.random.normal(size=2))).sum(), "takes as input 1 a tensor made inside f"),
+        (
+            lambda x: x[np.argmax(x.data)] * 1.0,
+            r"op 0 \(index, .*\) has options \{index=np.int64\(0\)\} where the first call had \{index=np.int64\(1\)",
+        ),
+        (lambda x: x.sum() * SCALE[0], "takes as input 1 a tensor made inside f whose values changed"),
+        (lambda x: x.sum() if x.data[0] > 2 else x.sum() * x.sum(), "f applied 1 op where its first call applied 3"),
+        (lambda x: cr.clip(x, x.data.min() + 1.0, None).sum(), r"op 0 \(clip, .*\) has options"),
+    ],
+)
+def test_what_the_recording_fixed_and_the_next_call_changes_is_refused(f, difference) -> None:
+    """A second recording (the next call with the same shapes) is compared with the first before any replay."""
+    step = cr.trace(f)
+    SCALE[0] = 2.0
+    step(cr.tensor([1.0, 3.0], requires_grad=True))
+    SCALE[0] = 3.0
+    with pytest.raises(cr.GraphError, match="trace: two calls of f with arguments of the same shapes computed "):
+        step(cr.tensor([4.0, -1.0], requires_grad=True))
+    with pytest.raises(cr.GraphError, match=difference):  # refused at every call, never replayed
+        step(cr.tensor([4.0, -1.0], requires_grad=True))
+
+
+def test_constants_parameters_and_shapes_are_not_refused(rng) -> None:
+    w = cr.tensor(rng.normal(size=3), requires_grad=True)
+    offset = cr.tensor([1.0, 2.0, 3.0])  # a constant made outside f, read afresh at each call
+
+    def f(x):
+        scale = float(cr.tensor(2.0)) / len(x)  # values of constants, and shapes, are fixed for good
+        gate = cr.where(offset > 2.5, w.detach(), 0.5)  # a parameter's detached value, recomputed
+        return ((x * w + offset) * scale * cr.tensor([1.0, -1.0, 0.5]) * gate).sum() + (w * w).sum()
+
+    step = cr.trace(f)
+    for (x,) in new_values(rng, (3,), calls=4):
+        w.grad = None
+        expected = f(cr.tensor(x))
+        expected.backward()
+        eager_grad, w.grad = w.grad, None
+        assert step(x).item() == expected.item()
+        np.testing.assert_array_equal(w.grad, eager_grad)
+        w.data -= 0.1 * w.grad  # what an optimizer does between calls
+        offset.data = offset.data - 0.5  # the gate closes element after element
+    assert all(tape.confirmed for tape in step.tapes.values())
+
+
+def test_inside_detect_anomaly_a_traced_function_checks_as_eager_code_does() -> None:
+    def f(x):
+        return cr.log(x).sum()
+
+    step = cr.trace(f)
+    for _ in range(3):
+        step(cr.tensor([1.0, 2.0], requires_grad=True))  # recorded, compared, replayed
+    zero = cr.tensor([1.0, 0.0], requires_grad=True)
+    with cr.detect_anomaly():
+        with pytest.raises(cr.AnomalyError) as traced:
+            step(zero)
+        with pytest.raises(cr.AnomalyError) as eager:
+            f(zero)
+        x = cr.tensor([0.5, 4.0], requires_grad=True)
+        assert step(x).item() == np.log(2.0) and list(x.grad) == [2.0, 0.25]
+    assert str(traced.value) == str(eager.value)
+    assert "log produced -inf in its forward pass" in str(traced.value) and "return cr.log(x).sum()" in str(
+        traced.value
+    )
+
+    root = cr.trace(lambda x: cr.sqrt(x).sum())
+    with cr.detect_anomaly(), pytest.raises(cr.AnomalyError, match="the backward of sqrt produced inf"):
+        root(cr.tensor([0.0, 1.0], requires_grad=True))
+    assert len(root.tapes) == 0  # nothing was recorded inside
+
+
+def test_what_a_trace_cannot_backpropagate_into_is_refused() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 3.0
+    with pytest.raises(cr.GraphError, match=r"input 0 of mul .* is a tensor made outside f computed by ops that"):
+        cr.trace(lambda x: (h * x).sum())(np.ones(2))
+    with pytest.raises(cr.GraphError, match=r"is an argument of f computed by ops that require grad \(grad_fn=<mul>\)"):
+        cr.trace(lambda x: (x * x).sum())(h)
+    inner = cr.trace(lambda x: (x * x).sum())
+    with pytest.raises(cr.GraphError, match="a traced function was called inside another traced function's f"):
+        cr.trace(lambda x: inner(x) * x.sum())(w)
+
+
+def test_another_thread_reading_values_while_f_records_is_not_refused() -> None:
+    import threading
+
+    read = []
+
+    def f(x):
+        reader = threading.Thread(target=lambda: read.append(PARAMETER.item()))  # not f's code: allowed
+        reader.start()
+        reader.join()
+        return (x * x).sum()
+
+    cr.trace(f)(cr.tensor([1.0, 2.0], requires_grad=True))
+    assert read == [3.0]

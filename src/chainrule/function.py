@@ -171,9 +171,23 @@ def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any
 _recorder: list[tuple[Function, tuple[Tensor, ...], dict[str, Any], Tensor]] | None = None
 
 
+def _apply_without_gradient(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
+    """Run an op whose result never has a gradient (``detach``, comparisons) and show it to a recording trace.
+
+    Such a result is computed from its inputs all the same: a trace must recompute it at each
+    replay, not keep the recording's value.
+    """
+    out = _make_tensor(node.forward(*[t.data for t in tensors], **options), None)
+    if _recorder is not None:
+        node.created_at = anomaly.user_location()
+        _recorder.append((node, tensors, options, out))
+    return out
+
+
 def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
     """``apply`` on the slow path: remember the user's line, check the result, record for a trace."""
     location = anomaly.user_location()
+    node.created_at = location
     if anomaly._check_values:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
             data = _forward(node, tensors, options)
@@ -184,7 +198,6 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     if grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
         node.sequence = next(_sequence)
-        node.created_at = location
         out.grad_fn, out.requires_grad = node, True
         if anomaly._check_values:
             anomaly.take_checksums(node)

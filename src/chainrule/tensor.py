@@ -9,7 +9,7 @@ op's mathematics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_DTYPE = np.dtype(np.float64)
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+#: While ``chainrule.trace`` records, a check called as ``check(tensor, how)`` whenever a tensor's value
+#: leaves tensor ops (``.item()``, ``float()``, ``bool()``, ``.numpy()``, ``np.asarray``, ``cr.tensor(t)``).
+_value_readers: list[Callable[[Tensor, str], None]] = []
 
 
 class Tensor:
@@ -113,6 +116,7 @@ class Tensor:
         def flatten(self) -> Tensor: ...
         def transpose(self, *axes: Any) -> Tensor: ...
         def astype(self, dtype: Any) -> Tensor: ...
+        def detach(self) -> Tensor: ...
         def sigmoid(self) -> Tensor: ...
         def tanh(self) -> Tensor: ...
         def relu(self) -> Tensor: ...
@@ -145,10 +149,17 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (shared, not copied; use ``.copy()`` to keep it)."""
+        if _value_readers:
+            _value_readers[-1](self, ".numpy()")
         return self.data
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
+        if _value_readers:
+            _value_readers[-1](self, ".item()")
+        return self._item()
+
+    def _item(self) -> float | int | bool:
         if self.data.size != 1:
             raise ShapeError(
                 f"item: only a tensor with one element can become a Python number; "
@@ -166,12 +177,18 @@ class Tensor:
             yield self[index]  # type: ignore[index]
 
     def __float__(self) -> float:
-        return float(self.item())
+        if _value_readers:
+            _value_readers[-1](self, "float()")
+        return float(self._item())
 
     def __int__(self) -> int:
-        return int(self.item())
+        if _value_readers:
+            _value_readers[-1](self, "int()")
+        return int(self._item())
 
     def __bool__(self) -> bool:
+        if _value_readers:
+            _value_readers[-1](self, "bool() (an if, while, and, or, not on its value)")
         if self.data.size != 1:
             raise ShapeError(
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
@@ -188,6 +205,8 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """``np.asarray(tensor)`` gives the values (no gradient follows them)."""
+        if _value_readers:
+            _value_readers[-1](self, "np.asarray() (or another NumPy function)")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -244,10 +263,6 @@ class Tensor:
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
         self.grad = None
-
-    def detach(self) -> Tensor:
-        """The same values (shared memory) cut from the graph: no grad_fn, no requires_grad."""
-        return Tensor._from_op(self.data, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Switch gradient tracking of a leaf on or off, in place; returns the tensor."""
@@ -346,6 +361,8 @@ def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """NumPy array for ``tensor()``: float64 unless the data is already floating or dtype is given."""
     if isinstance(data, Tensor):
+        if _value_readers:
+            _value_readers[-1](data, "cr.tensor() (a copy)")
         data = data.data
     if dtype is not None:
         array = np.array(data, dtype=dtype)

@@ -17,16 +17,40 @@ ordering, no dictionaries. ``traced.source()`` shows the code it runs.
     >>> loss, w.grad
     (tensor(2.92223095), array([3.73475599, 3.73475599]))
 
-What a trace keeps fixed: the sequence of ops and their options (axes, slopes, index
-arrays, ``where`` conditions) and Python control flow. Tensors that ``f`` reads but does not
-receive as arguments (parameters, constants) are read afresh at every call. A new shape or
-dtype of an argument records a new trace. ``f`` must return a scalar tensor; the update of the
+A replay recomputes every tensor that ``f`` computes from its arguments with tensor ops, those
+without a gradient included: ``detach()``, comparisons (``x > 0``), ``cr.where``'s condition,
+tensors used as indices (labels, masks). Tensors that ``f`` reads but does not receive as
+arguments (parameters, constants made outside ``f``) are read afresh at every call. A new shape
+or dtype of an argument records a new trace; so does a boolean mask that selects a different
+number of elements than at the recording. ``f`` must return a scalar tensor; the update of the
 parameters (``optimizer.step()``) stays outside.
+
+What a trace fixes at the recording, and how it keeps that from replaying wrong:
+
+* a value taken out of tensor ops inside ``f`` (``.item()``, ``float()``, ``int()``, ``bool()``
+  and so every ``if``/``while`` on a tensor, ``.numpy()``, ``np.asarray(t)``, ``cr.tensor(t)``)
+  from a tensor computed from the arguments or from a tensor that requires grad: refused while
+  recording, with the line;
+* an op input wrapping the very array (or a view of it) of such a tensor, as ``cr.exp(x.data)``
+  makes: refused while recording;
+* everything else the recording fixes (the ops, their options, numbers, constants made inside
+  ``f``, the Python control flow) is recorded a second time at the next call with the same
+  shapes and compared before any replay: a difference (a constant computed from ``.data``, a
+  random constant, a branch on a value) is refused there, and only an identical recording is
+  replayed from then on.
+
+What no check can see: a value copied out of ``.data`` (``cr.tensor(x.data * 2)``, a NumPy
+index from ``x.data.argmax()``) that happens to be the same at the first two calls and differs
+later, and a Python variable that ``f`` reads and that changes after those two calls: compute
+such values with tensor ops on ``f``'s arguments, or pass them as arguments. Inside
+``cr.detect_anomaly()`` a traced function runs ``f`` eagerly (``loss = f(*args);
+loss.backward()``), with every check and message of eager code.
 """
 
 from __future__ import annotations
 
 from operator import is_
+from threading import get_ident
 from typing import Any, Callable
 
 import numpy as np
@@ -34,7 +58,79 @@ import numpy as np
 from . import anomaly, function
 from .errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
-from .tensor import Tensor
+from .tensor import Tensor, _value_readers
+
+_Key = Any  # ("a", i): argument i; ("v", j): the result of op j; a Tensor: a tensor made outside the ops
+
+
+class _ShapeChanged(Exception):
+    """A replay met an op whose result's shape depends on values (a boolean mask) with another shape."""
+
+
+class _Recording:
+    """What one call of ``f`` computed, as a replay would repeat it.
+
+    ``steps[k]`` is op k as ``(node, keys, options, requires_grad)``: ``keys`` says where each
+    input came from (a ``_Key``), ``requires_grad`` which inputs required grad.
+    """
+
+    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
+        where: dict[int, _Key] = {id(t): ("a", i) for i, t in enumerate(arguments)}
+        self.steps: list[tuple[Any, tuple[_Key, ...], dict[str, Any], tuple[bool, ...]]] = []
+        for index, (node, inputs, options, out) in enumerate(records):
+            keys = tuple([where.get(id(t), t) for t in inputs])
+            self.steps.append((node, keys, options, tuple([t.requires_grad for t in inputs])))
+            where[id(out)] = ("v", index)
+        self.loss = where.get(id(loss))
+        #: the shapes of the results that depend on values (``Function.shape_depends_on_values``)
+        self.value_shapes = tuple(
+            out.shape for node, _, _, out in records if getattr(node, "shape_depends_on_values", False)
+        )
+
+    def difference(self, other: _Recording) -> str | None:
+        """What ``other`` (a later call's recording) computes differently, or None."""
+        if len(other.steps) != len(self.steps):
+            counts = [f"{len(steps)} op" + "s" * (len(steps) != 1) for steps in (other.steps, self.steps)]
+            return f"f applied {counts[0]} where its first call applied {counts[1]} (a Python if, while or for on a value?)"
+        for index, (mine, theirs) in enumerate(zip(self.steps, other.steps)):
+            node, keys, options, needs = theirs
+            op = f"op {index} ({node.name}, at {getattr(node, 'created_at', 'an unknown line')})"
+            if type(node) is not type(mine[0]):
+                return f"{op} was {mine[0].name} at the first call (a Python if on a value?)"
+            if not _same(options, mine[2]):
+                return f"{op} has options {_short(options)} where the first call had {_short(mine[2])}"
+            for position, (key, first) in enumerate(zip(keys, mine[1])):
+                if type(key) is tuple or type(first) is tuple:
+                    if key == first:  # the same argument, or the result of the same op
+                        continue
+                elif key is first or _same(key.data, first.data):
+                    continue  # the same tensor made outside f, or a constant made inside f with the same values
+                return f"{op} takes as input {position} a tensor made inside f whose values changed"
+            if needs != mine[3]:
+                return f"{op}: other inputs require grad than at the first call"
+        if other.loss != self.loss:
+            return "f returned another of its results than at the first call"
+        return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as a replay sees them: arrays of the same dtype, shape and bytes; containers element by element."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return type(b) is dict and a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if type(a) is not type(b):
+        return False
+    try:
+        return bool(a == b) or a != a and b != b  # NaN equals NaN here
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _short(options: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"{name}={value!r:.40}" for name, value in options.items()) + "}"
 
 
 class _Tape:
@@ -45,33 +141,37 @@ class _Tape:
     backward, ``T0, T1…`` tensors made outside ``f`` (parameters, constants).
     """
 
-    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
+    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor, recording: _Recording) -> None:
         self.namespace: dict[str, Any] = {
             "ACCUMULATE": _accumulate_leaf,
             "UNBROADCAST": unbroadcast,
+            "SHAPE_CHANGED": _ShapeChanged,
             "np": np,
             "ndarray": np.ndarray,
             "GraphError": GraphError,
             "wrong_count": wrong_count,
         }
+        self.recording = recording
+        #: True once a later call recorded the same computation: only then is the tape replayed
+        self.confirmed = False
         self.external: dict[int, str] = {}
-        names = {id(t): f"a{i}" for i, t in enumerate(arguments)}
-        leaf_names = {id(t): f"A[{i}]" for i, t in enumerate(arguments)}
+        if recording.loss is None or recording.loss[0] != "v":
+            raise GraphError("trace: f must return a tensor computed by ops inside f")
+        loss_name = f"v{recording.loss[1]}"
         lines = ["def run(A):"]
         lines += [f"    a{i} = A[{i}].data" for i in range(len(arguments))]
         calls = []
-        for index, (node, inputs, options, out) in enumerate(records):
+        for index, ((node, inputs, options, out), (_, keys, _, _)) in enumerate(zip(records, recording.steps)):
             self.namespace[f"F{index}"] = node.forward
-            sources = [names.get(id(t)) or f"{self._external(t)}.data" for t in inputs]
+            sources = [f"{key[0]}{key[1]}" if type(key) is tuple else f"{self._external(key)}.data" for key in keys]
             call = ", ".join(sources)
             if options:
                 self.namespace[f"O{index}"] = options
                 call += f", **O{index}"
-            calls.append((f"    v{index} = F{index}({call})  # {node.name}", sources))
-            names[id(out)] = f"v{index}"
-        if id(loss) not in names or not names[id(loss)].startswith("v"):
-            raise GraphError("trace: f must return a tensor computed by ops inside f")
-        loss_name = names[id(loss)]
+            line = f"    v{index} = F{index}({call})  # {node.name}"
+            if getattr(node, "shape_depends_on_values", False):  # a mask that selects another count: record anew
+                line += f"\n    if v{index}.shape != {tuple(out.shape)}:\n        raise SHAPE_CHANGED"
+            calls.append((line, sources))
         # Each result is let go after the last op that reads it (the loss is returned), as eager
         # tensors are freed once no op holds them: what a backward needs, its node keeps.
         last_read = {f"v{index}": index for index in range(len(calls))}
@@ -85,7 +185,7 @@ class _Tape:
             lines.append(line)
             if index in let_go:
                 lines.append(f"    del {', '.join(let_go[index])}")
-        lines += self._backward(records, loss, names, leaf_names)
+        lines += self._backward(records, loss, recording)
         lines.append(f"    return {loss_name}")
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
@@ -101,9 +201,7 @@ class _Tape:
             self.namespace[name] = tensor
         return self.external[id(tensor)]
 
-    def _backward(
-        self, records: list[Any], loss: Tensor, names: dict[int, str], leaf_names: dict[int, str]
-    ) -> list[str]:
+    def _backward(self, records: list[Any], loss: Tensor, recording: _Recording) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes.
 
         A built-in op's backward is known to return one gradient per input, an array for each
@@ -111,11 +209,10 @@ class _Tape:
         its code unpacks the result directly and adds without testing for None. A user's op gets
         the checks ``graph.backward`` makes.
         """
-        gradient = {name: "g" + name[1:] for name in names.values() if name.startswith("v")}
         # the seed gradient: for a 0-d loss an immutable NumPy scalar 1, safe to share between calls
         self.namespace["ONE"] = loss.dtype.type(1)
         seed = "ONE" if loss.ndim == 0 else f"np.ones({loss.shape}, dtype=np.{loss.dtype})"
-        loss_gradient = gradient[names[id(loss)]]
+        loss_gradient = f"g{recording.loss[1]}"
         body = [f"    {loss_gradient} = {seed}"]
         # what each gradient variable holds at this point of the code: "set" (an array), "summed" (an
         # array this code made by adding, which no one else holds), or "maybe" (None unless a user's
@@ -123,7 +220,8 @@ class _Tape:
         state = {loss_gradient: "set"}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
-            grad = gradient.get(names.get(id(out), ""))
+            keys = recording.steps[index][1]
+            grad = f"g{index}"
             if grad not in state or out.grad_fn is not node:
                 continue  # the loss does not depend on this op's result
             self.namespace[f"B{index}"] = node.backward
@@ -165,8 +263,9 @@ class _Tape:
                         f"if {x}.shape != {shape}:",
                         f"    {x} = UNBROADCAST(np.asarray({x}), {shape}, {node.name!r})",
                     ]
-                if tensor.grad_fn is None:  # a leaf: an argument or a tensor made outside f
-                    leaf = leaf_names.get(id(tensor)) or self._external(tensor)
+                key = keys[position]
+                if type(key) is not tuple or key[0] == "a":  # a leaf: an argument or a tensor made outside f
+                    leaf = f"A[{key[1]}]" if type(key) is tuple else self._external(key)
                     # as in graph.backward: copy what someone else may hold too
                     shared = " or ".join(
                         [f"{x} is {grad}", f"{x}.base is not None", *(f"{x} is {h}" for h in leaves_here)]
@@ -191,7 +290,7 @@ class _Tape:
                     else:
                         leaves_here.append(x)
                 else:
-                    target = gradient[names[id(tensor)]]
+                    target = f"g{key[1]}"
                     before = state.get(target)
                     if before == "summed" and exact:  # as in graph.backward: into a sum this code made, in place
                         lines += [
@@ -220,6 +319,54 @@ class _Tape:
         return body
 
 
+class _ValueReads:
+    """While ``f`` records: refuse to let a value computed from its arguments or parameters leave tensor ops.
+
+    A tensor counts as computed when it is an argument, requires grad, or is the result of a
+    recorded op with such an input; ``Tensor.item``, ``float``, ``bool``… call this check.
+    """
+
+    def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
+        self.arguments, self.thread = arguments, get_ident()
+        self.computed = {id(t) for t in arguments}
+        self.records, self.seen = records, 0
+
+    def update(self) -> set[int]:
+        """The ids of the computed tensors, brought up to the latest recorded op."""
+        for _, inputs, _, out in self.records[self.seen :]:
+            if any(t.requires_grad or id(t) in self.computed for t in inputs):
+                self.computed.add(id(out))
+        self.seen = len(self.records)
+        return self.computed
+
+    def __call__(self, tensor: Tensor, how: str) -> None:
+        if get_ident() != self.thread:  # another thread's code, not f's
+            return
+        if tensor.requires_grad or id(tensor) in self.update():
+            raise GraphError(
+                f"trace: f reads the value of a tensor computed from its arguments or parameters with {how}, at "
+                f"{anomaly.user_location()}; a replay repeats only tensor ops and would keep this call's value: "
+                "compute with tensor ops (comparisons, cr.where, indexing with tensors), or read it outside f"
+            )
+
+    def check_wrapped_arrays(self) -> None:
+        """Refuse an op input made inside ``f`` around the array of a computed tensor (``cr.exp(x.data)``)."""
+        computed = self.update()
+        arrays = {id(t.data) for t in self.arguments} | {
+            id(out.data) for *_, out in self.records if id(out) in computed
+        }
+        for node, inputs, _, _ in self.records:
+            for position, t in enumerate(inputs):
+                if t.requires_grad or id(t) in computed:
+                    continue
+                if id(t.data) in arrays or t.data.base is not None and id(t.data.base) in arrays:
+                    raise GraphError(
+                        f"trace: input {position} of {node.name} at {getattr(node, 'created_at', 'an unknown line')} "
+                        "holds the array of a tensor computed from f's arguments (taken from .data?) as a constant; "
+                        "a replay would keep this call's values: use the tensor itself, or .detach() for no gradient"
+                    )
+
+
 class Traced:
     """A loss function recorded by ``trace``: call it like ``f``; it returns the loss (no graph)."""
 
@@ -229,6 +376,8 @@ class Traced:
         self._last: tuple[tuple[Any, ...], list[Tensor], _Tape, list[np.ndarray]] | None = None
 
     def __call__(self, *args: Any) -> Tensor:
+        if anomaly._enabled:  # inside detect_anomaly, or while a trace records
+            return self._eager(args)
         last = self._last
         if (
             last is not None
@@ -238,39 +387,98 @@ class Traced:
         ):
             arguments, tape = last[1], last[2]  # the very same arrays as the last call (full-batch training)
         else:
-            arguments = [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
+            arguments = _as_arguments(args)
             signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
             tape = self.tapes.get(signature)
-            if tape is None:
-                tape = self.tapes[signature] = self._record(arguments)
-            self._last = (args, arguments, tape, [t.data for t in arguments])
-        return Tensor._from_op(tape.run(arguments), None)
+            if tape is None or not tape.confirmed:
+                tape = self.tapes[signature] = self._record(arguments, tape)
+            self._last = (args, arguments, tape, [t.data for t in arguments]) if tape.confirmed else None
+        try:
+            return Tensor._from_op(tape.run(arguments), None)
+        except _ShapeChanged:  # nothing was added to any .grad yet: record these values anew
+            self._last = None
+            signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
+            tape = self.tapes[signature] = self._record(arguments, None)
+            return Tensor._from_op(tape.run(arguments), None)
 
     def source(self) -> str:
         """The generated code of every recording, for reading."""
         return "\n".join(tape.source for tape in self.tapes.values())
 
-    def _record(self, arguments: list[Tensor]) -> _Tape:
+    def _eager(self, args: tuple[Any, ...]) -> Tensor:
+        """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
+        if function._recorder is not None:
+            raise GraphError(
+                f"trace: a traced function was called inside another traced function's f, at {anomaly.user_location()}; "
+                "a trace cannot record a replay: call the plain function there"
+            )
+        loss = self.f(*_as_arguments(args))
+        _check_loss(loss)
+        loss.backward()
+        return Tensor._from_op(loss.data, None)
+
+    def _record(self, arguments: list[Tensor], previous: _Tape | None) -> _Tape:
+        """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
-        previous = function._recorder
+        reads = _ValueReads(arguments, records)
+        recorder = function._recorder
         function._recorder = records
+        _value_readers.append(reads)
         try:
             with anomaly.record_locations():
                 loss = self.f(*arguments)
         finally:
-            function._recorder = previous
-        if not isinstance(loss, Tensor) or loss.size != 1:
-            got = f"shape {format_shape(loss.shape)}" if isinstance(loss, Tensor) else type(loss).__name__
-            raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
-        if loss.grad_fn is None:
-            raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
-        return _Tape(arguments, records, loss)
+            function._recorder = recorder
+            _value_readers.pop()
+        _check_loss(loss)
+        _check_graph_inputs(arguments, records)
+        reads.check_wrapped_arrays()
+        recording = _Recording(arguments, records, loss)
+        if previous is not None and previous.recording.value_shapes == recording.value_shapes:
+            difference = previous.recording.difference(recording)
+            if difference is not None:
+                raise GraphError(
+                    f"trace: two calls of f with arguments of the same shapes computed differently: {difference}; a "
+                    "replay would repeat the first call. Compute values with tensor ops on f's arguments (not from "
+                    ".data), pass changing values as arguments of f, or call f without trace"
+                )
+            previous.confirmed = True
+            return previous
+        return _Tape(arguments, records, loss, recording)
+
+
+def _as_arguments(args: tuple[Any, ...]) -> list[Tensor]:
+    return [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
+
+
+def _check_loss(loss: Any) -> None:
+    if not isinstance(loss, Tensor) or loss.size != 1:
+        got = f"shape {format_shape(loss.shape)}" if isinstance(loss, Tensor) else type(loss).__name__
+        raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
+    if loss.grad_fn is None:
+        raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
+
+
+def _check_graph_inputs(arguments: list[Tensor], records: list[Any]) -> None:
+    """Refuse an input computed, outside the recording, by ops that require grad: a replay could not backpropagate into them."""
+    made_here = {id(out) for *_, out in records}
+    for node, inputs, _, _ in records:
+        for position, t in enumerate(inputs):
+            if t.grad_fn is not None and id(t) not in made_here:
+                what = "an argument of f" if any(t is a for a in arguments) else "a tensor made outside f"
+                raise GraphError(
+                    f"trace: input {position} of {node.name} at {getattr(node, 'created_at', 'an unknown line')} is "
+                    f"{what} computed by ops that require grad (grad_fn=<{t.grad_fn.name}>); a trace's gradients "
+                    "stop at what f receives: compute it inside f, or pass it .detach()ed"
+                )
 
 
 def trace(f: Callable[..., Tensor]) -> Traced:
     """Record ``f`` (a function of tensors returning a scalar loss) for fast replays of forward and backward.
 
     Each call returns the loss and leaves the gradients in the ``.grad`` of the leaves, as
-    ``loss = f(*args); loss.backward()`` would, with the same numbers bit for bit.
+    ``loss = f(*args); loss.backward()`` would, with the same numbers bit for bit. The first two
+    calls with arguments of new shapes run ``f`` (recording it, then checking that a second
+    recording is the same); later calls replay.
     """
     return Traced(f)

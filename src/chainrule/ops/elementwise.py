@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function, named
+from ..function import Function, _apply_without_gradient, named
 from ..tensor import Tensor
 
 
@@ -220,19 +220,33 @@ class Clip(Function):
 
 
 class Where(Function):
-    """d/da where(c, a, b) = c, d/db where(c, a, b) = not c"""
+    """d/da where(c, a, b) = c, d/db where(c, a, b) = not c (the condition c gets no gradient)"""
 
-    template = "where(condition, {0}, {1})"
+    template = "where({0}, {1}, {2})"
 
-    def forward(self, a, b, condition):
+    def forward(self, condition, a, b):
         self.condition = condition
         return np.where(condition, a, b)
 
     def backward(self, grad_out):
-        needs_a, needs_b = self.needs_input_grad
+        _, needs_a, needs_b = self.needs_input_grad
         grad_a = np.where(self.condition, grad_out, 0) if needs_a else None
         grad_b = np.where(self.condition, 0, grad_out) if needs_b else None
-        return grad_a, grad_b
+        return None, grad_a, grad_b
+
+
+class Compare(Function):
+    """d/da (a < b) = 0: a comparison is true or false, with no gradient
+
+    Applied without recording a node (``function._apply_without_gradient``), it is still an op
+    on its inputs: ``chainrule.trace`` recomputes it at each replay.
+    """
+
+    def forward(self, a, b=None, *, ufunc, other=None):
+        return ufunc(a, other if b is None else b)
+
+    def backward(self, grad_out):
+        return np.zeros_like(grad_out)
 
 
 # ------------------------------------------------------------------------- public functions
@@ -318,6 +332,17 @@ def clip(x: Any, min: float | None = None, max: float | None = None, name: str |
 
 def where(condition: Any, a: Any, b: Any, name: str | None = None) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (the condition gets no gradient)."""
-    if isinstance(condition, Tensor):
-        condition = condition.data
-    return named(Where.apply(a, b, condition=np.asarray(condition, dtype=bool)), name)
+    if not isinstance(condition, Tensor):
+        condition = np.asarray(condition, dtype=bool)
+    elif condition.data.dtype != bool:
+        condition = compare(np.not_equal, condition, 0)  # what NumPy's bool() of each number gives
+    return named(Where.apply(condition, a, b), name)
+
+
+def compare(ufunc: np.ufunc, a: Tensor, other: Any) -> Tensor:
+    """``ufunc(a, other)`` for a comparison ufunc (``np.less``…): a boolean tensor without gradient."""
+    node = Compare()
+    node.name = ufunc.__name__
+    if isinstance(other, Tensor):
+        return _apply_without_gradient(node, (a, other), {"ufunc": ufunc})
+    return _apply_without_gradient(node, (a,), {"ufunc": ufunc, "other": other})

@@ -16,8 +16,7 @@ from . import activation, elementwise, linalg, reduce, shape
 
 def _compare(ufunc: np.ufunc):  # type: ignore[no-untyped-def]
     def compare(self: Tensor, other: Any) -> Tensor:
-        other_data = other.data if isinstance(other, Tensor) else other
-        return Tensor._from_op(ufunc(self.data, other_data), None)
+        return elementwise.compare(ufunc, self, other)
 
     compare.__doc__ = f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient)."
     return compare
@@ -77,6 +76,7 @@ METHODS: dict[str, Any] = {
     "flatten": lambda self: shape.reshape(self, -1),
     "transpose": _transpose,
     "astype": shape.astype,
+    "detach": shape.detach,
     "sigmoid": activation.sigmoid,
     "tanh": activation.tanh,
     "relu": activation.relu,

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import AxisError, ShapeError, format_shape, normalize_axes
-from ..function import Function, named
+from ..function import Function, _apply_without_gradient, named
 from ..tensor import Tensor
 
 
@@ -59,16 +59,25 @@ class Transpose(Function):
 
 
 class GetItem(Function):
-    """d/dx x[index] = the gradient scattered into zeros at ``index`` (added where repeated)"""
+    """d/dx x[index] = the gradient scattered into zeros at ``index`` (added where repeated)
+
+    Tensors inside the index (labels, masks) are further inputs of the op, which get no
+    gradient: ``chainrule.trace`` recomputes them at each replay. A tensor mask makes the
+    result's shape depend on the mask's values (``shape_depends_on_values``).
+    """
 
     def formula(self, names):
         parts = self.options["index"] if isinstance(self.options["index"], tuple) else (self.options["index"],)
-        return f"{names[0]}[{', '.join(_index_text(part) for part in parts)}]"
+        texts = [names[1 + part.position] if isinstance(part, _Slot) else _index_text(part) for part in parts]
+        return f"{names[0]}[{', '.join(texts)}]"
 
     name = "index"
 
-    def forward(self, x, index):
-        self.shape, self.index = x.shape, index
+    def forward(self, x, *tensors, index):
+        if tensors:
+            index = _filled(index, tensors)
+            self.shape_depends_on_values = any(t.dtype == bool for t in tensors)
+        self.shape, self.index, self.tensor_count = x.shape, index, len(tensors)
         try:
             return x[index]
         except IndexError as error:
@@ -80,7 +89,32 @@ class GetItem(Function):
             grad[self.index] = grad_out
         else:
             np.add.at(grad, self.index, grad_out)  # integer arrays may repeat an element
-        return grad
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+
+class _Slot:
+    """The place in an index of ``GetItem``'s input ``1 + position``: a tensor of labels or a mask."""
+
+    __slots__ = ("position",)
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Slot and other.position == self.position
+
+    def __hash__(self) -> int:
+        return self.position
+
+    def __repr__(self) -> str:
+        return f"<input {1 + self.position}>"
+
+
+def _filled(index: Any, tensors: tuple[np.ndarray, ...]) -> Any:
+    """The index with each ``_Slot`` replaced by its input's array."""
+    if isinstance(index, tuple):
+        return tuple(_filled(part, tensors) for part in index)
+    return tensors[index.position] if isinstance(index, _Slot) else index
 
 
 def _index_text(part: Any) -> str:
@@ -146,6 +180,20 @@ class Stack(Function):
         return tuple(np.take(grad_out, k, axis=self.axis) for k in range(self.count))
 
 
+class Detach(Function):
+    """d/dx detach(x) = 0: the same values, through which no gradient flows
+
+    Applied by ``Tensor.detach`` without recording a node (``function._apply_without_gradient``),
+    it is still an op on its input: ``chainrule.trace`` recomputes it at each replay.
+    """
+
+    def forward(self, x):
+        return x
+
+    def backward(self, grad_out):
+        return np.zeros_like(grad_out)
+
+
 class AsType(Function):
     """d/dx astype(x) = the gradient cast back to x's dtype"""
 
@@ -174,15 +222,18 @@ def transpose(x: Any, axes: Sequence[int] | None = None, name: str | None = None
 
 def getitem(x: Any, index: Any, name: str | None = None) -> Tensor:
     """``x[index]`` with slices, integers, integer arrays and boolean masks."""
-    return named(GetItem.apply(x, index=_plain_index(index)), name)
+    tensors: list[Tensor] = []
+    index = _plain_index(index, tensors)
+    return named(GetItem.apply(x, *tensors, index=index), name)
 
 
-def _plain_index(index: Any) -> Any:
-    """Replace tensors inside an index by their arrays (a tensor mask, a tensor of labels)."""
+def _plain_index(index: Any, tensors: list[Tensor]) -> Any:
+    """The index with each tensor in it (a mask, a tensor of labels) moved to ``tensors``, a ``_Slot`` in its place."""
     if isinstance(index, tuple):
-        return tuple(_plain_index(part) for part in index)
+        return tuple(_plain_index(part, tensors) for part in index)
     if isinstance(index, Tensor):
-        return index.data
+        tensors.append(index)
+        return _Slot(len(tensors) - 1)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -200,6 +251,17 @@ def stack(tensors: Sequence[Any], axis: int = 0, name: str | None = None) -> Ten
     if len(tensors) == 0:
         raise ValueError("stack: needs at least one tensor")
     return named(Stack.apply(*tensors, axis=axis), name)
+
+
+def detach(x: Tensor) -> Tensor:
+    """The same values (shared memory) cut from the graph: no grad_fn, no requires_grad.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> (x * x.detach()).sum().backward(); x.grad
+    array([1., 2.])
+    """
+    return _apply_without_gradient(Detach(), (x,), {})
 
 
 def astype(x: Any, dtype: Any, name: str | None = None) -> Tensor:
