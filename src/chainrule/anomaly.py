@@ -17,6 +17,7 @@ from __future__ import annotations
 import linecache
 import os
 import sys
+import threading
 import zlib
 from typing import Any, Sequence
 
@@ -25,8 +26,35 @@ import numpy as np
 from . import versions
 from .errors import ChainruleError
 
-_enabled = False  # ops take the slow path that records the user's line of each op
-_check_values = False  # ... and check each result for NaN and inf (detect_anomaly)
+
+class _ThreadState(threading.local):
+    """Each thread's switches, as grad mode's: the class attributes are a new thread's starting values."""
+
+    enabled = False  # ops take the slow path that records the user's line of each op
+    check_values = False  # ... and check each result for NaN and inf (detect_anomaly)
+    recorder: list[Any] | None = None  # while chainrule.trace records f in this thread: every op applied
+
+
+_state = _ThreadState()
+_threads_on = 0  # threads whose `enabled` is True now; while 0 (nearly always) ops do not read _state
+_lock = threading.Lock()
+
+
+def is_enabled() -> bool:
+    """True when ops in this thread take the slow path (inside detect_anomaly, or while a trace records)."""
+    return bool(_threads_on) and _state.enabled
+
+
+def checking_values() -> bool:
+    """True inside ``detect_anomaly()`` in this thread."""
+    return bool(_threads_on) and _state.check_values
+
+
+def recorder() -> list[Any] | None:
+    """The list a trace recording in this thread appends every op to, or None."""
+    return _state.recorder if _threads_on else None
+
+
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -40,14 +68,21 @@ class detect_anomaly:  # noqa: N801 - used like a function, as torch.autograd.de
     check_values = True
 
     def __enter__(self) -> detect_anomaly:
-        global _enabled, _check_values
-        self._previous = (_enabled, _check_values)
-        _enabled, _check_values = True, self.check_values
+        global _threads_on
+        self._previous = (_state.enabled, _state.check_values)
+        if not _state.enabled:
+            with _lock:
+                _threads_on += 1
+        _state.enabled, _state.check_values = True, self.check_values
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        global _enabled, _check_values
-        _enabled, _check_values = self._previous
+        global _threads_on
+        enabled, check_values = self._previous
+        if not enabled:
+            with _lock:
+                _threads_on -= 1
+        _state.enabled, _state.check_values = enabled, check_values
 
 
 class record_locations(detect_anomaly):  # noqa: N801
@@ -80,7 +115,7 @@ def _describe(values: np.ndarray) -> str:
 
 def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location: str) -> None:
     """Raise if ``output`` holds NaN or ±inf although every input was finite."""
-    if _check_values and np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
+    if checking_values() and np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
         finite_inputs = all(np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating))
         source = "from finite inputs" if finite_inputs else "(an input already held a non-finite value)"
         raise AnomalyError(
@@ -114,7 +149,7 @@ def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
         input_grads = node.backward(grad_out)
     if type(input_grads) is not tuple:
         input_grads = (input_grads,)
-    if not _check_values:
+    if not checking_values():
         return input_grads
     for position, grad in enumerate(input_grads):
         if grad is not None and not np.isfinite(grad).all():

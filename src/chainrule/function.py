@@ -100,7 +100,7 @@ class Function:
             inputs = _as_tensors(inputs, cls.name)
             needs = tuple([t.requires_grad for t in inputs])
         node = cls()
-        if anomaly._enabled:
+        if anomaly._threads_on and anomaly._state.enabled:  # anomaly.is_enabled(), inline: a global read
             return _apply_checked(node, inputs, options)
         try:
             if count == 2 and not options:
@@ -167,10 +167,6 @@ def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any
         raise _shape_error(node, tensors, error) from None
 
 
-#: While ``chainrule.trace`` records, every op applied is appended here as (node, inputs, options, output).
-_recorder: list[tuple[Function, tuple[Tensor, ...], dict[str, Any], Tensor]] | None = None
-
-
 def _apply_without_gradient(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
     """Run an op whose result never has a gradient (``detach``, comparisons) and show it to a recording trace.
 
@@ -178,9 +174,10 @@ def _apply_without_gradient(node: Function, tensors: tuple[Tensor, ...], options
     replay, not keep the recording's value.
     """
     out = _make_tensor(node.forward(*[t.data for t in tensors], **options), None)
-    if _recorder is not None:
+    recorder = anomaly.recorder()
+    if recorder is not None:
         node.created_at = anomaly.user_location()
-        _recorder.append((node, tensors, options, out))
+        recorder.append((node, tensors, options, out))
     return out
 
 
@@ -188,7 +185,8 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     """``apply`` on the slow path: remember the user's line, check the result, record for a trace."""
     location = anomaly.user_location()
     node.created_at = location
-    if anomaly._check_values:
+    checking = anomaly.checking_values()
+    if checking:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
             data = _forward(node, tensors, options)
     else:
@@ -199,10 +197,11 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
         node.sequence = next(_sequence)
         out.grad_fn, out.requires_grad = node, True
-        if anomaly._check_values:
+        if checking:
             anomaly.take_checksums(node)
-    if _recorder is not None:
-        _recorder.append((node, tensors, options, out))
+    recorder = anomaly.recorder()  # while chainrule.trace records: (node, inputs, options, output) of every op
+    if recorder is not None:
+        recorder.append((node, tensors, options, out))
     return out
 
 

@@ -141,7 +141,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     grads = {node: grad_out}
     summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap = [(-node.sequence, node)]
-    checked = anomaly._enabled
+    checked = anomaly.is_enabled()
     changed = versions.latest  # nodes made after the newest change in place need no look at their arrays
     while heap:
         node = heappop(heap)[1]

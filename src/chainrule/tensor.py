@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from . import grad_mode, graph, versions
+from . import anomaly, grad_mode, graph, versions
 from .anomaly import user_location
 from .errors import DTypeError, GraphError, ShapeError, format_shape
 
@@ -302,6 +302,11 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     in place of a tensor that requires grad would break it, so that is an error, as in PyTorch.
     The change is stamped (``versions``): a backward that saved the old values refuses to run.
     """
+    if anomaly.recorder() is not None:
+        raise GraphError(
+            f"trace: f changes a tensor in place ({symbol} at {user_location()}); a replay repeats only tensor ops "
+            f"and would skip it: write t = t {symbol[0]} ... inside f"
+        )
     other_requires_grad = isinstance(other, Tensor) and other.requires_grad
     if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
         if target.grad_fn is None and target.requires_grad:

@@ -55,7 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly, function
+from . import anomaly
 from .errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
 from .tensor import Tensor, _value_readers
@@ -376,7 +376,7 @@ class Traced:
         self._last: tuple[tuple[Any, ...], list[Tensor], _Tape, list[np.ndarray]] | None = None
 
     def __call__(self, *args: Any) -> Tensor:
-        if anomaly._enabled:  # inside detect_anomaly, or while a trace records
+        if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
             return self._eager(args)
         last = self._last
         if (
@@ -407,7 +407,7 @@ class Traced:
 
     def _eager(self, args: tuple[Any, ...]) -> Tensor:
         """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
-        if function._recorder is not None:
+        if anomaly.recorder() is not None:
             raise GraphError(
                 f"trace: a traced function was called inside another traced function's f, at {anomaly.user_location()}; "
                 "a trace cannot record a replay: call the plain function there"
@@ -421,14 +421,14 @@ class Traced:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
         reads = _ValueReads(arguments, records)
-        recorder = function._recorder
-        function._recorder = records
+        recorder = anomaly._state.recorder
+        anomaly._state.recorder = records
         _value_readers.append(reads)
         try:
             with anomaly.record_locations():
                 loss = self.f(*arguments)
         finally:
-            function._recorder = recorder
+            anomaly._state.recorder = recorder
             _value_readers.pop()
         _check_loss(loss)
         _check_graph_inputs(arguments, records)
