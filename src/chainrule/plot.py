@@ -1,4 +1,4 @@
-"""Training curves with matplotlib (an optional dependency: ``pip install 'chainrule[plot]'``)."""
+"""Training curves with matplotlib (an optional dependency: ``pip install ".[plot]"``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def check_plot_path(path: str | Path) -> Path:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
+        raise ImportError('plotting needs matplotlib: pip install ".[plot]" in the chainrule folder') from None
     return path
 
 
