@@ -23,7 +23,7 @@ def torch():
         import torch as torch_module
     except ImportError:
         if os.environ.get("CHAINRULE_REQUIRE_TORCH") == "1":
-            pytest.fail("CHAINRULE_REQUIRE_TORCH=1 but torch is not installed: pip install torch==2.13.0")
-        pytest.skip("torch is not installed (pip install torch==2.13.0)")
+            pytest.fail('CHAINRULE_REQUIRE_TORCH=1 but torch is not installed: pip install -e ".[test]"')
+        pytest.skip('torch is not installed (pip install -e ".[test]")')
     torch_module.set_default_dtype(torch_module.float64)
     return torch_module

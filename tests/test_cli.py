@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chainrule.cli import main
@@ -78,7 +80,7 @@ def test_train_save_predict(tmp_path, capsys) -> None:
     assert main(["predict", str(model), "--input", "5.1,3.5,1.4,0.2"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("predicted: setosa\n")
-    probabilities = [float(line.split()[-1]) for line in out.splitlines()[1:]]
+    probabilities = [float(line.split()[-1]) for line in out.splitlines()[2:]]
     assert len(probabilities) == 3 and abs(sum(probabilities) - 1) < 1e-3 and probabilities[0] > 0.9
     assert main(["predict", str(model), "--input", "6.7,3.0,5.2,2.3"]) == 0
     assert capsys.readouterr().out.startswith("predicted: virginica\n")
@@ -219,3 +221,183 @@ def test_train_with_trace_prints_the_same_numbers(capsys) -> None:
     eager = capsys.readouterr().out
     assert main(["train", "iris", "--epochs", "60", "--seed", "3", "--quiet", "--trace"]) == 0
     assert capsys.readouterr().out == eager
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "iris.npz"
+    assert main(["train", "iris", "--epochs", "30", "--seed", "2", "--save", str(path), "--quiet"]) == 0
+    return path
+
+
+def _printed_probabilities(out: str) -> dict[str, float]:
+    return {line.split()[0]: float(line.split()[1]) for line in out.splitlines() if line.startswith("  ")}
+
+
+@pytest.mark.parametrize(
+    ("measurements", "named"),
+    [("nan,3.5,1.4,0.2", "nan for sepal_length"), ("5.1,inf,1.4,-inf", "inf for sepal_width, -inf for petal_width")],
+)
+def test_predict_refuses_measurements_that_are_not_finite(trained_model, capsys, measurements, named) -> None:
+    capsys.readouterr()
+    assert main(["predict", str(trained_model), "--input", measurements]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"chainrule predict: --input must be finite numbers, got {named}\n" and captured.out == ""
+
+
+def test_predict_prints_probabilities_for_a_model_saved_without_metadata(tmp_path, capsys, rng) -> None:
+    import chainrule as cr
+    from chainrule import nn
+
+    logits_model = nn.Sequential(nn.Linear(4, 3, rng=0))
+    x = np.array([[5.1, 3.5, 1.4, 0.2]])
+    expected = cr.softmax(logits_model(x)).data[0]
+    assert (logits_model(x).data < 0).any()  # raw outputs that are no probabilities
+    for model, source in [
+        (logits_model, "softmax of the model's outputs"),
+        (nn.Sequential(*logits_model.layers, nn.Softmax()), "the model's softmax outputs"),
+    ]:
+        cr.save(model, tmp_path / "m.npz")
+        assert main(["predict", str(tmp_path / "m.npz"), "--input", "5.1,3.5,1.4,0.2"]) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines()[:2] == [f"predicted: {int(np.argmax(expected))}", f"probabilities ({source}):"]
+        np.testing.assert_allclose(list(_printed_probabilities(out).values()), expected, atol=5e-5)
+
+    cr.save(nn.Sequential(nn.Linear(4, 1, rng=0)), tmp_path / "one.npz")
+    assert main(["predict", str(tmp_path / "one.npz"), "--input", "5.1,3.5,1.4,0.2"]) == 1
+    assert "predict needs one score per class (2 or more classes)" in capsys.readouterr().err
+
+
+def test_a_loaded_model_predicts_from_raw_measurements_as_the_command_does(trained_model, capsys) -> None:
+    import chainrule as cr
+    from chainrule import data, nn
+
+    model = cr.load(trained_model)
+    assert isinstance(model.layers[0], nn.Standardize)  # the preprocessing is part of the model
+    iris = data.load_iris()
+    split = data.train_test_split(iris.features, iris.labels, test_fraction=0.2, seed=2)
+    np.testing.assert_allclose(model.layers[0].mean, split.train_features.mean(axis=0), rtol=1e-15)
+    for flower in ([5.1, 3.5, 1.4, 0.2], [5.9, 3.0, 4.2, 1.5], [6.7, 3.0, 5.2, 2.3]):
+        probabilities = cr.softmax(model(np.array([flower]))).data[0]
+        assert main(["predict", str(trained_model), "--input", ",".join(map(str, flower))]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"predicted: {iris.class_names[int(np.argmax(probabilities))]}\n")
+        np.testing.assert_allclose(list(_printed_probabilities(out).values()), probabilities, atol=5e-5)
+
+
+def test_a_model_file_of_the_old_format_predicts_as_before(tmp_path, trained_model, capsys) -> None:
+    import chainrule as cr
+    from chainrule import nn
+
+    new = cr.load(trained_model)
+    standardize, *network = new.layers
+    metadata = {**new.metadata, "standardizer": {"mean": standardize.mean.tolist(), "std": standardize.std.tolist()}}
+    old = tmp_path / "old.npz"
+    cr.save(nn.Sequential(*network), old, metadata=metadata)  # as chainrule train --save wrote it before
+    for path in (trained_model, old):
+        assert main(["predict", str(path), "--input", "5.9,3.0,4.2,1.5"]) == 0
+    first, second = capsys.readouterr().out.split("predicted:")[1:]
+    assert first == second and "versicolor" in first
+
+
+def test_a_test_fraction_that_empties_a_part_is_refused_before_training(capsys) -> None:
+    from chainrule.examples import iris
+
+    for fraction in ["0.99", "0.01", "0", "1", "nan", "-0.5"]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "iris", "--test-fraction", fraction, "--quiet"])
+        assert exit_info.value.code == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.splitlines()[-1] == (
+            "chainrule train: error: argument --test-fraction: must be a number from 0.02 to 0.98 "
+            f"(each part needs at least one flower of each species), got '{fraction}'"
+        )
+        with pytest.raises(ValueError, match=r"^iris.train: test_fraction must be from 0.02 to 0.98 \(each part"):
+            iris.train(test_fraction=float(fraction), epochs=1, progress=False)
+    for fraction, sizes in [("0.02", "147 training / 3 test"), ("0.98", "3 training / 147 test")]:
+        assert main(["train", "iris", "--test-fraction", fraction, "--epochs", "3", "--quiet"]) == 0
+        out = capsys.readouterr().out
+        assert f"{sizes} samples" in out and "nan" not in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "allowed"),
+    [
+        (["train", "iris", "--lr", "abc"], "--lr", "a positive number"),
+        (["train", "iris", "--lr", "inf"], "--lr", "a positive number"),
+        (["train", "iris", "--seed", "-1"], "--seed", "an integer, 0 or more"),
+        (["train", "iris", "--hidden", "2.5"], "--hidden", "a positive integer"),
+        (["train", "iris", "--momentum", "1.5"], "--momentum", "a number from 0 up to (not including) 1"),
+        (["compare", "iris", "--repeats", "0"], "--repeats", "a positive integer"),
+        (["demo", "abc", "--seed", "-1"], "--seed", "an integer, 0 or more"),
+        (["demo", "abc", "--lr", "nan"], "--lr", "a positive number"),
+        (["demo", "delta-rule", "--seed", "x"], "--seed", "an integer, 0 or more"),
+        (["explain", "seed-004", "--digits", "0"], "--digits", "a positive integer (significant digits)"),
+        (["explain", "seed-004", "--digits", "six"], "--digits", "a positive integer (significant digits)"),
+        (["gradcheck", "seed-004", "--eps", "0"], "--eps", "a positive number"),
+        (["gradcheck", "seed-004", "--rtol", "-0.1"], "--rtol", "a number, 0 or more"),
+        (["gradcheck", "seed-004", "--atol", "nan"], "--atol", "a number, 0 or more"),
+    ],
+)
+def test_every_bad_option_value_gets_one_line_naming_the_option(capsys, argv, option, allowed) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    command = " ".join(argv[:2]) if argv[0] == "demo" else argv[0]
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"chainrule {command}: error: argument {option}: must be {allowed}, got '{argv[-1]}'"
+    )
+
+
+RAISING_FILE = """
+import numpy as np
+import chainrule as cr
+
+
+def check_weights(w):
+    if w.sum() > 0:
+        raise ValueError("weights must not sum to a positive number")
+
+
+def loss(w=np.array([1.0, 2.0])):
+    check_weights(w)
+    return cr.tensor(w).sum()
+"""
+
+
+@pytest.mark.parametrize("command", ["gradcheck", "explain"])
+def test_an_error_in_the_users_function_shows_their_traceback(tmp_path, capsys, command) -> None:
+    path = tmp_path / "homework.py"
+    path.write_text(RAISING_FILE)
+    assert main([command, f"{path}:loss"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "Traceback (most recent call last), in your code:",
+        f'  File "{path}", line 12, in loss',
+        "    check_weights(w)",
+        f'  File "{path}", line 8, in check_weights',
+        '    raise ValueError("weights must not sum to a positive number")',
+        f"chainrule {command}: your code raised ValueError: weights must not sum to a positive number "
+        "(homework.py, line 8, in check_weights)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "shown", "summary"),
+    [
+        (
+            "import numpy\nscale = 1 / 0\n",
+            "    scale = 1 / 0",
+            "ZeroDivisionError: division by zero (bad.py, line 2, at the top level)",
+        ),
+        ("def loss(:\n    pass\n", "    def loss(:", "SyntaxError: invalid syntax (bad.py, line 1)"),
+    ],
+)
+def test_an_error_while_importing_the_users_file_shows_their_line(tmp_path, capsys, source, shown, summary) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text(source)
+    assert main(["gradcheck", f"{path}:loss"]) == 1
+    err = capsys.readouterr().err
+    assert shown in err.splitlines() and str(path) in err
+    assert err.splitlines()[-1] == f"chainrule gradcheck: your code raised {summary}"
+    assert "chainrule/" not in err.replace("chainrule gradcheck", "")  # no frame of chainrule's own

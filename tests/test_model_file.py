@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import zipfile
 
 import numpy as np
@@ -156,3 +158,109 @@ def test_models_that_cannot_be_described_are_refused(tmp_path) -> None:
     with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
         cr.save(nn.Sequential(nn.ReLU()), tmp_path / "c.npz", metadata={"f": object()})
     assert not (tmp_path / "c.npz").exists()
+
+
+def test_a_standardizing_layer_is_stored_in_the_architecture_and_restored_exactly(tmp_path, rng) -> None:
+    mean, std = [5.8, 3.05, 0.1 + 0.2, 1 / 3], [0.83, 0.43, 1.76, 1e-3]
+    net = nn.Sequential(nn.Standardize(mean, std), nn.Linear(4, 3, rng=0), nn.Softmax())
+    path = tmp_path / "standardized.npz"
+    cr.save(net, path)
+    with np.load(path, allow_pickle=False) as archive:
+        header = json.loads(archive[model_file.HEADER_KEY].tobytes())
+    assert header["architecture"]["layers"][0] == {"type": "Standardize", "mean": mean, "std": std}
+    loaded = cr.load(path)
+    raw = rng.normal(size=(5, 4)) * 2 + 4
+    np.testing.assert_array_equal(loaded(raw).data, net(raw).data)
+
+
+def _file_of_the_old_train_command(path, network, scaler) -> None:
+    """What ``chainrule train --save`` wrote before nn.Standardize: the standardisation in the metadata."""
+    metadata = {"task": "iris", "outputs": "logits", "class_names": ["a", "b", "c"], "standardizer": scaler.to_dict()}
+    cr.save(network, path, metadata=metadata)
+
+
+def test_files_with_the_standardisation_in_their_metadata_load_with_it_as_first_layer(tmp_path, network, rng) -> None:
+    from chainrule import data
+
+    raw = rng.normal(size=(8, 4)) * 3 + 5
+    scaler = data.Standardizer().fit(raw)
+    path = tmp_path / "old.npz"
+    _file_of_the_old_train_command(path, network, scaler)
+    loaded = cr.load(path)
+    assert isinstance(loaded.layers[0], nn.Standardize)
+    np.testing.assert_array_equal(loaded(raw).data, network(scaler.transform(raw)).data)  # raw input, as predict
+    assert "standardizer" not in loaded.metadata and loaded.metadata["class_names"] == ["a", "b", "c"]
+
+    mine = tmp_path / "mine.npz"  # a user's own metadata that happens to use the word is left alone
+    cr.save(network, mine, metadata={"standardizer": scaler.to_dict()})
+    assert repr(cr.load(mine)) == repr(network) and "standardizer" in cr.load(mine).metadata
+
+    damaged = data.Standardizer(scaler.mean, np.zeros(4))
+    _file_of_the_old_train_command(path, network, damaged)
+    with pytest.raises(cr.ModelFileError, match="^load: old.npz holds a damaged standardizer .*std must be positive"):
+        cr.load(path)
+
+
+def test_saving_onto_a_folder_names_the_folder(tmp_path, network) -> None:
+    target = tmp_path / "runs" / "today" / "model.npz"  # missing folders are created
+    cr.save(network, target)
+    assert repr(cr.load(target)) == repr(network)
+    target.unlink()
+    target.parent.rmdir()
+    target.parent.parent.rmdir()
+    with pytest.raises(
+        IsADirectoryError, match="^" + re.escape(f"cannot save to {tmp_path}: it is a folder; give a file name")
+    ):
+        cr.save(network, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_saving_below_a_file_names_that_file(tmp_path, network) -> None:
+    (tmp_path / "notes.txt").write_text("not a folder")
+    target = tmp_path / "notes.txt" / "model.npz"
+    with pytest.raises(
+        OSError, match=re.escape(f"cannot save to {target}: {tmp_path / 'notes.txt'} is a file, not a folder")
+    ):
+        cr.save(network, target)
+
+
+def test_a_read_only_folder_is_named_not_the_temporary_file(tmp_path, network, monkeypatch) -> None:
+    import tempfile
+
+    def refuse(*args, dir, prefix, **kwargs):  # noqa: A002 - tempfile's own keyword
+        raise PermissionError(13, "Permission denied", f"{dir}/{prefix}x1y2z3.tmp")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    with pytest.raises(PermissionError) as error:
+        cr.save(network, tmp_path / "model.npz")
+    assert (
+        str(error.value) == f"cannot save to {tmp_path / 'model.npz'}: no permission to write in the folder {tmp_path}"
+    )
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_really_read_only_folder(tmp_path, network) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(
+            PermissionError, match=re.escape(f"cannot save to {folder / 'm.npz'}: no permission to write in")
+        ):
+            cr.save(network, folder / "m.npz")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_a_failure_while_writing_names_the_path_and_keeps_the_old_file(saved, network, monkeypatch) -> None:
+    import errno
+
+    before = saved.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match=re.escape(f"cannot save to {saved}: No space left on device")):
+        cr.save(network, saved)
+    assert saved.read_bytes() == before and [p.name for p in saved.parent.iterdir()] == ["model.npz"]

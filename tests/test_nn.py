@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,52 @@ def test_layer_arguments_are_checked_when_the_layer_is_built(build, error, messa
     with pytest.raises(error, match=message) as caught:
         build()
     assert "\n" not in str(caught.value)
+
+
+def test_standardize_shifts_and_scales_each_feature_with_constants(rng) -> None:
+    from chainrule import data
+    from chainrule.check import gradcheck
+
+    mean, std = np.array([5.8, 3.05, 3.76, 1.2]), np.array([0.83, 0.43, 1.76, 0.76])
+    layer = nn.Standardize(mean, std)
+    raw = rng.normal(size=(6, 4)) * std + mean
+    out = layer(raw)
+    np.testing.assert_array_equal(out.data, data.Standardizer(mean, std).transform(raw))  # bit for bit
+    assert layer.parameters() == [] and repr(layer) == "Standardize(features=4)"  # constants: nothing trains them
+    x = cr.tensor(raw, requires_grad=True)
+    (layer(x) * np.arange(24.0).reshape(6, 4)).sum().backward()
+    np.testing.assert_allclose(x.grad, np.arange(24.0).reshape(6, 4) / std, rtol=1e-15)
+    assert gradcheck(lambda values: cr.softplus(layer(values)).sum(), raw)
+    assert layer(raw.astype(np.float32)).dtype == np.float32
+    mean[0] = 100.0  # the layer keeps its own copy
+    assert layer.mean[0] == 5.8
+
+
+def test_standardize_is_described_and_rebuilt_exactly(rng) -> None:
+    net = nn.Sequential(nn.Standardize([0.1 + 0.2, 1 / 3], [1e-3, 7.0]), nn.Linear(2, 2, rng=0))
+    config = nn.describe(net)
+    assert config["layers"][0] == {"type": "Standardize", "mean": [0.1 + 0.2, 1 / 3], "std": [1e-3, 7.0]}
+    rebuilt = nn.from_config(json.loads(json.dumps(config)))
+    rebuilt.load_state_dict(net.state_dict())
+    x = rng.normal(size=(3, 2))
+    np.testing.assert_array_equal(rebuilt(x).data, net(x).data)
+
+
+@pytest.mark.parametrize(
+    ("mean", "std", "error", "message"),
+    [
+        ([1.0, 2.0], [1.0], cr.ShapeError, r"mean and std need one number per feature .* got shapes \(2,\) and \(1,\)"),
+        ([[1.0]], [[1.0]], cr.ShapeError, r"mean and std need .* got shapes \(1, 1\) and \(1, 1\)"),
+        ([1.0, float("nan")], [1.0, 1.0], ValueError, r"mean must be finite, got \[1.0, nan\]"),
+        ([1.0, 2.0], [0.0, 1.0], ValueError, r"std must be positive and finite, got \[0.0, 1.0\]"),
+        ("ab", [1.0, 2.0], TypeError, "mean and std must be numbers"),
+    ],
+)
+def test_standardize_refuses_bad_constants(mean, std, error, message) -> None:
+    with pytest.raises(error, match="^Standardize: " + message):
+        nn.Standardize(mean, std)
+
+
+def test_standardize_names_itself_for_inputs_of_the_wrong_width() -> None:
+    with pytest.raises(cr.ShapeError, match=r"^Standardize: expects 2 features in the last axis, got shape \(4, 3\)$"):
+        nn.Standardize([0.0, 0.0], [1.0, 1.0])(np.ones((4, 3)))

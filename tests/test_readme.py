@@ -9,11 +9,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def readme_commands() -> list[str]:
+    """The main job and the test command: the two bash blocks after the virtual environment's."""
     blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    return [block.strip() for block in blocks[:2]]
+    return [block.strip() for block in blocks[1:3]]
 
 
-def test_readme_opens_with_the_main_job_and_the_test_command() -> None:
+def test_readme_opens_with_a_virtual_environment_then_the_main_job_and_the_test_command() -> None:
+    first = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)[0]
+    assert first.strip() == "python3 -m venv .venv && . .venv/bin/activate"
     main_job, test_command = readme_commands()
     assert main_job == "pip install . && chainrule demo abc"
     assert "pytest" in test_command and ".[test]" in test_command
@@ -95,3 +98,51 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
             assert shown in readme, shown
         else:
             raise AssertionError("no error raised")
+
+
+def test_the_demo_prints_what_the_readme_shows(capsys) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from chainrule.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    shown = readme.split("`chainrule demo abc` prints:\n\n```text\n", 1)[1].split("```", 1)[0]
+    assert main(["demo", "abc"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    for line in shown.splitlines()[:-1]:
+        assert line in ("", "...") or line in printed, line
+    training = readme.split("vectorised over the batch:\n\n```text\n", 1)[1].split("```", 1)[0]
+    for line in training.splitlines():
+        assert line == "  ..." or line in printed, line
+    # The last digit of x·A, and so the overall difference, depends on the kernel OpenBLAS picks for
+    # the CPU: the README must name what this machine prints and what Haswell's kernel (no AVX-512) prints.
+    haswell = subprocess.run(
+        [sys.executable, "-m", "chainrule.cli", "demo", "abc", "--steps", "1"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "OPENBLAS_CORETYPE": "Haswell"},
+    )  # another BLAS ignores the variable; a CPU older than Haswell cannot run its kernel
+    for output in (printed, haswell.stdout.splitlines() if haswell.returncode == 0 else printed):
+        overall = next(line for line in output if line.startswith("largest difference overall:"))
+        assert overall == shown.splitlines()[-1] or f"`{overall}`" in readme, overall
+
+
+def test_install_hints_say_what_the_readme_says() -> None:
+    """Every ``pip install`` in the package installs an extra from the chainrule folder, as the README does."""
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    readme = (ROOT / "README.md").read_text()
+    hints = [
+        (path.name, hint)
+        for path in sorted((ROOT / "src" / "chainrule").rglob("*.py"))
+        for hint in re.findall(r"pip install [^\s`]+", path.read_text())
+    ]
+    assert {name for name, _ in hints} >= {"plot.py", "draw.py", "train.py"}
+    for name, hint in hints:
+        extra = re.fullmatch(r'pip install "\.\[(\w+)\]"', hint)
+        assert extra and extra.group(1) in extras and extra.group(1) in readme, (name, hint)
+    assert "apt-get install graphviz" in readme.replace("\n", " ")

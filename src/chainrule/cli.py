@@ -11,10 +11,11 @@ chainrule gradcheck path/to/file.py:function
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -22,18 +23,37 @@ from . import cli_checks
 from .errors import ChainruleError
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def option_type(check: Callable[[Any], bool], allowed: str, parse: Callable[[str], Any] = float) -> Any:
+    """An argparse ``type``: ``parse`` the text, keep it if ``check`` holds, else say what is ``allowed``.
+
+    argparse puts "argument --NAME:" before the message, so every bad value gets one line naming
+    its option and the values it takes.
+    """
+
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {text!r}")
+        return value
+
+    return convert
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+_positive_int = option_type(lambda n: n >= 1, "a positive integer", int)
+_seed = option_type(lambda n: n >= 0, "an integer, 0 or more", int)
+_positive_float = option_type(lambda x: 0 < x < math.inf, "a positive number")
+_momentum = option_type(lambda x: 0 <= x < 1, "a number from 0 up to (not including) 1")
+
+
+def _test_fraction(text: str) -> float:
+    """``--test-fraction``: a share that leaves at least one flower of each species in both parts."""
+    from .examples.iris import SPLIT_RULE, test_fraction_range
+
+    low, high = test_fraction_range()
+    return option_type(lambda x: low <= x <= high, f"a number from {low:.3g} to {high:.3g} ({SPLIT_RULE})")(text)
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +68,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default 0.01)")
     parser.add_argument("--epochs", type=_positive_int, default=350, help="passes over the training set (default 350)")
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the split, initial weights and batches (default 0)"
+        "--seed", type=_seed, default=0, help="seed of the split, initial weights and batches (default 0)"
     )
     parser.add_argument(
         "--batch-size",
@@ -56,8 +76,15 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="mini-batch size (default: the whole training set, i.e. full-batch gradient descent)",
     )
-    parser.add_argument("--momentum", type=float, default=0.9, help="momentum of --optimizer momentum (default 0.9)")
-    parser.add_argument("--test-fraction", type=float, default=0.2, help="share held out for testing (default 0.2)")
+    parser.add_argument(
+        "--momentum", type=_momentum, default=0.9, help="momentum of --optimizer momentum (default 0.9)"
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=_test_fraction,
+        default=0.2,
+        help="share held out for testing, 0.02 to 0.98 (default 0.2)",
+    )
     parser.add_argument("--plot", metavar="FILE", help="save loss and accuracy curves (.png, .svg or .pdf)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -75,13 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     demos = demo.add_subparsers(dest="demo", required=True, metavar="NAME")
     abc = demos.add_parser("abc", help="the three-matrix network y=xA, u=σ(y), v=xB, z=u+v, w=zC, L=‖w‖²")
     abc.add_argument("--steps", type=_positive_int, default=100, help="gradient-descent steps (default 100)")
-    abc.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    abc.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default 0.01)")
     abc.add_argument("--samples", type=_positive_int, default=1000, help="random inputs in the batch (default 1000)")
-    abc.add_argument("--seed", type=int, default=0, help="random seed of the inputs (default 0)")
+    abc.add_argument("--seed", type=_seed, default=0, help="random seed of the inputs (default 0)")
     delta = demos.add_parser(
         "delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product"
     )
-    delta.add_argument("--seed", type=int, default=0, help="random seed of the example (default 0)")
+    delta.add_argument("--seed", type=_seed, default=0, help="random seed of the example (default 0)")
 
     train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
     _add_training_options(train)
@@ -91,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="nag",
         help="gd, momentum, nag (Nesterov, gradient at the look-ahead point) or adam (default nag)",
     )
-    train.add_argument("--save", metavar="FILE", help="save the trained model (.npz, with its standardisation)")
+    train.add_argument(
+        "--save", metavar="FILE", help="save the trained model (.npz; it standardises raw measurements itself)"
+    )
 
     compare = commands.add_parser("compare", help="train several optimizers on the same split and initial weights")
     _add_training_options(compare)
@@ -134,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         return 0
     except (ChainruleError, ValueError, OSError, ImportError, RuntimeError) as error:
+        if isinstance(error, cli_checks.UserCodeError):
+            print(error.traceback, end="", file=sys.stderr)
         print(f"chainrule {args.command}: {error}", file=sys.stderr)
         return 1
 
@@ -189,7 +220,6 @@ def _train(args: argparse.Namespace) -> int:
             "outputs": "logits",
             "class_names": list(run.class_names),
             "feature_names": list(run.feature_names),
-            "standardizer": run.standardizer.to_dict(),
             "training": {
                 "optimizer": args.optimizer,
                 "lr": args.lr,
@@ -273,33 +303,81 @@ def _mean_std(values: list[float], digits: int) -> str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from . import ops
-    from .data import Standardizer
     from .grad_mode import no_grad
     from .model_file import load
 
     model = load(args.model)
     metadata = getattr(model, "metadata", {})
-    try:
-        values = np.array([float(part) for part in args.input.split(",")])
-    except ValueError:
-        raise ValueError(f"--input must be comma-separated numbers, got {args.input!r}") from None
     feature_names = metadata.get("feature_names")
-    if feature_names and len(values) != len(feature_names):
-        raise ValueError(
-            f"--input has {len(values)} numbers but the model needs {len(feature_names)} ({', '.join(feature_names)})"
-        )
-    if "standardizer" in metadata:
-        values = Standardizer.from_dict(metadata["standardizer"]).transform(values[np.newaxis, :])[0]
+    values = _measurements(args.input, feature_names or _input_size(model))
     with no_grad():
         outputs = model(values[np.newaxis, :])
-        probabilities = (ops.softmax(outputs) if metadata.get("outputs") == "logits" else outputs).data[0]
+    probabilities, source = _probabilities(model, np.asarray(getattr(outputs, "data", outputs)))
     class_names = metadata.get("class_names") or [str(index) for index in range(len(probabilities))]
-    best = int(np.argmax(probabilities))
-    print(f"predicted: {class_names[best]}")
+    if len(class_names) != len(probabilities):
+        raise ValueError(f"the model gives {len(probabilities)} outputs but its file names {len(class_names)} classes")
+    print(f"predicted: {class_names[int(np.argmax(probabilities))]}")
+    print(f"probabilities ({source}):")
     for name, probability in zip(class_names, probabilities):
-        print(f"  {name:<12} {probability:.4f}")
+        shown = f"{probability:.4f}" if probability >= 5e-5 or probability == 0 else f"{probability:.1e}"
+        print(f"  {name:<12} {shown}")
     return 0
+
+
+def _measurements(text: str, expected: list[str] | int | None) -> np.ndarray:
+    """The numbers of ``--input``, checked: finite, and as many as the model takes."""
+    try:
+        values = np.array([float(part) for part in text.split(",")])
+    except ValueError:
+        raise ValueError(f"--input must be comma-separated numbers, got {text!r}") from None
+    count = len(expected) if isinstance(expected, list) else expected
+    if count is not None and len(values) != count:
+        needs = f"{count} ({', '.join(expected)})" if isinstance(expected, list) else str(count)
+        raise ValueError(f"--input has {len(values)} numbers but the model needs {needs}")
+    parts = text.split(",")
+    names = expected if isinstance(expected, list) else None
+    bad = [
+        f"{parts[index].strip()} for {names[index] if names else f'number {index + 1}'}"
+        for index in np.flatnonzero(~np.isfinite(values))
+    ]
+    if bad:
+        raise ValueError(f"--input must be finite numbers, got {', '.join(bad)}")
+    return values
+
+
+def _input_size(model: Any) -> int | None:
+    """How many numbers the first layer takes, when it says."""
+    from .nn import Linear, Sequential, Standardize
+
+    first = model.layers[0] if isinstance(model, Sequential) and len(model) else model
+    if isinstance(first, Standardize):
+        return int(first.mean.size)
+    return first.in_features if isinstance(first, Linear) else None
+
+
+def _probabilities(model: Any, outputs: np.ndarray) -> tuple[np.ndarray, str]:
+    """Class probabilities from one sample's outputs, and where they come from."""
+    from . import ops
+    from .nn import Sequential, Softmax
+
+    if outputs.ndim != 2 or outputs.shape[0] != 1 or outputs.shape[1] < 2:
+        raise ValueError(
+            f"the model gives outputs of shape {outputs.shape} for one sample; "
+            "predict needs one score per class (2 or more classes)"
+        )
+    scores = outputs[0]
+    if not np.isfinite(scores).all():
+        raise ValueError(f"the model's outputs are not all finite ({scores.tolist()}); its weights may be damaged")
+    last = model.layers[-1] if isinstance(model, Sequential) and len(model) else model
+    if type(last) is Softmax:
+        if last.axis not in (-1, 1):
+            raise ValueError(f"the model's last layer is a softmax over axis {last.axis}, not over the classes")
+        return scores, "the model's softmax outputs"
+    metadata = getattr(model, "metadata", {})
+    source = (
+        "softmax of the model's logits" if metadata.get("outputs") == "logits" else "softmax of the model's outputs"
+    )
+    return ops.softmax(scores).data, source
 
 
 if __name__ == "__main__":

@@ -8,34 +8,83 @@ default values) and must return a scalar chainrule tensor.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import inspect
+import math
 import sys
+import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import anomaly
 from .errors import ChainruleError
 from .tensor import Tensor
 
 SEEDS = ("seed-004",)
+PACKAGE = Path(__file__).resolve().parent  # frames in here are chainrule's, not the user's
 
 
 class TargetError(ChainruleError, ValueError):
     """A target that cannot be loaded or does not return a scalar tensor."""
 
 
+class UserCodeError(ChainruleError, RuntimeError):
+    """The user's file or function raised: ``traceback`` holds their frames only, the message one line."""
+
+    def __init__(self, message: str, traceback_text: str) -> None:
+        super().__init__(message)
+        self.traceback = traceback_text
+
+
+@contextlib.contextmanager
+def users_code() -> Iterator[None]:
+    """Turn an exception raised in the user's code into a ``UserCodeError`` showing where, in their files.
+
+    Frames inside chainrule (and Python's import machinery) are left out; an error that no
+    frame of the user's caused is raised as it is.
+    """
+    try:
+        yield
+    except Exception as error:
+        frames = [frame for frame in traceback.extract_tb(error.__traceback__) if _is_users(frame.filename)]
+        if isinstance(error, SyntaxError) and error.filename and _is_users(error.filename):
+            shown = "".join(traceback.format_exception_only(error))
+            where = f"{Path(error.filename).name}, line {error.lineno}"
+        elif frames:
+            last = frames[-1]
+            shown = "Traceback (most recent call last), in your code:\n" + "".join(traceback.format_list(frames))
+            place = "at the top level" if last.name == "<module>" else f"in {last.name}"
+            where = f"{Path(last.filename).name}, line {last.lineno}, {place}"
+        else:
+            raise
+        text = str(error.msg if isinstance(error, SyntaxError) else error).strip().splitlines()
+        message = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+        raise UserCodeError(f"your code raised {message} ({where})", shown) from None
+
+
+def _is_users(filename: str) -> bool:
+    if filename.startswith("<"):  # <frozen importlib._bootstrap>, <string>
+        return False
+    return not Path(filename).resolve().is_relative_to(PACKAGE)
+
+
 def add_commands(commands: Any) -> None:
+    from .cli import option_type
+
+    digits = option_type(lambda n: n >= 1, "a positive integer (significant digits)", int)
+    positive = option_type(lambda x: 0 < x < math.inf, "a positive number")
+    tolerance = option_type(lambda x: 0 <= x < math.inf, "a number, 0 or more")
     explain = commands.add_parser("explain", help="write out the forward and backward pass of a small computation")
     explain.add_argument("target", help="seed-004, or path/to/file.py:function returning a scalar tensor")
     explain.add_argument("--format", choices=["text", "markdown", "latex"], default="text", help="output format")
-    explain.add_argument("--digits", type=int, default=6, help="significant digits (default 6)")
+    explain.add_argument("--digits", type=digits, default=6, help="significant digits (default 6)")
     explain.add_argument("--graph", metavar="FILE", help="also draw the graph (.svg, .png, .pdf need Graphviz; .dot)")
     gradcheck = commands.add_parser("gradcheck", help="check a function's gradient against finite differences")
     gradcheck.add_argument("target", help="seed-004, or path/to/file.py:function returning a scalar tensor")
-    gradcheck.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
-    gradcheck.add_argument("--rtol", type=float, default=1e-5, help="relative tolerance (default 1e-5)")
-    gradcheck.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (default 1e-8)")
+    gradcheck.add_argument("--eps", type=positive, default=1e-6, help="finite-difference step (default 1e-6)")
+    gradcheck.add_argument("--rtol", type=tolerance, default=1e-5, help="relative tolerance (default 1e-5)")
+    gradcheck.add_argument("--atol", type=tolerance, default=1e-8, help="absolute tolerance (default 1e-8)")
 
 
 def load_function(target: str) -> Callable[..., Any]:
@@ -90,8 +139,9 @@ def run_explain(args: argparse.Namespace) -> int:
     from .draw import draw
     from .explain import explain
 
-    loss = call_for_scalar(load_function(args.target))
-    explanation = explain(loss, digits=args.digits)
+    with users_code():  # a custom op's backward, called by explain, is the user's code too
+        loss = call_for_scalar(load_function(args.target))
+        explanation = explain(loss, digits=args.digits)
     print({"text": explanation.text, "markdown": explanation.markdown, "latex": explanation.latex}[args.format]())
     if args.graph:
         print(f"graph saved to {draw(loss, digits=min(args.digits, 4)).save(args.graph)}", file=sys.stderr)
@@ -99,19 +149,20 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def run_gradcheck(args: argparse.Namespace) -> int:
-    from .check import function_of_leaves, gradcheck
-
-    function = load_function(args.target)
-    parameters = list(inspect.signature(function).parameters.values())
-    if parameters and all(p.default is not p.empty for p in parameters):
-        report = gradcheck(function, *(p.default for p in parameters), eps=args.eps, rtol=args.rtol, atol=args.atol)
-    else:
-        with anomaly.record_locations():  # so that a wrong op can be reported with its line
-            loss = call_for_scalar(function)
-        replay, leaves = function_of_leaves(loss)
-        names = [leaf.name or f"leaf {index}" for index, leaf in enumerate(leaves)]
-        report = gradcheck(
-            replay, *(leaf.data for leaf in leaves), eps=args.eps, rtol=args.rtol, atol=args.atol, names=names
-        )
+    with users_code():
+        report = _gradcheck_report(load_function(args.target), args)
     print(report)
     return 0 if report else 1
+
+
+def _gradcheck_report(function: Callable[..., Any], args: argparse.Namespace) -> Any:
+    from .check import function_of_leaves, gradcheck
+
+    parameters = list(inspect.signature(function).parameters.values())
+    if parameters and all(p.default is not p.empty for p in parameters):
+        return gradcheck(function, *(p.default for p in parameters), eps=args.eps, rtol=args.rtol, atol=args.atol)
+    with anomaly.record_locations():  # so that a wrong op can be reported with its line
+        loss = call_for_scalar(function)
+    replay, leaves = function_of_leaves(loss)
+    names = [leaf.name or f"leaf {index}" for index, leaf in enumerate(leaves)]
+    return gradcheck(replay, *(leaf.data for leaf in leaves), eps=args.eps, rtol=args.rtol, atol=args.atol, names=names)

@@ -2,7 +2,7 @@
 
 Each tensor is a box with its name, shape, value and gradient ∂loss/∂tensor; each op is an
 ellipse with its formula. The DOT text needs nothing; rendering needs the ``graphviz`` Python
-package (``pip install 'chainrule[graph]'``) and the Graphviz program ``dot``.
+package (``pip install ".[graph]"``) and the Graphviz program ``dot``.
 
     >>> import chainrule as cr
     >>> w = cr.tensor(2.0, requires_grad=True, name="w")
@@ -41,7 +41,7 @@ class Drawing:
             import graphviz
         except ImportError:
             raise ImportError(
-                "rendering a drawing needs the graphviz package: pip install 'chainrule[graph]'"
+                'rendering a drawing needs the graphviz package: pip install ".[graph]" in the chainrule folder'
             ) from None
         try:
             return graphviz.Source(self.source).pipe(format=format)

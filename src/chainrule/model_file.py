@@ -27,7 +27,7 @@ import numpy as np
 
 from .errors import ChainruleError, format_shape
 from .files import atomic_write
-from .nn import Module, describe, from_config
+from .nn import Module, Sequential, Standardize, describe, from_config
 
 FORMAT = "chainrule-model"
 VERSION = 1
@@ -53,7 +53,12 @@ def save(model: Module, path: str | Path, metadata: dict[str, Any] | None = None
 
 
 def load(path: str | Path) -> Module:
-    """Rebuild the model saved at ``path``; its ``metadata`` dictionary is attached as ``model.metadata``."""
+    """Rebuild the model saved at ``path``; its ``metadata`` dictionary is attached as ``model.metadata``.
+
+    Models that ``chainrule train --save`` wrote before the standardisation became the model's
+    first layer kept it in their metadata (``"standardizer"``); such a model is loaded with an
+    ``nn.Standardize`` layer put first, so that it takes raw measurements as newer files do.
+    """
     path = Path(path)
     name = path.name
     if not path.is_file():
@@ -95,8 +100,24 @@ def load(path: str | Path) -> Module:
         if values.dtype.kind != "f":
             raise ModelFileError(f"load: {name}: {key} holds {values.dtype} values, not floating-point weights")
         parameter.data = values.copy()
-    model.metadata = header.get("metadata", {})  # type: ignore[attr-defined]
+    metadata = header.get("metadata", {})
+    if isinstance(metadata, dict) and metadata.get("task") == "iris" and "standardizer" in metadata:
+        model, metadata = _standardizing_first(name, model, metadata)
+    model.metadata = metadata  # type: ignore[attr-defined]
     return model
+
+
+def _standardizing_first(name: str, model: Module, metadata: dict[str, Any]) -> tuple[Module, dict[str, Any]]:
+    """A file of ``chainrule train --save`` from before ``nn.Standardize``: move its standardisation into the model."""
+    metadata = dict(metadata)
+    values = metadata.pop("standardizer")
+    try:
+        layer = Standardize(values["mean"], values["std"])
+    except (TypeError, ValueError, KeyError) as error:
+        raise ModelFileError(f"load: {name} holds a damaged standardizer ({_one_line(error)})") from None
+    if not isinstance(model, Sequential):
+        raise ModelFileError(f"load: {name} holds a standardizer but its model is not a Sequential")
+    return Sequential(layer, *model.layers), metadata
 
 
 def _read_header(name: str, raw: np.ndarray) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Training curves with matplotlib (an optional dependency: ``pip install 'chainrule[plot]'``).
+"""Training curves with matplotlib (an optional dependency: ``pip install ".[plot]"`` in the chainrule folder).
 
 Figures are drawn on a ``matplotlib.figure.Figure`` of their own, never through pyplot, so
 plotting leaves the user's backend and open figures alone (a notebook's inline plots keep
@@ -29,7 +29,7 @@ def check_plot_path(path: str | Path) -> Path:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
+        raise ImportError('plotting needs matplotlib: pip install ".[plot]" in the chainrule folder') from None
     return path
 
 
@@ -44,7 +44,7 @@ def draw_histories(histories: dict[str, History], title: str | None = None) -> F
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError("plotting needs matplotlib: pip install 'chainrule[plot]'") from None
+        raise ImportError('plotting needs matplotlib: pip install ".[plot]" in the chainrule folder') from None
 
     runs = histories.values()
     with_accuracy = any(history.train_accuracy or history.test_accuracy for history in runs)

@@ -351,6 +351,8 @@ def _progress_bar(total: int, description: str, progress: bool | None) -> Any:
         from tqdm import tqdm
     except ImportError:
         if progress:
-            raise ImportError("fit(progress=True) needs tqdm: pip install 'chainrule[progress]'") from None
+            raise ImportError(
+                'fit(progress=True) needs tqdm: pip install ".[progress]" in the chainrule folder'
+            ) from None
         return None
     return tqdm(total=total, desc=description, unit="epoch", leave=False, file=sys.stderr)

@@ -2,7 +2,8 @@
 
 Trained with cross-entropy by full-batch gradient descent or Nesterov's accelerated gradient
 (lr 0.01, 350 epochs, N_H = 16 in the report), on a seeded stratified split with features
-standardised on the training part only.
+standardised on the training part only. The standardisation is the model's first layer
+(``nn.Standardize``), so the trained model takes raw measurements in centimetres.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from ..train import History, fit
 
 OPTIMIZERS = ("gd", "momentum", "nag", "adam")
 INIT_STD = 0.1  # weights and biases drawn from N(0, 0.1²), as the report draws them from N(MU, SIGMA)
+SPLIT_RULE = "each part needs at least one flower of each species"
 
 
 @dataclass
 class IrisRun:
-    """Everything a training run produced: the model, its history and how its inputs were prepared."""
+    """Everything a training run produced: the model, its history and how its inputs were prepared.
+
+    ``model`` is Standardize → Linear → activation → Linear: it takes raw measurements.
+    """
 
     name: str
     model: nn.Sequential
@@ -71,19 +76,37 @@ def train(
 ) -> IrisRun:
     """Train one network on Iris; the same seed gives the same split, initial weights and batches."""
     iris = data.load_iris()
+    low, high = test_fraction_range(iris)
+    if not low <= test_fraction <= high:  # NaN too
+        raise ValueError(
+            f"iris.train: test_fraction must be from {low:.3g} to {high:.3g} ({SPLIT_RULE}), got {test_fraction!r}"
+        )
     split = data.train_test_split(iris.features, iris.labels, test_fraction=test_fraction, seed=seed)
     standardizer = data.Standardizer().fit(split.train_features)
-    train_x, test_x = standardizer.transform(split.train_features), standardizer.transform(split.test_features)
-    model = build_network(hidden, activation, seed)
-    loader = data.DataLoader(train_x, split.train_labels, batch_size=batch_size, seed=seed)
+    model = nn.Sequential(
+        nn.Standardize(standardizer.mean, standardizer.std), *build_network(hidden, activation, seed).layers
+    )
+    loader = data.DataLoader(split.train_features, split.train_labels, batch_size=batch_size, seed=seed)
     history = fit(
         model,
         make_optimizer(optimizer, model.parameters(), lr, momentum),
         loader,
         epochs,
-        test=(test_x, split.test_labels),
+        test=(split.test_features, split.test_labels),
         progress=progress,
         description=optimizer,
         trace=trace,
     )
     return IrisRun(optimizer, model, history, standardizer, split, iris.class_names, iris.feature_names)
+
+
+def test_fraction_range(iris: data.Dataset | None = None) -> tuple[float, float]:
+    """The test fractions that leave at least one flower of each species in both parts.
+
+    From 1/n to 1 − 1/n, n the size of the smallest class, however the per-class counts round.
+
+    >>> test_fraction_range()
+    (0.02, 0.98)
+    """
+    smallest = int(np.bincount((iris or data.load_iris()).labels).min())
+    return 1 / smallest, 1 - 1 / smallest

@@ -12,7 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import ops
-from ..errors import check_flag, check_integer, check_number, describe_value
+from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..ops.loss import _check_reduction as check_reduction
 from ..tensor import Tensor
 from . import init as initializers
@@ -188,6 +188,56 @@ class LogSoftmax(Softmax):
         return {"type": "LogSoftmax", "axis": self.axis}
 
 
+class Standardize(Module):
+    """``(x − mean) / std`` per feature: preprocessing that travels with the model.
+
+    ``mean`` and ``std`` (one number per feature, std > 0) are constants, not parameters: an
+    optimizer leaves them alone, ``describe``/``chainrule.save`` store them in the
+    architecture, and ``chainrule.load`` restores them. Put it first in a ``Sequential`` and
+    the model takes raw measurements wherever it is loaded. A float32 input stays float32.
+
+    >>> from chainrule import nn
+    >>> layer = nn.Standardize(mean=[1.0, 10.0], std=[2.0, 5.0])
+    >>> layer
+    Standardize(features=2)
+    >>> layer(np.array([[3.0, 0.0]]))
+    tensor([[ 1., -2.]])
+    """
+
+    def __init__(self, mean: Any, std: Any) -> None:
+        super().__init__()
+        try:
+            mean, std = np.array(mean, dtype=np.float64), np.array(std, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"Standardize: mean and std must be numbers, got {mean!r} and {std!r}") from None
+        if mean.ndim != 1 or mean.shape != std.shape or mean.size == 0:
+            raise ShapeError(
+                "Standardize: mean and std need one number per feature (1-D, the same length), "
+                f"got shapes {format_shape(mean.shape)} and {format_shape(std.shape)}"
+            )
+        if not np.isfinite(mean).all():
+            raise ValueError(f"Standardize: mean must be finite, got {mean.tolist()}")
+        if not (np.isfinite(std).all() and (std > 0).all()):
+            raise ValueError(f"Standardize: std must be positive and finite, got {std.tolist()}")
+        self.mean, self.std = mean, std
+        self._float32 = (mean.astype(np.float32), std.astype(np.float32))
+
+    def forward(self, x: Any) -> Tensor:
+        shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
+        if not shape or shape[-1] != self.mean.size:
+            raise ShapeError(
+                f"Standardize: expects {self.mean.size} features in the last axis, got shape {format_shape(shape)}"
+            )
+        mean, std = self._float32 if getattr(x, "dtype", None) == np.float32 else (self.mean, self.std)
+        return ops.div(ops.sub(x, mean), std)
+
+    def extra_repr(self) -> str:
+        return f"features={self.mean.size}"
+
+    def config(self) -> dict[str, Any]:
+        return {"type": "Standardize", "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+
 class CrossEntropyLoss(Module):
     """``cross_entropy(logits, target)`` as a module (softmax output layer + negative log-likelihood)."""
 
@@ -219,7 +269,8 @@ class BCELoss(CrossEntropyLoss):
 
 
 BUILDABLE: dict[str, type[Module]] = {
-    cls.__name__: cls for cls in (Linear, Sequential, Sigmoid, Tanh, ReLU, Softplus, LeakyReLU, Softmax, LogSoftmax)
+    cls.__name__: cls
+    for cls in (Linear, Sequential, Sigmoid, Tanh, ReLU, Softplus, LeakyReLU, Softmax, LogSoftmax, Standardize)
 }
 ACTIVATIONS: dict[str, type[Module]] = {
     "sigmoid": Sigmoid,
