@@ -239,3 +239,16 @@ def test_the_parameters_given_must_be_distinct_leaf_tensors_that_require_grad() 
         optim.SGD([cr.tensor([1.0])], lr=0.1)
     with pytest.raises(TypeError, match="SGD: parameter 0 was computed by an op, so backward gives it no .grad"):
         optim.SGD([w * 2], lr=0.1)
+
+
+def test_a_loaded_state_has_its_hyperparameters_checked_too() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    state = optim.SGD([w], lr=0.1).state_dict()
+    state["hyperparameters"]["lr"] = float("nan")
+    opt = optim.SGD([w], lr=0.1)
+    with pytest.raises(ValueError, match=r"^load_state_dict: lr must be a finite number, got nan"):
+        opt.load_state_dict(state)
+    assert opt.hyperparameters["lr"] == 0.1  # unchanged
+    del state["hyperparameters"]["lr"]
+    with pytest.raises(ValueError, match=r"^load_state_dict: the state's hyperparameters"):
+        opt.load_state_dict(state)

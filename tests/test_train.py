@@ -276,3 +276,19 @@ def test_a_plain_function_of_the_inputs_can_be_trained() -> None:
     )
     np.testing.assert_allclose(weights.data[:, 0], [1.0, -2.0, 0.5], atol=1e-6)
     assert history.loss[-1] < 1e-10 and history.train_accuracy == []
+
+
+@pytest.mark.parametrize("trace", [False, True])
+def test_a_diverging_run_stops_with_a_clear_error_before_spreading_nan(trace) -> None:
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(32, 3))
+    targets = features @ np.array([[1.0], [-2.0], [0.5]])
+    model = nn.Sequential(nn.Linear(3, 1, rng=0))
+    opt = optim.SGD(model.parameters(), lr=5.0)  # far too large: the loss grows until it overflows
+    loader = data.DataLoader(features, targets, batch_size=32)
+    with np.errstate(over="ignore", invalid="ignore"):
+        with pytest.raises(cr.DivergenceError, match=r"^fit: the loss became (inf|nan) in epoch \d+ .*lr=5") as error:
+            cr.fit(model, opt, loader, epochs=500, loss_fn=cr.mse, trace=trace)
+    history = error.value.history
+    assert 1 <= len(history.loss) < 500 and all(np.isfinite(history.loss))
+    assert all(np.isfinite(p.data).all() for p in model.parameters())  # the step that would spread it was not taken

@@ -14,7 +14,7 @@ A reverse-mode automatic differentiation engine on NumPy arrays::
 from __future__ import annotations
 
 from .anomaly import AnomalyError, detect_anomaly
-from .errors import AxisError, ChainruleError, DTypeError, GraphError, ShapeError
+from .errors import AxisError, ChainruleError, DivergenceError, DTypeError, GraphError, ShapeError
 from .function import Function
 from .functional import grad, value_and_grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
@@ -42,6 +42,7 @@ __all__ = [
     "detect_anomaly",
     "DTypeError",
     "Function",
+    "DivergenceError",
     "GraphError",
     "History",
     "ModelFileError",

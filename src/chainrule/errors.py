@@ -33,6 +33,10 @@ class GraphError(ChainruleError, RuntimeError):
     """A misuse of the graph: backward from a non-scalar, through a freed graph, and so on."""
 
 
+class DivergenceError(ChainruleError, FloatingPointError):
+    """Training made the loss NaN or infinite (``fit`` stops before the step that would spread it)."""
+
+
 def format_shape(shape: Sequence[int]) -> str:
     """``(3,)`` for a 1-D shape and ``()`` for a scalar, as NumPy prints them."""
     return str(tuple(int(size) for size in shape))

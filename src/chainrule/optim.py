@@ -46,12 +46,16 @@ class Optimizer:
     def __init__(self, params: Iterable[Tensor], **hyperparameters: Any) -> None:
         owner = type(self).__name__
         self.params = _parameter_list(owner, params)
-        self.hyperparameters = {
+        self.hyperparameters = self._checked(owner, hyperparameters)
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+        self.steps = 0
+
+    def _checked(self, owner: str, hyperparameters: dict[str, Any]) -> dict[str, Any]:
+        """Every hyperparameter checked: a finite non-negative number, or True/False for a flag."""
+        return {
             name: check_flag(owner, name, value) if name in self.flags else check_number(owner, name, value)
             for name, value in hyperparameters.items()
         }
-        self.state: list[dict[str, Any]] = [{} for _ in self.params]
-        self.steps = 0
 
     def __getattr__(self, name: str) -> Any:
         hyperparameters = self.__dict__.get("hyperparameters", {})
@@ -100,7 +104,12 @@ class Optimizer:
             raise ValueError(
                 f"load_state_dict: state for {len(state['state'])} parameters, optimizer has {len(self.params)}"
             )
-        self.hyperparameters = dict(state["hyperparameters"])
+        if set(state["hyperparameters"]) != set(self.hyperparameters):
+            raise ValueError(
+                f"load_state_dict: the state's hyperparameters {sorted(state['hyperparameters'])} are not "
+                f"{type(self).__name__}'s {sorted(self.hyperparameters)}"
+            )
+        self.hyperparameters = self._checked("load_state_dict", dict(state["hyperparameters"]))
         self.steps = int(state["steps"])
         self.state = [
             {key: np.copy(value) if isinstance(value, np.ndarray) else value for key, value in s.items()}

@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import importlib.util
+import math
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -23,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .data import DataLoader
-from .errors import ShapeError, check_integer, describe_value, format_shape
+from .errors import DivergenceError, ShapeError, check_integer, describe_value, format_shape
 from .grad_mode import no_grad
 from .ops import cross_entropy
 from .optim import Optimizer
@@ -187,8 +188,11 @@ def fit(
                     loss = traced(features, labels)  # forward and backward, replayed
                 if classifies is None:
                     classifies = _first_batch(model, features, labels, outputs, test)
+                value = loss.item()
+                if not math.isfinite(value):  # never train on silently: stop before the step spreads it
+                    raise _diverged(value, len(history.loss), count, history, optimizer)
                 optimizer.step()
-                total += loss.item() * len(labels)
+                total += value * len(labels)
                 count += len(labels)
             if count == 0:
                 raise ValueError("fit: the loader gave no batches")
@@ -210,6 +214,20 @@ def fit(
         if bar is not None:
             bar.close()
     return history
+
+
+def _diverged(value: float, epoch: int, seen: int, history: History, optimizer: Any) -> DivergenceError:
+    """The error for a loss that became NaN or infinite; it carries the history so far."""
+    before = f"; the last epoch's loss was {history.loss[-1]:.6g}" if history.loss else ""
+    lr = getattr(optimizer, "hyperparameters", {}).get("lr")
+    hint = f"lower the learning rate (lr={lr:g})" if isinstance(lr, float) else "lower the learning rate"
+    error = DivergenceError(
+        f"fit: the loss became {value} in epoch {epoch + 1} (after {seen} samples of it){before}; training "
+        f"diverged or the data holds nan/inf: {hint}, or check the inputs; the parameters are left as they were "
+        "before this step, and the error's .history holds the epochs so far"
+    )
+    error.history = history  # type: ignore[attr-defined]
+    return error
 
 
 LOADER = "fit: loader must be a chainrule.data.DataLoader or a list (re-iterable) of (inputs, targets) batches"
