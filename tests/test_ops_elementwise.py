@@ -138,3 +138,54 @@ def test_float32_stays_float32() -> None:
 def test_clip_needs_a_bound() -> None:
     with pytest.raises(ValueError, match="clip: give min=, max= or both"):
         cr.clip(cr.tensor([1.0]))
+
+
+# Every op that takes a number, as an input or as a constant option; c is the number, x a vector, s a 0-d tensor.
+OPS_TAKING_A_NUMBER = {
+    "x + c": lambda x, s, c: x + c,
+    "c + x": lambda x, s, c: c + x,
+    "x - c": lambda x, s, c: x - c,
+    "c - x": lambda x, s, c: c - x,
+    "x * c": lambda x, s, c: x * c,
+    "c * x": lambda x, s, c: c * x,
+    "x / c": lambda x, s, c: x / c,
+    "c / x": lambda x, s, c: c / x,
+    "x ** c": lambda x, s, c: x**c,
+    "c ** x": lambda x, s, c: c**x,
+    "pow(x, c)": lambda x, s, c: cr.pow(x, c),
+    "maximum(x, c)": lambda x, s, c: cr.maximum(x, c),
+    "minimum(c, x)": lambda x, s, c: cr.minimum(c, x),
+    "where(m, x, c)": lambda x, s, c: cr.where([True, False, True], x, c),
+    "clip(x, c, None)": lambda x, s, c: cr.clip(x, c, None),
+    "clip(x, None, c)": lambda x, s, c: cr.clip(x, None, c),
+    "leaky_relu(x, c)": lambda x, s, c: cr.leaky_relu(x - 1, c),
+    "linear(x, W, c)": lambda x, s, c: cr.linear(x, np.eye(3, dtype=x.dtype), c),
+    "mse(s, c)": lambda x, s, c: cr.mse(s, c),
+    "binary_cross_entropy(s, c)": lambda x, s, c: cr.binary_cross_entropy(s, c),
+}
+NUMBERS = [2, 0.75, True, np.float64(0.75), np.float32(0.75), np.float16(2.5), np.int64(2), np.uint8(3), np.bool_(True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_a_number_of_any_kind_takes_the_dtype_of_the_tensor_it_meets(dtype) -> None:
+    """Python or NumPy, int, float or bool: the result and the gradient keep the tensor's dtype in every op,
+    with the values the same number gives as a Python float."""
+    wrong = []
+    for op_name, op in OPS_TAKING_A_NUMBER.items():
+        for number in NUMBERS:
+            x = cr.tensor(np.array([0.5, 1.5, 2.0], dtype), requires_grad=True)
+            s = cr.tensor(np.array(0.25, dtype), requires_grad=True)
+            out = op(x, s, number)
+            out.sum().backward()
+            expected = op(cr.tensor(x.data), cr.tensor(s.data), float(number))
+            if (
+                out.dtype != dtype
+                or x.grad is not None
+                and x.grad.dtype != dtype
+                or s.grad is not None
+                and s.grad.dtype != dtype
+            ):
+                wrong.append(f"{op_name} with {number!r}: {out.dtype}")
+            elif not np.allclose(out.data, expected.data, rtol=1e-3):
+                wrong.append(f"{op_name} with {number!r}: {out.data} instead of {expected.data}")
+    assert not wrong, "; ".join(wrong)

@@ -198,6 +198,17 @@ def _number_tensor(number: Any, dtype: np.dtype | None) -> Tensor:
     return _make_tensor(np.array(number, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
 
 
+def plain_number(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (``np.float64(0.1)`` → ``0.1``); anything else as it is.
+
+    An op's constant options (an exponent, a clip bound, a slope) pass through here. NumPy gives a
+    Python number the dtype of the array it meets (float32 ** 2.5 is float32) but lets a NumPy scalar
+    promote it (float32 ** np.float64(2.5) is float64); as a Python number the constant takes the
+    tensor's dtype, as a number given as an input does (``_number_tensor``).
+    """
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _as_tensors(inputs: tuple[Any, ...], op: str) -> tuple[Tensor, ...]:
     """Wrap non-tensor inputs; Python numbers take the dtype of the tensors they meet.
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import normalize_axes
-from ..function import Function, named
+from ..function import Function, named, plain_number
 from ..tensor import Tensor
 
 
@@ -187,7 +187,7 @@ def relu(x: Any, name: str | None = None) -> Tensor:
 
 def leaky_relu(x: Any, slope: float = 0.01, name: str | None = None) -> Tensor:
     """x for x > 0, slope·x otherwise."""
-    return named(LeakyReLU.apply(x, slope=slope), name)
+    return named(LeakyReLU.apply(x, slope=plain_number(slope)), name)
 
 
 def softplus(x: Any, name: str | None = None) -> Tensor:

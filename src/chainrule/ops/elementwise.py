@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function, named
+from ..function import Function, named, plain_number
 from ..tensor import Tensor
 
 
@@ -270,7 +270,7 @@ def pow(base: Any, exponent: Any, name: str | None = None) -> Tensor:  # noqa: A
     array([ 3., 12.])
     """
     if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
-        return named(PowScalar.apply(base, exponent=exponent), name)
+        return named(PowScalar.apply(base, exponent=plain_number(exponent)), name)
     return named(Pow.apply(base, exponent), name)
 
 
@@ -313,7 +313,7 @@ def clip(x: Any, min: float | None = None, max: float | None = None, name: str |
     """
     if min is None and max is None:
         raise ValueError("clip: give min=, max= or both")
-    return named(Clip.apply(x, low=min, high=max), name)
+    return named(Clip.apply(x, low=plain_number(min), high=plain_number(max)), name)
 
 
 def where(condition: Any, a: Any, b: Any, name: str | None = None) -> Tensor:
