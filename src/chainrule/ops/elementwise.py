@@ -81,7 +81,10 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)"""
+    """d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)
+
+    For p = 0 the derivative is 0 everywhere, x = 0 included (where p·xᵖ⁻¹ would compute 0 · inf).
+    """
 
     name = "pow"
 
@@ -96,11 +99,13 @@ class PowScalar(Function):
     def backward(self, grad_out):
         if self.exponent == 2:
             return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
+        if self.exponent == 0:  # x⁰ = 1 is constant: never 0 · 0⁻¹ = nan at x = 0
+            return np.zeros_like(grad_out)
         return grad_out * self.exponent * self.x ** (self.exponent - 1)
 
 
 class Pow(Function):
-    """d/da aᵇ = b·aᵇ⁻¹, d/db aᵇ = aᵇ·ln a (taken as 0 where a = 0 and b ≥ 0)"""
+    """d/da aᵇ = b·aᵇ⁻¹ (0 where b = 0), d/db aᵇ = aᵇ·ln a (0 where a = 0 and b ≥ 0), as PyTorch takes them"""
 
     template = "{0}^{1}"
 
@@ -111,12 +116,14 @@ class Pow(Function):
 
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad_out * self.b * self.a ** (self.b - 1) if needs_a else None
-        grad_b = None
-        if needs_b:
+        grad_a = grad_b = None
+        if needs_a:  # aᵇ⁻¹ only where b ≠ 0: at a = 0, b = 0 it would be inf and b·aᵇ⁻¹ nan
+            power = np.zeros_like(self.out)
+            np.power(self.a, self.b - 1, out=power, where=self.b != 0)
+            grad_a = grad_out * self.b * power
+        if needs_b:  # ln a is −inf at 0 (0 · −inf is masked) and nan below 0, as in PyTorch: silently
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.log(self.a)
-            grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * log_a)
+                grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * np.log(self.a))
         return grad_a, grad_b
 
 
