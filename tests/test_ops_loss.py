@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -143,3 +144,22 @@ def test_loss_errors_name_the_mistake() -> None:
         cr.binary_cross_entropy(cr.tensor([1.5]), [1.0])
     with pytest.raises(ValueError, match="mse: reduction must be one of mean, sum, none"):
         cr.mse(cr.tensor([1.0]), [1.0], reduction="avg")
+
+
+@pytest.mark.parametrize("anomaly", [False, True], ids=["eager", "detect_anomaly"])
+def test_a_loss_names_itself_once(anomaly) -> None:
+    """An op's own ValueError is raised as it wrote it: not prefixed a second time, not called a ShapeError."""
+    logits = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    cases = [
+        (lambda: cr.cross_entropy(logits, [4]), "cross_entropy: label 4 is out of range for 2 classes (0 to 1)"),
+        (
+            lambda: cr.binary_cross_entropy(cr.tensor([2.0]), [1.0]),
+            "binary_cross_entropy: predictions must be probabilities in [0, 1]; pass from_logits=True for raw scores",
+        ),
+    ]
+    for call, message in cases:
+        with cr.detect_anomaly() if anomaly else contextlib.nullcontext():
+            with pytest.raises(ValueError) as caught:
+                call()
+        assert str(caught.value) == message
+        assert not isinstance(caught.value, cr.ShapeError)

@@ -151,8 +151,14 @@ def named(out: Tensor, name: str | None) -> Tensor:
     return out
 
 
-def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ShapeError:
-    """NumPy's message about shapes, rewritten to name the op and every input's shape."""
+def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ValueError:
+    """NumPy's message about shapes, rewritten to name the op and every input's shape.
+
+    A ValueError whose message already starts with the op's name is the op's own (``cross_entropy:
+    label 4 is out of range…``): it is given back as it is, neither prefixed twice nor called a shape error.
+    """
+    if str(error).startswith(node.name + ":"):
+        return error
     shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
     if "broadcast" in str(error):
         return ShapeError(f"{node.name}: shapes {shapes} cannot be broadcast together")
