@@ -105,7 +105,7 @@ class PowScalar(Function):
 
 
 class Pow(Function):
-    """d/da aᵇ = b·aᵇ⁻¹ (0 where b = 0), d/db aᵇ = aᵇ·ln a (0 where a = 0 and b ≥ 0), as PyTorch takes them"""
+    """d/da aᵇ = b·aᵇ⁻¹ (0 where b = 0), d/db aᵇ = aᵇ·ln a (0 where a = 0 and b ≥ 0), as in PyTorch"""
 
     template = "{0}^{1}"
 
