@@ -34,7 +34,7 @@ test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests
 
 
 ELEMENTWISE_EXTREMES = [-1e308, -1e4, -1000.0, -50.0, 0.0, 50.0, 1000.0, 1e4, 1e308]
-# the softmax family subtracts values from each other, so the spread must fit in a float
+# spread within the float range: every value finite (further apart, log_softmax is −inf, the exact value rounded)
 SPREAD_EXTREMES = [-1e5, -1e4, -1000.0, -50.0, 0.0, 50.0, 1000.0, 1e4, 1e5]
 
 
@@ -73,3 +73,51 @@ def test_extreme_values_are_right() -> None:
 def test_sigmoid_keeps_precision_for_very_negative_inputs() -> None:
     # 1 − 1/(1 + e^(−x)) would round σ(−40) to 0; the stable form keeps e^(−40).
     assert cr.sigmoid(cr.tensor(-40.0)).item() == pytest.approx(np.exp(-40.0), rel=1e-15)
+
+
+def extreme_rows(dtype) -> list[list[float]]:
+    """Finite inputs up to the largest float of ``dtype``, alone and further apart than the float range."""
+    big, largest = (1e308, np.finfo(np.float64).max) if dtype == np.float64 else (3e38, np.finfo(np.float32).max)
+    return [[big, -big], [-big, big, 0.0], [big, big], [-big, -big], [largest, -largest], [-big, 0.0], [big, 1.0]]
+
+
+def check_silent_and_like_torch(ours, theirs, values: np.ndarray, torch) -> None:
+    """ours(x) and its gradient: no warning or floating-point error, finite gradients, and the numbers PyTorch
+    gives in float64 for the same values, rounded to the input's dtype (±inf only where the exact value is beyond
+    the dtype's range)."""
+    x = cr.tensor(values, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise", under="ignore"):  # underflow to 0 is the exact value rounded, never reported
+            out = ours(x)
+            weights = np.linspace(-1.0, 1.0, out.size).reshape(out.shape).astype(values.dtype)
+            out.backward(weights)  # not Σ out·weights: that would add −inf and inf where log_softmax is −inf
+    reference = torch.tensor(values.astype(np.float64), requires_grad=True)
+    expected = theirs(reference)
+    expected.backward(torch.tensor(weights.astype(np.float64)))
+    with np.errstate(over="ignore"):  # a float64 value beyond float32's range rounds to ±inf
+        expected_value = expected.detach().numpy().astype(values.dtype)
+        expected_grad = reference.grad.numpy().astype(values.dtype)
+    tolerance = 1e-12 if values.dtype == np.float64 else 1e-6
+    assert out.dtype == values.dtype and x.grad.dtype == values.dtype
+    np.testing.assert_allclose(out.data, expected_value, rtol=tolerance, atol=tolerance)
+    assert np.all(np.isfinite(x.grad)), x.grad
+    np.testing.assert_allclose(x.grad, expected_grad, rtol=tolerance, atol=tolerance)
+
+
+STABLE_OPS = {
+    "sigmoid": (cr.sigmoid, lambda x: x.sigmoid()),
+    "softplus": (cr.softplus, lambda x: __import__("torch").nn.functional.softplus(x)),
+    "tanh": (cr.tanh, lambda x: x.tanh()),
+    "softmax": (cr.softmax, lambda x: x.softmax(dim=-1)),
+    "log_softmax": (cr.log_softmax, lambda x: x.log_softmax(dim=-1)),
+    "logsumexp": (lambda x: cr.logsumexp(x, axis=-1), lambda x: x.logsumexp(dim=-1)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stable_ops_are_silent_and_right_up_to_the_largest_float(dtype, torch) -> None:
+    for ours, theirs in STABLE_OPS.values():
+        for row in extreme_rows(dtype):
+            check_silent_and_like_torch(ours, theirs, np.array(row, dtype), torch)
+        check_silent_and_like_torch(ours, theirs, np.array(extreme_rows(dtype)[1] * 2, dtype).reshape(2, 3), torch)

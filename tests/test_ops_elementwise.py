@@ -138,3 +138,86 @@ def test_float32_stays_float32() -> None:
 def test_clip_needs_a_bound() -> None:
     with pytest.raises(ValueError, match="clip: give min=, max= or both"):
         cr.clip(cr.tensor([1.0]))
+
+
+# Every op that takes a number, as an input or as a constant option; c is the number, x a vector, s a 0-d tensor.
+OPS_TAKING_A_NUMBER = {
+    "x + c": lambda x, s, c: x + c,
+    "c + x": lambda x, s, c: c + x,
+    "x - c": lambda x, s, c: x - c,
+    "c - x": lambda x, s, c: c - x,
+    "x * c": lambda x, s, c: x * c,
+    "c * x": lambda x, s, c: c * x,
+    "x / c": lambda x, s, c: x / c,
+    "c / x": lambda x, s, c: c / x,
+    "x ** c": lambda x, s, c: x**c,
+    "c ** x": lambda x, s, c: c**x,
+    "pow(x, c)": lambda x, s, c: cr.pow(x, c),
+    "maximum(x, c)": lambda x, s, c: cr.maximum(x, c),
+    "minimum(c, x)": lambda x, s, c: cr.minimum(c, x),
+    "where(m, x, c)": lambda x, s, c: cr.where([True, False, True], x, c),
+    "clip(x, c, None)": lambda x, s, c: cr.clip(x, c, None),
+    "clip(x, None, c)": lambda x, s, c: cr.clip(x, None, c),
+    "leaky_relu(x, c)": lambda x, s, c: cr.leaky_relu(x - 1, c),
+    "linear(x, W, c)": lambda x, s, c: cr.linear(x, np.eye(3, dtype=x.dtype), c),
+    "mse(s, c)": lambda x, s, c: cr.mse(s, c),
+    "binary_cross_entropy(s, c)": lambda x, s, c: cr.binary_cross_entropy(s, c),
+}
+NUMBERS = [2, 0.75, True, np.float64(0.75), np.float32(0.75), np.float16(2.5), np.int64(2), np.uint8(3), np.bool_(True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_a_number_of_any_kind_takes_the_dtype_of_the_tensor_it_meets(dtype) -> None:
+    """Python or NumPy, int, float or bool: the result and the gradient keep the tensor's dtype in every op,
+    with the values the same number gives as a Python float."""
+    wrong = []
+    for op_name, op in OPS_TAKING_A_NUMBER.items():
+        for number in NUMBERS:
+            x = cr.tensor(np.array([0.5, 1.5, 2.0], dtype), requires_grad=True)
+            s = cr.tensor(np.array(0.25, dtype), requires_grad=True)
+            out = op(x, s, number)
+            out.sum().backward()
+            expected = op(cr.tensor(x.data), cr.tensor(s.data), float(number))
+            if (
+                out.dtype != dtype
+                or x.grad is not None
+                and x.grad.dtype != dtype
+                or s.grad is not None
+                and s.grad.dtype != dtype
+            ):
+                wrong.append(f"{op_name} with {number!r}: {out.dtype}")
+            elif not np.allclose(out.data, expected.data, rtol=1e-3):
+                wrong.append(f"{op_name} with {number!r}: {out.data} instead of {expected.data}")
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.parametrize("exponent", [0, 0.0, np.float64(0), np.int64(0)])
+def test_the_derivative_of_x_to_the_0_is_0_everywhere_like_torch(exponent, torch) -> None:
+    values = [-2.0, -0.5, 0.0, 0.0, 1.5]
+    x = cr.tensor(values, requires_grad=True)
+    with np.errstate(all="raise"):
+        out = cr.relu(x) ** exponent
+        out.sum().backward()
+    reference = torch.tensor(values, requires_grad=True)
+    (torch.relu(reference) ** 0).sum().backward()
+    np.testing.assert_array_equal(out.data, np.ones(5))
+    np.testing.assert_array_equal(x.grad, reference.grad.numpy())
+    np.testing.assert_array_equal(x.grad, np.zeros(5))
+
+
+def test_pow_of_tensors_matches_torch_at_zero_exponents_zero_bases_and_negative_bases(torch) -> None:
+    """d/da aᵇ = 0 where b = 0 (a = 0 included) and d/db aᵇ = 0 at a = 0, b ≥ 0, silently; elsewhere inf and
+    nan exactly where PyTorch has them (0 to a negative or fractional power, ln of a negative base)."""
+    silent = ([0.0, 0.0, 0.0, 0.0, 2.0, -2.0, -2.0, 0.5], [0.0, 1.0, 2.0, 2.5, 0.0, 0.0, 2.0, 0.0])
+    warned = ([0.0, 0.0, 0.0, -2.0, -1.5], [-1.0, 0.5, -0.5, 0.5, 3.0])  # NumPy warns computing 0⁻¹, (−2)^0.5
+    for (bases, exponents), errors in ((silent, "raise"), (warned, "ignore")):
+        a, b = cr.tensor(bases, requires_grad=True), cr.tensor(exponents, requires_grad=True)
+        weights = np.arange(1.0, len(bases) + 1)
+        with np.errstate(all=errors):
+            (cr.pow(a, b) * weights).sum().backward()
+        ta, tb = torch.tensor(bases, requires_grad=True), torch.tensor(exponents, requires_grad=True)
+        (ta**tb * torch.tensor(weights)).sum().backward()
+        np.testing.assert_array_equal(a.grad, ta.grad.numpy())
+        np.testing.assert_array_equal(b.grad, tb.grad.numpy())
+        if errors == "raise":
+            assert np.all(a.grad[b.data == 0] == 0) and not np.any(np.isnan(a.grad))

@@ -13,6 +13,19 @@ def matmul_case(shape_a: tuple[int, ...], shape_b: tuple[int, ...]) -> OpCase:
     return OpCase(f"matmul {shape_a} @ {shape_b}", lambda a, b: a @ b, lambda a, b: a @ b, [shape_a, shape_b])
 
 
+# (input shape, bias shape) pairs for a (5, 3) weight: every way a bias can broadcast against x @ W.T
+LINEAR_BIAS_SHAPES = [
+    ((4, 3), ()),  # one number
+    ((4, 3), (1, 5)),  # a row
+    ((4, 3), (4, 5)),  # one bias per sample and feature
+    ((4, 3), (4, 1)),  # one per sample, stretched along the features
+    ((4, 3), (2, 4, 5)),  # a bias that adds an axis in front
+    ((3,), (1, 5)),  # one sample against a row: the result is a row
+    ((3,), ()),
+    ((2, 4, 3), (4, 5)),  # a batch of batches
+    ((2, 4, 3), (2, 1, 5)),
+]
+
 CASES = [
     matmul_case((4,), (4,)),  # vector · vector
     matmul_case((3,), (3, 5)),  # vector · matrix
@@ -41,6 +54,13 @@ CASES = [
         [(3,), (4, 3), (4,)],
     ),
     OpCase("rmatmul array", lambda b: np.arange(6.0).reshape(2, 3) @ b, None, [(3, 2)]),
+    # linear broadcasts its bias as x @ W.T + b does: one case per kind of bias shape
+    *(
+        OpCase(
+            f"linear {x_shape} with bias {b_shape}", cr.linear, lambda x, w, b: x @ w.T + b, [x_shape, (5, 3), b_shape]
+        )
+        for x_shape, b_shape in LINEAR_BIAS_SHAPES
+    ),
     # many rows against a small matrix: the forward and backward copy the small transposed operand
     matmul_case((80, 3), (3, 4)),
     OpCase("matmul x @ W.T", lambda x, w: x @ w.T, lambda x, w: x @ w.T, [(70, 5), (4, 5)]),
@@ -98,3 +118,40 @@ def test_matmul_2d_gives_numpys_product_on_either_side_of_its_thresholds(rows, b
     np.testing.assert_allclose(matmul_2d(a, b.T.copy()), a @ b.T, rtol=1e-13, atol=1e-13)
     np.testing.assert_array_equal(a, a_before)
     np.testing.assert_array_equal(b, b_before)
+
+
+@pytest.mark.parametrize(("x_shape", "b_shape"), [((4, 3), (5,)), *LINEAR_BIAS_SHAPES], ids=str)
+def test_linear_bias_broadcasts_like_x_matmul_w_t_plus_b_eager_and_traced(x_shape, b_shape, torch) -> None:
+    """Each call has new values; eager, the recording call and the replays all equal PyTorch's x @ W.T + b."""
+    rng = np.random.default_rng(7)
+
+    def loss(x, w, b):
+        return (cr.linear(x, w, b) * cr.linear(x, w, b)).sum()
+
+    step = cr.trace(loss)
+    for call in range(3):
+        arrays = [rng.normal(size=x_shape), rng.normal(size=(5, 3)), rng.normal(size=b_shape)]
+        references = [torch.tensor(a, requires_grad=True) for a in arrays]
+        x, w, b = references
+        expected = ((x @ w.T + b) ** 2).sum()
+        expected.backward()
+        for run in ("eager", "traced"):
+            leaves = [cr.tensor(a, requires_grad=True) for a in arrays]
+            if run == "eager":
+                result = loss(*leaves)
+                result.backward()
+            else:
+                result = step(*leaves)
+            assert result.item() == pytest.approx(expected.item(), rel=1e-12), (run, call)
+            for leaf, reference in zip(leaves, references):
+                assert leaf.grad.shape == leaf.shape, (run, call)
+                np.testing.assert_allclose(leaf.grad, reference.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_linear_bias_that_does_not_broadcast_is_one_line_naming_both_shapes() -> None:
+    x, w = cr.tensor(np.ones((4, 3))), cr.tensor(np.ones((5, 3)))
+    with pytest.raises(cr.ShapeError) as caught:
+        cr.linear(x, w, np.ones(4))
+    assert str(caught.value) == (
+        "linear: a bias of shape (4,) does not broadcast to the shape (4, 5) of input (4, 3) @ weight (5, 3)ᵀ"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 import chainrule as cr
 from oracles import OpCase, op_tests
+from test_ops_activation import check_silent_and_like_torch, extreme_rows
 
 
 def torch_functional():
@@ -143,3 +145,116 @@ def test_loss_errors_name_the_mistake() -> None:
         cr.binary_cross_entropy(cr.tensor([1.5]), [1.0])
     with pytest.raises(ValueError, match="mse: reduction must be one of mean, sum, none"):
         cr.mse(cr.tensor([1.0]), [1.0], reduction="avg")
+
+
+@pytest.mark.parametrize("anomaly", [False, True], ids=["eager", "detect_anomaly"])
+def test_a_loss_names_itself_once(anomaly) -> None:
+    """An op's own ValueError is raised as it wrote it: not prefixed a second time, not called a ShapeError."""
+    logits = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    cases = [
+        (lambda: cr.cross_entropy(logits, [4]), "cross_entropy: label 4 is out of range for 2 classes (0 to 1)"),
+        (
+            lambda: cr.binary_cross_entropy(cr.tensor([2.0]), [1.0]),
+            "binary_cross_entropy: predictions must be probabilities in [0, 1]; pass from_logits=True for raw scores",
+        ),
+    ]
+    for call, message in cases:
+        with cr.detect_anomaly() if anomaly else contextlib.nullcontext():
+            with pytest.raises(ValueError) as caught:
+                call()
+        assert str(caught.value) == message
+        assert not isinstance(caught.value, cr.ShapeError)
+
+
+def soft_cross_entropy_without_overflow(x, t):
+    """−Σ t log softmax(x) = Σ t·m − Σ t·x + log Σ exp(x − m) for Σ t = 1.
+
+    Each part is a float whenever the loss is one, unlike log softmax(x), which overflows first."""
+    m = x.max().detach()
+    return (t * m).sum() - (t * x).sum() + (x - m).exp().sum().log()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_losses_are_silent_and_right_up_to_the_largest_float(dtype, torch) -> None:
+    """Logits up to the largest float, and further apart than its range: every loss is the exact value rounded
+    (inf only where it is beyond the range), its gradient finite, nothing warns; references in float64 from
+    PyTorch, or where PyTorch overflows on the way (soft targets, a mean of two 1e308) from sums of floats."""
+    functional = torch_functional()
+    for row in extreme_rows(dtype):
+        logits = np.array(row, dtype)
+        classes = len(row)
+        for k in range(classes):
+            one_hot = np.eye(classes, dtype=dtype)[k]
+            by_label = (
+                lambda x, k=k: cr.cross_entropy(x, np.array(k)),
+                lambda x, k=k: functional.cross_entropy(x, torch.tensor(k)),
+            )
+            by_one_hot = (lambda x, t=one_hot: cr.cross_entropy(x, t), by_label[1])
+            for ours, theirs in (by_label, by_one_hot):
+                check_silent_and_like_torch(ours, theirs, logits, torch)
+        soft = np.full(classes, 1 / classes, dtype)
+        check_silent_and_like_torch(
+            lambda x: cr.cross_entropy(x, soft),
+            lambda x: soft_cross_entropy_without_overflow(x, torch.tensor(soft.astype(np.float64))),
+            logits,
+            torch,
+        )
+        for target in (0.0, 1.0, 0.5):
+            targets = np.full(classes, target, dtype)
+            check_silent_and_like_torch(
+                lambda x, t=targets: cr.binary_cross_entropy(x, t, from_logits=True),
+                lambda x, t=targets: (  # each loss divided before the sum: PyTorch's sum of two 1e308 is inf
+                    functional.binary_cross_entropy_with_logits(x, torch.tensor(t.astype(np.float64)), reduction="none")
+                    / len(t)
+                ).sum(),
+                logits,
+                torch,
+            )
+
+
+EMPTY = "the mean of no losses is undefined (reduction='sum' gives 0)"
+
+
+@pytest.mark.parametrize(
+    ("loss", "message"),
+    [
+        (
+            lambda **kw: cr.cross_entropy(cr.tensor(np.zeros((0, 3)), requires_grad=True), np.zeros(0, int), **kw),
+            f"cross_entropy: the batch is empty (logits of shape (0, 3)): {EMPTY}",
+        ),
+        (
+            lambda **kw: cr.cross_entropy(cr.tensor(np.zeros((0, 3)), requires_grad=True), np.zeros((0, 3)), **kw),
+            f"cross_entropy: the batch is empty (logits of shape (0, 3)): {EMPTY}",
+        ),
+        (
+            lambda **kw: cr.mse(cr.tensor(np.zeros((0, 2)), requires_grad=True), np.zeros((0, 2)), **kw),
+            f"mse: the batch is empty (prediction of shape (0, 2)): {EMPTY}",
+        ),
+        (
+            lambda **kw: cr.binary_cross_entropy(cr.tensor(np.zeros(0), requires_grad=True), np.zeros(0), **kw),
+            f"binary_cross_entropy: the batch is empty (prediction of shape (0,)): {EMPTY}",
+        ),
+        (
+            lambda **kw: cr.binary_cross_entropy(
+                cr.tensor(np.zeros(0), requires_grad=True), np.zeros(0), from_logits=True, **kw
+            ),
+            f"binary_cross_entropy: the batch is empty (prediction of shape (0,)): {EMPTY}",
+        ),
+    ],
+    ids=["cross_entropy labels", "cross_entropy probabilities", "mse", "binary_cross_entropy", "bce from logits"],
+)
+def test_the_mean_loss_of_an_empty_batch_is_an_error_saying_what_was_empty(loss, message) -> None:
+    """Never 0.0: the mean of no losses is undefined. Their sum is 0, and reduction='none' gives no losses."""
+    with pytest.raises(cr.ShapeError) as caught:
+        loss()
+    assert str(caught.value) == message
+    total = loss(reduction="sum")
+    assert total.item() == 0.0
+    total.backward()
+    assert loss(reduction="none").size == 0
+
+
+def test_cross_entropy_of_logits_without_classes_says_so() -> None:
+    with pytest.raises(cr.ShapeError) as caught:
+        cr.cross_entropy(cr.tensor(np.zeros((3, 0))), [0, 0, 0])
+    assert str(caught.value) == "cross_entropy: logits of shape (3, 0) have no classes"

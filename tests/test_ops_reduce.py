@@ -88,3 +88,26 @@ def test_an_unknown_axis_is_named(reduce) -> None:
 def test_max_of_an_empty_tensor_is_an_error() -> None:
     with pytest.raises(cr.ShapeError, match="max: a tensor with no elements has no max"):
         cr.max(cr.tensor(np.ones((0, 3))))
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis", "message"),
+    [
+        ((0,), None, r"mean: a tensor of shape \(0,\) has no elements to average; the mean of nothing is undefined"),
+        ((3, 0), 1, r"mean: a tensor of shape \(3, 0\) has no elements to average along axis 1;"),
+        ((2, 0, 3), (0, 1), r"mean: a tensor of shape \(2, 0, 3\) has no elements to average along axes \(0, 1\);"),
+    ],
+    ids=["all axes", "one axis", "two axes"],
+)
+def test_the_mean_of_nothing_is_an_error_not_nan(shape, axis, message) -> None:
+    with pytest.raises(cr.ShapeError, match=message):
+        cr.mean(cr.tensor(np.zeros(shape)), axis=axis)
+
+
+def test_a_mean_with_no_results_is_empty_and_silent() -> None:
+    """Averaging along axis 0 of a (0, 0) tensor asks for no mean at all: an empty result, as PyTorch gives."""
+    x = cr.tensor(np.zeros((0, 0)), requires_grad=True)
+    out = cr.mean(x, axis=0)
+    assert out.shape == (0,)
+    out.sum().backward()
+    assert x.grad.shape == (0, 0)

@@ -149,8 +149,14 @@ def named(out: Tensor, name: str | None) -> Tensor:
     return out
 
 
-def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ShapeError:
-    """NumPy's message about shapes, rewritten to name the op and every input's shape."""
+def _shape_error(node: Function, tensors: tuple[Tensor, ...], error: ValueError) -> ValueError:
+    """NumPy's message about shapes, rewritten to name the op and every input's shape.
+
+    A ValueError whose message already starts with the op's name is the op's own (``cross_entropy:
+    label 4 is out of range…``): it is given back as it is, neither prefixed twice nor called a shape error.
+    """
+    if str(error).startswith(node.name + ":"):
+        return error
     shapes = " and ".join(format_shape(t.data.shape) for t in tensors)
     if "broadcast" in str(error):
         return ShapeError(f"{node.name}: shapes {shapes} cannot be broadcast together")
@@ -208,6 +214,17 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
 def _number_tensor(number: Any, dtype: np.dtype | None) -> Tensor:
     """A constant for a number met by a tensor of ``dtype``: that dtype when floating, else float64."""
     return _make_tensor(np.array(number, dtype if dtype in _FLOAT_DTYPE_SET else DEFAULT_DTYPE), None)
+
+
+def plain_number(value: Any) -> Any:
+    """A NumPy scalar as the Python number it holds (``np.float64(0.1)`` → ``0.1``); anything else as it is.
+
+    An op's constant options (an exponent, a clip bound, a slope) pass through here. NumPy gives a
+    Python number the dtype of the array it meets (float32 ** 2.5 is float32) but lets a NumPy scalar
+    promote it (float32 ** np.float64(2.5) is float64); as a Python number the constant takes the
+    tensor's dtype, as a number given as an input does (``_number_tensor``).
+    """
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _as_tensors(inputs: tuple[Any, ...], op: str) -> tuple[Tensor, ...]:

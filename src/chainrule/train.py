@@ -176,7 +176,7 @@ def fit(
         for _ in range(epochs):
             started = time.perf_counter()
             _set_mode(model, training=True)
-            total, count = 0.0, 0
+            total, count, batch_losses = 0.0, 0, []
             for features, labels in _batches(loader):
                 optimizer.zero_grad()
                 if traced is None:
@@ -193,11 +193,15 @@ def fit(
                     raise _diverged(value, len(history.loss), count, history, optimizer)
                 optimizer.step()
                 total += value * len(labels)
+                batch_losses.append((value, len(labels)))
                 count += len(labels)
             if count == 0:
                 raise ValueError("fit: the loader gave no batches")
             _set_mode(model, training=False)
-            history.loss.append(total / count)
+            mean = total / count
+            if not math.isfinite(mean):  # finite losses whose weighted sum overflowed: divide first
+                mean = sum(value * (size / count) for value, size in batch_losses)
+            history.loss.append(mean)
             if classifies:
                 history.train_accuracy.append(_training_accuracy(model, loader))
             if test is not None:

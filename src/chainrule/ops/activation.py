@@ -1,4 +1,4 @@
-"""Activation functions and the softmax family, written to stay finite for inputs of ±1000.
+"""Activation functions and the softmax family, silent and right for every finite input (±1e308 too).
 
 The stable forms used here:
 
@@ -6,7 +6,9 @@ The stable forms used here:
   e^(−x) overflows to inf (x < −709) the result is exactly 0, the true value rounded; that
   overflow is expected, so its warning is silenced;
 * softplus(x) = max(x, 0) + log(1 + e^(−|x|));
-* log_softmax(x) = x − m − log Σ e^(x−m) with m = max x, so the largest exponent is e⁰ = 1.
+* log_softmax(x) = x − m − log Σ e^(x−m) with m = max x, so the largest exponent is e⁰ = 1;
+  x − m is −inf, silently, only for inputs further apart than the largest float, where it is
+  the exact value rounded (and e^(x−m) = 0 exactly).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import normalize_axes
-from ..function import Function, named
+from ..function import Function, named, plain_number
 from ..tensor import Tensor
 
 
@@ -44,9 +46,19 @@ def _exp_of_negative(x: np.ndarray) -> np.ndarray:
     return np.exp(t, out=t)
 
 
+@np.errstate(over="ignore")
+def shifted_down(x: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """x − shift for a shift no smaller than x (its maximum, its logsumexp), silently.
+
+    For inputs further apart than the largest float (1e308 next to −1e308) the difference is −inf:
+    the exact value rounded, whose exponential is exactly 0, as it should be.
+    """
+    return x - shift
+
+
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """log softmax(x) along ``axis``: x − m − log Σ exp(x − m), m the row maximum."""
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = shifted_down(x, x.max(axis=axis, keepdims=True))
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -187,7 +199,7 @@ def relu(x: Any, name: str | None = None) -> Tensor:
 
 def leaky_relu(x: Any, slope: float = 0.01, name: str | None = None) -> Tensor:
     """x for x > 0, slope·x otherwise."""
-    return named(LeakyReLU.apply(x, slope=slope), name)
+    return named(LeakyReLU.apply(x, slope=plain_number(slope)), name)
 
 
 def softplus(x: Any, name: str | None = None) -> Tensor:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function, _apply_without_gradient, named
+from ..function import Function, _apply_without_gradient, named, plain_number
 from ..tensor import Tensor
 
 
@@ -81,7 +81,10 @@ class Neg(Function):
 
 
 class PowScalar(Function):
-    """d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)"""
+    """d/dx xᵖ = p·xᵖ⁻¹ (p a constant number)
+
+    For p = 0 the derivative is 0 everywhere, x = 0 included (where p·xᵖ⁻¹ would compute 0 · inf).
+    """
 
     name = "pow"
 
@@ -96,11 +99,13 @@ class PowScalar(Function):
     def backward(self, grad_out):
         if self.exponent == 2:
             return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
+        if self.exponent == 0:  # x⁰ = 1 is constant: never 0 · 0⁻¹ = nan at x = 0
+            return np.zeros_like(grad_out)
         return grad_out * self.exponent * self.x ** (self.exponent - 1)
 
 
 class Pow(Function):
-    """d/da aᵇ = b·aᵇ⁻¹, d/db aᵇ = aᵇ·ln a (taken as 0 where a = 0 and b ≥ 0)"""
+    """d/da aᵇ = b·aᵇ⁻¹ (0 where b = 0), d/db aᵇ = aᵇ·ln a (0 where a = 0 and b ≥ 0), as in PyTorch"""
 
     template = "{0}^{1}"
 
@@ -111,12 +116,14 @@ class Pow(Function):
 
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad_out * self.b * self.a ** (self.b - 1) if needs_a else None
-        grad_b = None
-        if needs_b:
+        grad_a = grad_b = None
+        if needs_a:  # aᵇ⁻¹ only where b ≠ 0: at a = 0, b = 0 it would be inf and b·aᵇ⁻¹ nan
+            power = np.zeros_like(self.out)
+            np.power(self.a, self.b - 1, out=power, where=self.b != 0)
+            grad_a = grad_out * self.b * power
+        if needs_b:  # ln a is −inf at 0 (0 · −inf is masked) and nan below 0, as in PyTorch: silently
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_a = np.log(self.a)
-            grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * log_a)
+                grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * np.log(self.a))
         return grad_a, grad_b
 
 
@@ -284,7 +291,7 @@ def pow(base: Any, exponent: Any, name: str | None = None) -> Tensor:  # noqa: A
     array([ 3., 12.])
     """
     if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
-        return named(PowScalar.apply(base, exponent=exponent), name)
+        return named(PowScalar.apply(base, exponent=plain_number(exponent)), name)
     return named(Pow.apply(base, exponent), name)
 
 
@@ -327,7 +334,7 @@ def clip(x: Any, min: float | None = None, max: float | None = None, name: str |
     """
     if min is None and max is None:
         raise ValueError("clip: give min=, max= or both")
-    return named(Clip.apply(x, low=min, high=max), name)
+    return named(Clip.apply(x, low=plain_number(min), high=plain_number(max)), name)
 
 
 def where(condition: Any, a: Any, b: Any, name: str | None = None) -> Tensor:

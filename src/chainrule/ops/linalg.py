@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ShapeError, format_shape
 from ..function import Function, named
+from ..graph import unbroadcast
 from ..tensor import Tensor
 
 
@@ -101,7 +102,12 @@ def matmul(a: Any, b: Any, name: str | None = None) -> Tensor:
 
 
 class Linear(Function):
-    """d/dx (x Wᵀ + b) · G = G W, d/dW = Gᵀ x, d/db = Σ_rows G (one fused op for a dense layer)"""
+    """d/dx (x Wᵀ + b) · G = G W, d/dW = Gᵀ x, d/db = G summed back to b's shape (one fused op for a dense layer)
+
+    The bias broadcasts exactly as in ``x @ W.T + b``: one per output feature (out,), a row (1, out),
+    one per sample (n, out), a single number, or a shape that adds axes; the product's gradient and
+    the bias's are each summed back to their own shapes.
+    """
 
     def formula(self, names):
         return f"{names[0]} @ {names[1]}ᵀ" + (f" + {names[2]}" if len(names) > 2 else "")
@@ -118,20 +124,42 @@ class Linear(Function):
                 f"{format_shape(weight.shape)} (the input's last axis must have {weight.shape[-1]} features)"
             )
         if bias is not None:
-            out += bias
+            self.product_shape, self.bias_shape = out.shape, bias.shape
+            try:
+                out += bias  # in place where the bias fits the product's shape: the common case
+            except ValueError:  # a bias that adds axes or lengthens one: a new array, as x @ W.T + b makes
+                try:
+                    out = np.add(out, bias, dtype=out.dtype)  # the dtype the in-place sum keeps
+                except ValueError:
+                    raise ShapeError(
+                        f"linear: a bias of shape {format_shape(bias.shape)} does not broadcast to the shape "
+                        f"{format_shape(out.shape)} of input {format_shape(x.shape)} @ weight "
+                        f"{format_shape(weight.shape)}ᵀ"
+                    ) from None
         return out
 
     def backward(self, grad_out):
         x, weight = self.x, self.weight
         needs = self.needs_input_grad
+        grad_bias = None
+        if len(needs) == 3:
+            if needs[2] and grad_out.ndim == 2 and self.bias_shape == grad_out.shape[1:]:
+                grad_bias = grad_out.sum(axis=0)  # one bias per output feature: the common case, quickly
+            elif needs[2]:
+                grad_bias = unbroadcast(grad_out, self.bias_shape, "linear")
+            if grad_out.shape != self.product_shape:  # the bias added axes: sum them away first
+                grad_out = unbroadcast(grad_out, self.product_shape, "linear")
         grad_x = np.matmul(grad_out, weight) if needs[0] else None
-        if x.ndim != 2:  # one sample, or a batch with several leading axes: flatten them
-            x = x.reshape(-1, x.shape[-1])
-            grad_out = grad_out.reshape(-1, grad_out.shape[-1])
-        grad_weight = grad_out.T @ x if needs[1] else None
+        if needs[1]:
+            if x.ndim != 2:  # one sample, or a batch with several leading axes: flatten them
+                x = x.reshape(-1, x.shape[-1])
+                grad_out = grad_out.reshape(-1, grad_out.shape[-1])
+            grad_weight = grad_out.T @ x
+        else:
+            grad_weight = None
         if len(needs) == 2:  # no bias
             return grad_x, grad_weight
-        return grad_x, grad_weight, (grad_out.sum(axis=0) if needs[2] else None)
+        return grad_x, grad_weight, grad_bias
 
 
 def linear(x: Any, weight: Any, bias: Any = None, name: str | None = None) -> Tensor:

@@ -1,6 +1,9 @@
 """Loss functions, each fused into one op with its own stable gradient.
 
-``reduction`` is ``"mean"`` (the default), ``"sum"`` or ``"none"`` (one loss per sample).
+``reduction`` is ``"mean"`` (the default), ``"sum"`` or ``"none"`` (one loss per sample). The
+mean of an empty batch is a ShapeError saying what was empty, never 0 (PyTorch gives nan); its
+sum is 0. Values are the exact ones rounded for every finite input (inf only for a loss beyond
+the largest float), and nothing warns.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import numpy as np
 from ..errors import DTypeError, ShapeError, format_shape
 from ..function import Function, named
 from ..tensor import Tensor
-from .activation import stable_sigmoid
+from .activation import shifted_down, stable_sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -22,14 +25,37 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}")
 
 
-def _reduce(op: Function, per_sample: np.ndarray, reduction: str) -> np.ndarray:
-    """Apply ``reduction`` and remember the factor d(result)/d(per-sample loss)."""
+def _reduce(op: Function, per_sample: np.ndarray, reduction: str, input_name: str, input_shape: tuple) -> np.ndarray:
+    """Apply ``reduction`` and remember the factor d(result)/d(per-sample loss).
+
+    The mean of an empty batch is an error naming the empty input (PyTorch gives nan): never 0.
+    """
     op.reduction, op.count = reduction, per_sample.size
-    if reduction == "mean":  # np.add.reduce then divide: what np.mean does, without its overhead
-        return per_sample.sum() / per_sample.size if per_sample.size else np.zeros((), per_sample.dtype)
+    if reduction == "mean":
+        if not per_sample.size:
+            raise ShapeError(
+                f"{op.name}: the batch is empty ({input_name} of shape {format_shape(input_shape)}): "
+                "the mean of no losses is undefined (reduction='sum' gives 0)"
+            )
+        return _total(per_sample, per_sample.size)
     if reduction == "sum":
-        return per_sample.sum()
+        return _total(per_sample, 1)
     return per_sample
+
+
+@np.errstate(over="ignore")  # as a decorator np.errstate costs about half of what a with-block does
+def _total(per_sample: np.ndarray, count: int) -> np.ndarray:
+    """Σ per_sample / count, silently; Σ (per_sample / count) where the sum passes the largest float.
+
+    np.add.reduce then divide: what np.mean does, without its overhead. A sum beyond the largest
+    float is inf, the exact value rounded.
+    """
+    total = per_sample.sum()
+    if count == 1:
+        return total
+    if np.isinf(total) and np.isfinite(per_sample).all():  # rare: losses near 1e308
+        return (per_sample / count).sum()
+    return total / count
 
 
 def _expand(op: Function, grad_out: np.ndarray) -> np.ndarray:
@@ -80,7 +106,7 @@ class MSE(Function):
     def forward(self, prediction, target, reduction):
         _same_shape("mse", prediction, target)
         self.diff = prediction - target
-        return _reduce(self, self.diff * self.diff, reduction)
+        return _reduce(self, self.diff * self.diff, reduction, "prediction", prediction.shape)
 
     def backward(self, grad_out):
         grad = 2 * self.diff * _expand(self, grad_out)
@@ -102,7 +128,10 @@ class CrossEntropy(Function):
         if logits.ndim == 0:
             raise ShapeError("cross_entropy: logits need a class axis; got a scalar")
         classes = logits.shape[-1]
-        shifted = logits - logits.max(axis=-1, keepdims=True)  # log softmax = shifted − log Σ exp(shifted)
+        if classes == 0:
+            raise ShapeError(f"cross_entropy: logits of shape {format_shape(logits.shape)} have no classes")
+        top = logits.max(axis=-1, keepdims=True)
+        shifted = shifted_down(logits, top)  # log softmax = shifted − log Σ exp(shifted)
         self.exp = np.exp(shifted)
         self.total = self.exp.sum(axis=-1, keepdims=True)
         log_total = np.log(self.total)
@@ -131,8 +160,8 @@ class CrossEntropy(Function):
                 )
             self.labels, self.target = None, target
             self.log_probabilities = shifted - log_total
-            per_sample = -(target * self.log_probabilities).sum(axis=-1)
-        return _reduce(self, per_sample, reduction)
+            per_sample = -_entropy_terms(target, self.log_probabilities, logits, top, log_total).sum(axis=-1)
+        return _reduce(self, per_sample, reduction, "logits", logits.shape)
 
     def backward(self, grad_out):
         grad = _expand(self, grad_out)
@@ -146,6 +175,22 @@ class CrossEntropy(Function):
         grad_logits = grad * (probabilities * self.target.sum(axis=-1, keepdims=True) - self.target)
         grad_target = -grad * self.log_probabilities if self.needs_input_grad[1] else None
         return grad_logits, grad_target
+
+
+@np.errstate(over="ignore", invalid="ignore")  # 0 · (−inf) and overflows are computed, then replaced
+def _entropy_terms(target, log_probabilities, logits, top, log_total) -> np.ndarray:
+    """t · log p, log p = logits − top − log_total, right wherever it is a float.
+
+    Where t = 0 the term is 0 (0 · log 0 = 0), even if log p is −inf. Where log p fell below the
+    float range (a logit 2e308 below the top one) but t · log p need not (t = ½: −1e308), the term
+    is recomputed as t·x − t·top − t·log_total, whose parts are all floats.
+    """
+    terms = target * log_probabilities
+    np.copyto(terms, 0, where=target == 0)
+    if np.isinf(terms).any():  # rare: only for logits further apart than the largest float, or infinite
+        overflowed = np.isinf(terms) & np.isfinite(logits)
+        np.copyto(terms, target * logits - target * top - target * log_total, where=overflowed)
+    return terms
 
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -179,7 +224,7 @@ class BinaryCrossEntropy(Function):
                 log_not_p = np.maximum(np.log1p(-x), -100)
             self.log_p, self.log_not_p = log_p, log_not_p
             per_element = -(target * log_p + (1 - target) * log_not_p)
-        return _reduce(self, per_element, reduction)
+        return _reduce(self, per_element, reduction, "prediction", x.shape)
 
     def backward(self, grad_out):
         grad = _expand(self, grad_out)
@@ -205,7 +250,10 @@ def squared_norm(w: Any, axis: int | None = None, keepdims: bool = False, name: 
 
 
 def mse(prediction: Any, target: Any, reduction: str = "mean", name: str | None = None) -> Tensor:
-    """Mean squared error mean((prediction − target)²); the shapes must match exactly."""
+    """Mean squared error mean((prediction − target)²); the shapes must match exactly.
+
+    An empty batch with ``reduction="mean"`` is a ShapeError (the mean of no losses is undefined).
+    """
     _check_reduction("mse", reduction)
     return named(MSE.apply(prediction, target, reduction=reduction), name)
 
@@ -214,7 +262,9 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean", name: str |
     """Softmax cross-entropy from raw scores (logits), classes along the last axis.
 
     ``target`` holds integer class labels (shape ``logits.shape[:-1]``) or probabilities
-    (one-hot included) of the logits' shape. Stable for logits of any size.
+    (one-hot included) of the logits' shape. Stable for logits of any size: a probability of 0
+    adds nothing even where its class's logit is 1e308 below the others. An empty batch with
+    ``reduction="mean"`` is a ShapeError (the mean of no losses is undefined).
 
     >>> import chainrule as cr
     >>> logits = cr.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
@@ -238,7 +288,8 @@ def binary_cross_entropy(
 ) -> Tensor:
     """−[t log p + (1 − t) log(1 − p)] for probabilities p (or logits with ``from_logits=True``).
 
-    Logs are clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite loss.
+    Logs are clamped at −100 as in PyTorch, so p = 0 or 1 gives a large finite loss. An empty
+    batch with ``reduction="mean"`` is a ShapeError (the mean of no losses is undefined).
     """
     _check_reduction("binary_cross_entropy", reduction)
     return named(BinaryCrossEntropy.apply(prediction, target, reduction=reduction, from_logits=from_logits), name)

@@ -11,9 +11,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ShapeError, normalize_axes
+from ..errors import ShapeError, format_shape, normalize_axes
 from ..function import Function, named
 from ..tensor import Tensor
+from .activation import shifted_down
 
 Axis = int | Sequence[int] | None
 
@@ -58,6 +59,17 @@ class Mean(Function):
         self.shape = x.shape
         self.axes = normalize_axes("mean", axis, x.ndim, x.shape)
         self.count = x.size if self.axes is None else int(np.prod([x.shape[a] for a in self.axes]))
+        if self.count == 0:  # nothing to average: an error, unless no mean is asked for at all
+            empty = x.sum(axis=self.axes, keepdims=keepdims)
+            if empty.size:
+                along = ""
+                if self.axes is not None:
+                    along = f" along axis {self.axes[0]}" if len(self.axes) == 1 else f" along axes {self.axes}"
+                raise ShapeError(
+                    f"mean: a tensor of shape {format_shape(x.shape)} has no elements to average{along}; "
+                    "the mean of nothing is undefined"
+                )
+            return empty
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, grad_out):
@@ -107,13 +119,13 @@ class LogSumExp(Function):
         self.axes = normalize_axes("logsumexp", axis, x.ndim, x.shape)
         shift = x.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
-        total = np.exp(x - shift).sum(axis=self.axes, keepdims=True)
+        total = np.exp(shifted_down(x, shift)).sum(axis=self.axes, keepdims=True)
         self.out = np.log(total) + shift
         return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
 
     def backward(self, grad_out):
         grad = grad_out.reshape(self.out.shape)
-        return grad * np.exp(self.x - self.out)
+        return grad * np.exp(shifted_down(self.x, self.out))
 
 
 # ------------------------------------------------------------------------- public functions
@@ -128,7 +140,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = No
 
 
 def mean(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:
-    """Arithmetic mean over ``axis`` (all axes by default)."""
+    """Arithmetic mean over ``axis`` (all axes by default); over no elements it is a ShapeError, not nan."""
     return named(Mean.apply(x, axis=axis, keepdims=keepdims), name)
 
 
@@ -143,5 +155,5 @@ def min(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = No
 
 
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False, name: str | None = None) -> Tensor:
-    """log Σ exp(x) over ``axis``, computed without overflow (finite for inputs of ±1000)."""
+    """log Σ exp(x) over ``axis``, computed without overflow: finite and silent for every finite input."""
     return named(LogSumExp.apply(x, axis=axis, keepdims=keepdims), name)
