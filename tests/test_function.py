@@ -144,3 +144,18 @@ def test_numbers_lists_and_arrays_still_mix_with_tensors() -> None:
     out = (x + [1, 2]) * np.array([True, False]) + np.array([3, 4]) - np.float32(0.5)
     np.testing.assert_array_equal(out.data, [4.5, 3.5])
     assert out.dtype == np.float64
+
+
+def test_a_user_ops_own_value_error_keeps_its_message() -> None:
+    class Checked(cr.Function):
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            if (x < 0).any():
+                raise ValueError("checked: needs x ≥ 0, got a negative element")
+            return x
+
+        def backward(self, grad_out):  # type: ignore[no-untyped-def]
+            return grad_out
+
+    with pytest.raises(ValueError, match=r"^checked: needs x ≥ 0, got a negative element$") as error:
+        Checked.apply(cr.tensor([-1.0], requires_grad=True))
+    assert not isinstance(error.value, cr.ShapeError)

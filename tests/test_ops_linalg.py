@@ -155,3 +155,10 @@ def test_linear_bias_that_does_not_broadcast_is_one_line_naming_both_shapes() ->
     assert str(caught.value) == (
         "linear: a bias of shape (4,) does not broadcast to the shape (4, 5) of input (4, 3) @ weight (5, 3)ᵀ"
     )
+
+
+def test_the_shape_message_counts_in_words() -> None:
+    with pytest.raises(
+        cr.ShapeError, match=r"^matmul: shapes \(1, 2\) and \(1, 2\) do not line up \(2 columns against 1 row\)$"
+    ):
+        cr.tensor([[1.0, 2.0]]) @ cr.tensor([[1.0, 2.0]])

@@ -81,7 +81,7 @@ def _matmul_error(a: np.ndarray, b: np.ndarray) -> ShapeError:
     if a.shape[-1] != inner_b:
         return ShapeError(
             f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} do not line up "
-            f"({a.shape[-1]} columns against {inner_b} rows)"
+            f"({_count(a.shape[-1], 'column')} against {_count(inner_b, 'row')})"
         )
     return ShapeError(
         f"matmul: shapes {format_shape(a.shape)} and {format_shape(b.shape)} cannot be broadcast together"
@@ -173,3 +173,8 @@ def linear(x: Any, weight: Any, bias: Any = None, name: str | None = None) -> Te
     if bias is None:
         return named(Linear.apply(x, weight), name)
     return named(Linear.apply(x, weight, bias), name)
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 row``, ``3 rows``."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
