@@ -47,6 +47,7 @@ class Optimizer:
         owner = type(self).__name__
         self.params = _parameter_list(owner, params)
         self.hyperparameters = self._checked(owner, hyperparameters)
+        self._where = f"{owner}.step()"  # what a refused backward names as the change (versions)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
         self.steps = 0
 
@@ -78,7 +79,7 @@ class Optimizer:
 
     def _stamp(self) -> None:
         """Stamp the parameters as changed in place: a graph recorded before this step cannot run backward."""
-        versions.stamp(*[param.data for param in self.params], where=f"{type(self).__name__}.step()")
+        versions.stamp(*[param.data for param in self.params], where=self._where)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError

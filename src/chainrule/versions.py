@@ -35,8 +35,8 @@ if TYPE_CHECKING:  # pragma: no cover
 creation_order = itertools.count()
 #: The newest stamp; every node made after it has seen every change (-1: nothing was ever changed).
 latest = -1
-#: id of the array owning changed memory -> (a weak reference to it, the stamp, where it was changed)
-_stamps: dict[int, tuple[weakref.ref, int, str]] = {}
+#: id of the array owning changed memory -> [a weak reference to it, the stamp, where it was changed]
+_stamps: dict[int, list[Any]] = {}
 
 
 def owner(array: np.ndarray) -> np.ndarray:
@@ -51,13 +51,15 @@ def stamp(*arrays: np.ndarray, where: str) -> None:
     global latest
     latest = next(creation_order)
     for array in arrays:
-        memory = owner(array)
-        key = id(memory)
-        entry = _stamps.get(key)
-        if entry is not None and entry[0]() is memory:  # stamped before: a new number, the same weak reference
-            _stamps[key] = (entry[0], latest, where)
+        memory = array
+        while isinstance(memory.base, np.ndarray):
+            memory = memory.base
+        entry = _stamps.get(id(memory))
+        if entry is not None and entry[0]() is memory:  # stamped before (every optimizer step): update it
+            entry[1], entry[2] = latest, where
         else:
-            _stamps[key] = (weakref.ref(memory, lambda _, key=key: _stamps.pop(key, None)), latest, where)
+            key = id(memory)
+            _stamps[key] = [weakref.ref(memory, lambda _, key=key: _stamps.pop(key, None)), latest, where]
 
 
 def _change_after(array: Any, sequence: int) -> str | None:

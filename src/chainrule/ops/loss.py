@@ -8,6 +8,8 @@ the largest float), and nothing warns.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -53,7 +55,7 @@ def _total(per_sample: np.ndarray, count: int) -> np.ndarray:
     total = per_sample.sum()
     if count == 1:
         return total
-    if np.isinf(total) and np.isfinite(per_sample).all():  # rare: losses near 1e308
+    if math.isinf(total) and np.isfinite(per_sample).all():  # rare: losses near 1e308 (math: 20 ns, np: 500)
         return (per_sample / count).sum()
     return total / count
 
