@@ -41,18 +41,7 @@ import chainrule as cr
 
 #: Features that generate programs chainrule gets wrong today (issue 10); each is left out of the
 #: programs while it is listed here. Empty this set once the fixes are in.
-KNOWN_BROKEN: set[str] = {
-    "linear_bias_2d",  # item 4: linear with a bias of 2 or more dimensions crashes in backward
-    "pow_zero",  # item 5: x ** 0 and cr.pow(x, 0) give a NaN gradient where x = 0
-    "numpy_scalar_constants",  # item 7: a NumPy scalar constant turns float32 into float64
-    "detach_in_trace",  # item 6: a trace replays detach()'s value from the recording call
-    "stable_extreme",  # item 8: softmax, logsumexp, cross_entropy warn and overflow at ±1e308
-    "grad_0d_numpy_scalar",  # item 21: .grad of a 0-d tensor is sometimes a numpy.float64, not an ndarray
-    # found by this test: a trace hands an op's 0-d result to the next op as a NumPy scalar where eager
-    # code hands a 0-d array, and NumPy's scalar ** rounds differently from its array **, so a traced
-    # x.sum() ** 2.5 differs from eager in the last bit (float64 gradients, float32 values too)
-    "pow_0d_in_trace",
-}
+KNOWN_BROKEN: set[str] = set()
 
 EXAMPLES = int(os.environ.get("CHAINRULE_RANDOM_PROGRAMS", "300"))
 MAX_INPUTS, MAX_STEPS = 6, 8
