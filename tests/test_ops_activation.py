@@ -121,3 +121,12 @@ def test_stable_ops_are_silent_and_right_up_to_the_largest_float(dtype, torch) -
         for row in extreme_rows(dtype):
             check_silent_and_like_torch(ours, theirs, np.array(row, dtype), torch)
         check_silent_and_like_torch(ours, theirs, np.array(extreme_rows(dtype)[1] * 2, dtype).reshape(2, 3), torch)
+
+
+def test_the_softmax_family_of_an_empty_tensor_is_empty(torch) -> None:
+    for function, torch_function in [(cr.softmax, torch.softmax), (cr.log_softmax, torch.log_softmax)]:
+        x = cr.tensor(np.ones((3, 0)), requires_grad=True)
+        out = function(x, axis=1)
+        assert out.shape == (3, 0) and torch_function(torch.ones(3, 0), 1).shape == (3, 0)
+        out.sum().backward()
+        assert x.grad.shape == (3, 0)

@@ -111,3 +111,13 @@ def test_a_mean_with_no_results_is_empty_and_silent() -> None:
     assert out.shape == (0,)
     out.sum().backward()
     assert x.grad.shape == (0, 0)
+
+
+def test_logsumexp_over_no_terms_is_minus_infinity_as_in_pytorch(torch) -> None:
+    x = cr.tensor(np.ones((3, 0)), requires_grad=True)
+    out = cr.logsumexp(x, axis=1)
+    expected = torch.logsumexp(torch.ones(3, 0), dim=1).numpy()
+    np.testing.assert_array_equal(out.data, expected)  # [-inf, -inf, -inf]
+    assert cr.logsumexp(x, axis=1, keepdims=True).shape == (3, 1)
+    cr.logsumexp(x, axis=0).sum().backward()  # an empty result: nothing to add up, no warning
+    assert x.grad.shape == (3, 0)

@@ -57,7 +57,12 @@ def shifted_down(x: np.ndarray, shift: np.ndarray) -> np.ndarray:
 
 
 def stable_log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
-    """log softmax(x) along ``axis``: x − m − log Σ exp(x − m), m the row maximum."""
+    """log softmax(x) along ``axis``: x − m − log Σ exp(x − m), m the row maximum.
+
+    An empty tensor has an empty log softmax (as in PyTorch): nothing to normalise.
+    """
+    if not x.size:
+        return x.copy()
     shifted = shifted_down(x, x.max(axis=axis, keepdims=True))
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 

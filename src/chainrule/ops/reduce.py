@@ -117,6 +117,9 @@ class LogSumExp(Function):
     def forward(self, x, axis, keepdims):
         self.x = x
         self.axes = normalize_axes("logsumexp", axis, x.ndim, x.shape)
+        if not x.size:  # log Σ over no terms: log 0 = −inf (as PyTorch); the gradient is empty
+            self.out = np.full(np.sum(x, axis=self.axes, keepdims=True).shape, -np.inf, dtype=x.dtype)
+            return self.out if keepdims else np.squeeze(self.out, axis=self.axes)
         shift = x.max(axis=self.axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
         total = np.exp(shifted_down(x, shift)).sum(axis=self.axes, keepdims=True)
