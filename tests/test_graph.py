@@ -253,3 +253,26 @@ def test_a_custom_backward_returning_nonsense_is_named() -> None:
 
     with pytest.raises(cr.GraphError, match=r"^broken: backward returned str 'oops' as a gradient"):
         Broken.apply(cr.tensor([1.0], requires_grad=True)).sum().backward()
+
+
+def test_integer_data_put_into_a_leaf_that_requires_grad_is_refused_not_truncated() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+    w.data = np.array([1, 2])  # PyTorch refuses this assignment; the gradient would be cut to integers
+    with pytest.raises(cr.DTypeError, match=r"^backward: 'w' requires grad but its .data now holds int64"):
+        (w * 2.5).sum().backward()
+
+
+def test_backward_with_a_grad_that_is_not_numbers() -> None:
+    y = cr.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(cr.DTypeError, match=r"^backward: grad must be numbers of the tensor's shape \(2,\), got 'a'"):
+        y.backward(grad="a")
+
+
+def test_no_grad_works_as_a_decorator_without_parentheses() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+
+    @cr.no_grad
+    def double() -> cr.Tensor:
+        return w * 2
+
+    assert not double().requires_grad and cr.is_grad_enabled()

@@ -221,3 +221,10 @@ def test_pow_of_tensors_matches_torch_at_zero_exponents_zero_bases_and_negative_
         np.testing.assert_array_equal(b.grad, tb.grad.numpy())
         if errors == "raise":
             assert np.all(a.grad[b.data == 0] == 0) and not np.any(np.isnan(a.grad))
+
+
+def test_clip_takes_tensor_bounds_without_gradient() -> None:
+    x = cr.tensor([-2.0, 0.5, 3.0], requires_grad=True)
+    np.testing.assert_array_equal(cr.clip(x, cr.tensor(0.0), cr.tensor([1.0, 1.0, 2.0])).data, [0.0, 0.5, 2.0])
+    with pytest.raises(cr.DTypeError, match=r"^clip: min= gets no gradient"):
+        cr.clip(x, cr.tensor(0.0, requires_grad=True), None)

@@ -121,3 +121,8 @@ def test_logsumexp_over_no_terms_is_minus_infinity_as_in_pytorch(torch) -> None:
     assert cr.logsumexp(x, axis=1, keepdims=True).shape == (3, 1)
     cr.logsumexp(x, axis=0).sum().backward()  # an empty result: nothing to add up, no warning
     assert x.grad.shape == (3, 0)
+
+
+def test_an_axis_that_is_not_an_integer_is_named() -> None:
+    with pytest.raises(cr.AxisError, match=r"^sum: axis must be an int or a tuple of ints, got 0.0$"):
+        cr.tensor(np.ones((2, 3))).sum(axis=0.0)

@@ -100,3 +100,20 @@ def test_shape_errors_are_clear() -> None:
         cr.stack([x, x.T])
     with pytest.raises(cr.ShapeError, match=r"concatenate: .*input shapes \(3, 4\) and \(4, 3\)"):
         cr.concatenate([x, x.T], axis=0)
+
+
+def test_a_cast_to_integers_gets_no_gradient(torch) -> None:
+    x = cr.tensor([0.5, 1.7], requires_grad=True)
+    counts = x.astype(np.int64)
+    assert not counts.requires_grad and counts.dtype == np.int64  # a step function: torch's .long() too
+    assert not torch.tensor([0.5, 1.7], requires_grad=True).long().requires_grad
+    loss = (x * 2.0).sum() + (counts * 2.5).sum()
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    with pytest.raises(cr.DTypeError, match=r"^astype: 'foo' is not a NumPy dtype"):
+        x.astype("foo")
+
+
+def test_an_empty_list_index_picks_nothing() -> None:
+    x = cr.tensor(np.ones((3, 4)), requires_grad=True)
+    assert x[[]].shape == (0, 4)

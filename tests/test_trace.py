@@ -455,3 +455,19 @@ def test_ops_of_another_thread_do_not_enter_a_recording() -> None:
         eager = cr.sigmoid(cr.tensor(values) * w).sum()
         eager.backward()
         assert loss.item() == eager.item() and np.array_equal(replayed, w.grad)
+
+
+def test_a_traced_step_refuses_keywords_no_grad_and_reshaped_parameters() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+    step = cr.trace(lambda x: (x * w).sum())
+    with pytest.raises(TypeError, match=r"^trace: pass f's arguments by position"):
+        step(x=np.ones(2))
+    before = w.grad
+    with cr.no_grad(), pytest.raises(cr.GraphError, match=r"^trace: a traced step computes gradients.*no_grad"):
+        step(np.ones(2))
+    assert w.grad is before  # nothing accumulated
+    for _ in range(3):
+        step(np.ones(2))
+    w.data = np.ones(3)
+    with pytest.raises(cr.GraphError, match=r"^trace: 'w' was \(2,\) float64 when f was recorded and is now \(3,\)"):
+        step(np.ones(2))

@@ -185,3 +185,24 @@ def test_explain_refuses_values_changed_since_the_forward_pass() -> None:
         w += 1
     with pytest.raises(cr.GraphError, match="'w' of mul .* was changed in place"):
         cr.explain(loss)
+
+
+def test_power_in_place_and_matmul_in_place() -> None:
+    w = cr.tensor([2.0, 3.0], requires_grad=True, name="w")
+    with cr.no_grad():
+        w **= 2
+    assert w.requires_grad and w.name == "w"  # the same tensor, not a new one
+    np.testing.assert_array_equal(w.data, [4.0, 9.0])
+    with pytest.raises(cr.GraphError, match=r"^\*\*=: 'w' is a leaf that requires grad"):
+        w **= 2
+    with pytest.raises(TypeError, match=r"^@=: a matrix product is not made in place"):
+        w @= np.eye(2)
+
+
+def test_refusals_do_not_claim_a_gradient_is_wrong_when_it_might_not_be() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * 3.0).sum()  # mul keeps both operands, though d/dw needs only 3
+    with cr.no_grad():
+        w -= 1
+    with pytest.raises(cr.GraphError, match="the gradient could be wrong"):
+        y.backward()

@@ -142,7 +142,7 @@ def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
         if _checksum(array) != checksum:
             raise AnomalyError(
                 f"detect_anomaly: {versions.describe(node, array)} was changed after {node.name} saved it for its "
-                f"backward (written into .data?), so the gradient would be wrong; {node.name} was created at "
+                f"backward (written into .data?), so the gradient could be wrong; {node.name} was created at "
                 f"{getattr(node, 'created_at', 'an unknown line')}"
             )
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):

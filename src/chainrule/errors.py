@@ -51,7 +51,12 @@ def normalize_axes(
     """
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int,)) or hasattr(axis, "__index__") else tuple(axis)
+    if isinstance(axis, (int,)) or hasattr(axis, "__index__"):
+        axes: Sequence[Any] = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise AxisError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
     normalized = []
     for item in axes:
         if not hasattr(item, "__index__"):

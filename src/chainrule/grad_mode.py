@@ -46,6 +46,14 @@ class _GradMode:
 
     mode: bool
 
+    def __new__(cls, function: Any = None) -> Any:
+        """``@no_grad()`` and, as PyTorch allows, ``@no_grad`` without parentheses."""
+        self = super().__new__(cls)
+        return self(function) if callable(function) else self
+
+    def __init__(self, function: Any = None) -> None:
+        pass
+
     def __enter__(self) -> None:
         self._previous = _set_enabled(self.mode)
 

@@ -226,6 +226,12 @@ class Tensor:
     def __itruediv__(self, other: Any) -> Tensor:
         return _update_in_place(self, other, np.true_divide, "/=")
 
+    def __ipow__(self, other: Any) -> Tensor:
+        return _update_in_place(self, other, np.power, "**=")
+
+    def __imatmul__(self, other: Any) -> Tensor:
+        raise TypeError("@=: a matrix product is not made in place in chainrule; write t = t @ m for a new tensor")
+
     # ----------------------------------------------------------------- graph
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
@@ -252,7 +258,12 @@ class Tensor:
             if self.data.ndim:
                 grad_out = grad_out.reshape(self.data.shape)
         else:
-            grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            try:
+                grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            except (TypeError, ValueError):
+                raise DTypeError(
+                    f"backward: grad must be numbers of the tensor's shape {format_shape(self.shape)}, got {grad!r:.40}"
+                ) from None
             if grad_out.shape != self.data.shape:
                 raise ShapeError(
                     f"backward: grad has shape {format_shape(grad_out.shape)} but the tensor has "
@@ -305,7 +316,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     if anomaly.recorder() is not None:
         raise GraphError(
             f"trace: f changes a tensor in place ({symbol} at {user_location()}); a replay repeats only tensor ops "
-            f"and would skip it: write t = t {symbol[0]} ... inside f"
+            f"and would skip it: write t = t {symbol[:-1]} ... inside f"
         )
     other_requires_grad = isinstance(other, Tensor) and other.requires_grad
     if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
@@ -317,7 +328,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
             )
         raise GraphError(
             f"{symbol}: {what}; make the update inside a cr.no_grad() block (as an optimizer step does), "
-            f"or write t = t {symbol[0]} ... for a new tensor"
+            f"or write t = t {symbol[:-1]} ... for a new tensor"
         )
     value = other.data if isinstance(other, Tensor) else other
     if not isinstance(value, (np.ndarray, np.generic, float, int)):
@@ -330,11 +341,13 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
         result = np.result_type(target.data, value)
         raise DTypeError(
             f"{symbol}: the result would be {result} but {_label(target)} holds {target.data.dtype} numbers; "
-            f"convert it first (t = t.astype(...)) or write t = t {symbol[0]} ... for a new tensor"
+            f"convert it first (t = t.astype(...)) or write t = t {symbol[:-1]} ... for a new tensor"
         ) from None
     except ValueError as error:
         if not target.data.flags.writeable:
-            raise ValueError(f"{symbol}: {_label(target)}'s array is read-only; write t = t {symbol[0]} ...") from None
+            raise ValueError(
+                f"{symbol}: {_label(target)}'s array is read-only; write t = t {symbol[:-1]} ..."
+            ) from None
         shapes = f"shapes {format_shape(target.shape)} and {format_shape(np.shape(value))}"
         raise ShapeError(
             f"{symbol}: {shapes} do not fit: a change in place keeps {_label(target)}'s shape, so the other "

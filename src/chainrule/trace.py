@@ -55,7 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, grad_mode
 from .errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
 from .tensor import Tensor, _value_readers
@@ -156,6 +156,7 @@ class _Tape:
         #: True once a later call recorded the same computation: only then is the tape replayed
         self.confirmed = False
         self.external: dict[int, str] = {}
+        self.external_shapes: list[tuple[str, Tensor, tuple[int, ...], np.dtype]] = []
         if recording.loss is None or recording.loss[0] != "v":
             raise GraphError("trace: f must return a tensor computed by ops inside f")
         loss_name = f"v{recording.loss[1]}"
@@ -202,7 +203,19 @@ class _Tape:
             name = f"T{len(self.external)}"
             self.external[id(tensor)] = name
             self.namespace[name] = tensor
+            self.external_shapes.append((name, tensor, tensor.data.shape, tensor.data.dtype))
         return self.external[id(tensor)]
+
+    def changed_outside(self) -> str | None:
+        """Which tensor made outside ``f`` has a new shape or dtype since the recording, if any."""
+        for name, tensor, shape, dtype in self.external_shapes:
+            if tensor.data.shape != shape or tensor.data.dtype != dtype:
+                label = f"'{tensor.name}'" if tensor.name else f"a tensor f reads from outside ({name})"
+                return (
+                    f"{label} was {format_shape(shape)} {dtype} when f was recorded and is now "
+                    f"{format_shape(tensor.data.shape)} {tensor.data.dtype}"
+                )
+        return None
 
     def _backward(self, records: list[Any], loss: Tensor, recording: _Recording) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes.
@@ -378,7 +391,16 @@ class Traced:
         self.tapes: dict[tuple, _Tape] = {}
         self._last: tuple[tuple[Any, ...], list[Tensor], _Tape, list[np.ndarray]] | None = None
 
-    def __call__(self, *args: Any) -> Tensor:
+    def __call__(self, *args: Any, **keywords: Any) -> Tensor:
+        if keywords:
+            raise TypeError(
+                f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
+            )
+        if not grad_mode.is_grad_enabled():
+            raise GraphError(
+                "trace: a traced step computes gradients, but it was called inside no_grad(); call f itself "
+                "there for the loss alone"
+            )
         if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
             return self._eager(args)
         last = self._last
@@ -398,6 +420,13 @@ class Traced:
             self._last = (args, arguments, tape, [t.data for t in arguments]) if tape.confirmed else None
         try:
             return Tensor._from_op(tape.run(arguments), None)
+        except (ValueError, TypeError):
+            changed = tape.changed_outside()
+            if changed is None:
+                raise
+            raise GraphError(
+                f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
+            ) from None
         except _ShapeChanged:  # nothing was added to any .grad yet: record these values anew
             self._last = None
             signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])

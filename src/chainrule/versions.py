@@ -97,7 +97,7 @@ def check_saved(node: Function) -> None:
         if where is not None:
             raise GraphError(
                 f"backward: {describe(node, array)} was changed in place by {where} after {node.name} saved it "
-                f"for its backward, so the gradient would be wrong; compute the loss again after the change "
+                f"for its backward, so the gradient could be wrong; compute the loss again after the change "
                 f"(or make the change after backward()){_created(node)}"
             )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DTypeError
 from ..function import Function, _apply_without_gradient, named, plain_number
 from ..tensor import Tensor
 
@@ -334,7 +335,18 @@ def clip(x: Any, min: float | None = None, max: float | None = None, name: str |
     """
     if min is None and max is None:
         raise ValueError("clip: give min=, max= or both")
-    return named(Clip.apply(x, low=plain_number(min), high=plain_number(max)), name)
+    return named(Clip.apply(x, low=_bound(min, "min"), high=_bound(max, "max")), name)
+
+
+def _bound(value: Any, which: str) -> Any:
+    """A clip bound as a number or an array: a tensor's values, refused if it wants a gradient."""
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            raise DTypeError(
+                f"clip: {which}= gets no gradient; pass numbers, or use cr.maximum/cr.minimum for a bound that needs one"
+            )
+        return value.data
+    return plain_number(value)
 
 
 def where(condition: Any, a: Any, b: Any, name: str | None = None) -> Tensor:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import AxisError, ShapeError, format_shape, normalize_axes
+from ..errors import AxisError, DTypeError, ShapeError, format_shape, normalize_axes
 from ..function import Function, _apply_without_gradient, named
 from ..tensor import Tensor
 
@@ -235,7 +235,8 @@ def _plain_index(index: Any, tensors: list[Tensor]) -> Any:
         tensors.append(index)
         return _Slot(len(tensors) - 1)
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        return array.astype(np.intp) if array.size == 0 else array  # x[[]] picks nothing, as in NumPy
     return index
 
 
@@ -265,5 +266,16 @@ def detach(x: Tensor) -> Tensor:
 
 
 def astype(x: Any, dtype: Any, name: str | None = None) -> Tensor:
-    """The values converted to ``dtype`` (float32 ↔ float64); gradients flow back converted."""
-    return named(AsType.apply(x, dtype=np.dtype(dtype)), name)
+    """The values converted to ``dtype`` (float32 ↔ float64); gradients flow back converted.
+
+    A cast to integers or booleans is a step function: its result gets no gradient (as in PyTorch).
+    """
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        raise DTypeError(f"astype: {dtype!r} is not a NumPy dtype (try np.float32 or 'float64')") from None
+    if target.kind != "f":
+        if not isinstance(x, Tensor):
+            x = Tensor(x)
+        return named(_apply_without_gradient(AsType(), (x,), {"dtype": target}), name)
+    return named(AsType.apply(x, dtype=target), name)
