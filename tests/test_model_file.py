@@ -171,6 +171,10 @@ def test_a_standardizing_layer_is_stored_in_the_architecture_and_restored_exactl
     loaded = cr.load(path)
     raw = rng.normal(size=(5, 4)) * 2 + 4
     np.testing.assert_array_equal(loaded(raw).data, net(raw).data)
+    saved_state, loaded_state = net.state_dict(), loaded.state_dict()  # the buffers too
+    assert list(loaded_state) == list(saved_state) and "layers.0.std" in loaded_state
+    for name, values in saved_state.items():
+        np.testing.assert_array_equal(loaded_state[name], values)
 
 
 def _file_of_the_old_train_command(path, network, scaler) -> None:
