@@ -310,3 +310,26 @@ def test_an_optimizer_of_some_of_the_models_parameters_trains_those_only() -> No
     cr.fit(net, optim.SGD(net.layers[2].parameters(), lr=0.1), data.DataLoader(features, targets), 3, loss_fn=cr.mse)
     np.testing.assert_array_equal(net.layers[0].weight.data, first)  # fine-tuning the last layer is allowed
     assert not np.array_equal(net.layers[2].weight.data, last)
+
+
+@pytest.mark.parametrize(
+    ("histories", "error", "message"),
+    [
+        (
+            [cr.History(loss=[1.0])],
+            TypeError,
+            r"pass a dict of run name to History, e.g. \{'nag': history\}; got a list$",
+        ),
+        (cr.History(loss=[1.0]), TypeError, "pass a dict of run name to History, .*; got a History alone$"),
+        ({}, ValueError, "the dict of histories is empty, so there is nothing to plot; pass a dict"),
+        ({"gd": [1.0, 0.5]}, TypeError, r"histories\['gd'\] is a list, not a History; pass a dict"),
+        ({"gd": cr.History()}, ValueError, r"histories\['gd'\] has no epochs to plot$"),
+    ],
+)
+def test_plotting_something_other_than_named_histories_is_one_line(tmp_path, histories, error, message) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(error, match="^plot_histories: " + message):
+        warnings.simplefilter("always")
+        plot_histories(histories, tmp_path / "curves.png")
+    assert caught == [] and list(tmp_path.iterdir()) == []
