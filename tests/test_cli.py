@@ -401,3 +401,92 @@ def test_an_error_while_importing_the_users_file_shows_their_line(tmp_path, caps
     assert shown in err.splitlines() and str(path) in err
     assert err.splitlines()[-1] == f"chainrule gradcheck: your code raised {summary}"
     assert "chainrule/" not in err.replace("chainrule gradcheck", "")  # no frame of chainrule's own
+
+
+def _without_warnings(function, *args):
+    """``function(*args)``, failing the test if it warned (NumPy's RuntimeWarnings included)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(*args)
+    assert [str(warning.message) for warning in caught] == []
+    return result
+
+
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_a_diverging_run_is_one_line_saying_to_lower_the_rate(capsys, command) -> None:
+    argv = [command, "iris", "--lr", "1e300", "--epochs", "5", "--quiet"]
+    assert _without_warnings(main, argv) == 1
+    captured = capsys.readouterr()
+    optimizer = "nag" if command == "train" else "gd"
+    assert captured.out == "" and captured.err == (
+        f"chainrule {command}: training diverged: the loss became nan in epoch 2 of 5 ({optimizer}, --lr 1e+300, "
+        "seed 0); try a smaller --lr\n"
+    )
+
+
+def test_save_and_plot_paths_are_checked_before_training(tmp_path, capsys, monkeypatch) -> None:
+    (tmp_path / "notes.txt").write_text("a file")
+    (tmp_path / "curves.png").mkdir()
+    for option, path, reason in [
+        ("--save", tmp_path, "it is a folder; give a file name inside it"),
+        ("--save", tmp_path / "notes.txt" / "m.npz", f"{tmp_path / 'notes.txt'} is a file, not a folder"),
+        ("--plot", tmp_path / "curves.png", "it is a folder; give a file name inside it"),
+    ]:
+        assert main(["train", "iris", option, str(path), "--quiet"]) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""  # nothing was trained
+        assert captured.err == f"chainrule train: cannot save to {path}: {reason}\n"
+
+    import os
+
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # a read-only folder, even for root
+    assert main(["compare", "iris", "--plot", str(tmp_path / "c.png"), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"chainrule compare: cannot save to {tmp_path / 'c.png'}: no permission to write in the folder {tmp_path}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("g.txt", "not .txt"), ("graph", "not a name without extension")],
+)
+def test_an_explain_graph_that_cannot_be_saved_is_refused_before_explaining(tmp_path, capsys, name, problem) -> None:
+    path = tmp_path / name
+    assert main(["explain", "seed-004", "--graph", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"chainrule explain: --graph {path}: save as .dot, .gv, .svg, .png or .pdf, {problem}\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_negative_measurements_can_follow_input_after_a_space(trained_model, capsys) -> None:
+    from chainrule.cli import attach_negative_values
+
+    assert main(["predict", str(trained_model), "--input=-0.5,1,1,1"]) == 0
+    attached = capsys.readouterr().out
+    assert main(["predict", str(trained_model), "--input", "-0.5,1,1,1"]) == 0
+    assert capsys.readouterr().out == attached and attached.startswith("predicted: ")
+    assert main(["predict", str(trained_model), "--input", "-.5,-1,1,1"]) == 0
+    assert attach_negative_values(["predict", "--", "--input", "-1"]) == ["predict", "--", "--input", "-1"]
+    assert attach_negative_values(["predict", "m", "--input", "--quiet"]) == ["predict", "m", "--input", "--quiet"]
+
+
+def test_outputs_that_overflow_are_blamed_on_the_inputs_not_the_weights(trained_model, tmp_path, capsys) -> None:
+    import chainrule as cr
+
+    assert _without_warnings(main, ["predict", str(trained_model), "--input", "1e308,1e308,1e308,1e308"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("chainrule predict: the model's outputs overflowed for ")
+    assert captured.err.endswith("the values are far outside the measurements it was trained on\n")
+
+    damaged = cr.load(trained_model)
+    damaged.layers[1].weight.data[0, 0] = np.nan
+    cr.save(damaged, tmp_path / "damaged.npz", metadata=damaged.metadata)
+    assert _without_warnings(main, ["predict", str(tmp_path / "damaged.npz"), "--input", "5.1,3.5,1.4,0.2"]) == 1
+    assert capsys.readouterr().err == (
+        "chainrule predict: the model's weights are not all finite (nan or inf): the file is damaged\n"
+    )

@@ -60,6 +60,23 @@ def test_standardizer_uses_training_statistics_only() -> None:
         data.Standardizer().transform(train)
 
 
+@pytest.mark.parametrize(
+    ("features", "error", "message"),
+    [
+        ([[1.0, 2.0, 3.0], [4.0, np.nan, 6.0]], ValueError, r"column 1 holds nan in row 1 \(counting from 0\); "),
+        ([[1.0, 2.0], [3.0, 4.0], [-np.inf, 5.0]], ValueError, "column 0 holds -inf in row 2 "),
+        ([[1e308, 1.0], [1e308, 2.0]], ValueError, "column 0 holds values too large to standardise"),
+        ([1.0, 2.0, 3.0], cr.ShapeError, r"features must be 2-D, .* got shape \(3,\)"),
+        (np.empty((0, 2)), ValueError, "features has no samples"),
+    ],
+)
+def test_standardizer_refuses_to_fit_what_would_make_every_value_nan(features, error, message) -> None:
+    scaler = data.Standardizer()
+    with pytest.raises(error, match="^Standardizer.fit: " + message) as caught:
+        scaler.fit(features)
+    assert "\n" not in str(caught.value) and scaler.mean is None  # nothing was fitted
+
+
 def test_loader_covers_every_sample_once_per_epoch_with_seeded_shuffling() -> None:
     features, labels = np.arange(20.0).reshape(10, 2), np.arange(10)
     loader = data.DataLoader(features, labels, batch_size=4, seed=1)
@@ -189,3 +206,13 @@ def test_loader_arguments_are_checked(arguments, error, message) -> None:
     with pytest.raises(error, match=message) as caught:
         data.DataLoader(given.pop("features"), given.pop("labels"), **given)
     assert "\n" not in str(caught.value)
+
+
+def test_a_dataset_shows_a_summary_not_its_rows() -> None:
+    iris = data.load_iris()
+    assert repr(iris) == (
+        "Dataset(150 samples, 4 features (sepal_length, sepal_width, petal_length, petal_width), "
+        "3 classes (setosa, versicolor, virginica))"
+    )
+    many = data.Dataset(np.ones((2, 12)), np.array([0, 1]), tuple(f"x{i}" for i in range(12)), ("no", "yes"))
+    assert repr(many) == "Dataset(2 samples, 12 features, 2 classes (no, yes))"

@@ -171,6 +171,10 @@ def test_a_standardizing_layer_is_stored_in_the_architecture_and_restored_exactl
     loaded = cr.load(path)
     raw = rng.normal(size=(5, 4)) * 2 + 4
     np.testing.assert_array_equal(loaded(raw).data, net(raw).data)
+    saved_state, loaded_state = net.state_dict(), loaded.state_dict()  # the buffers too
+    assert list(loaded_state) == list(saved_state) and "layers.0.std" in loaded_state
+    for name, values in saved_state.items():
+        np.testing.assert_array_equal(loaded_state[name], values)
 
 
 def _file_of_the_old_train_command(path, network, scaler) -> None:
@@ -264,3 +268,41 @@ def test_a_failure_while_writing_names_the_path_and_keeps_the_old_file(saved, ne
     with pytest.raises(OSError, match=re.escape(f"cannot save to {saved}: No space left on device")):
         cr.save(network, saved)
     assert saved.read_bytes() == before and [p.name for p in saved.parent.iterdir()] == ["model.npz"]
+
+
+def test_saving_to_a_symbolic_link_writes_its_target_and_keeps_the_link(tmp_path, network, rng) -> None:
+    (tmp_path / "models").mkdir()
+    target = tmp_path / "models" / "real.npz"
+    target.write_bytes(b"an older model")
+    link = tmp_path / "latest.npz"
+    link.symlink_to(os.path.join("models", "real.npz"))  # relative, as ln -s writes it
+    cr.save(network, link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("models", "real.npz")
+    x = rng.normal(size=(3, 4))
+    np.testing.assert_array_equal(cr.load(target)(x).data, network(x).data)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.npz", "models", "real.npz"]  # no temporary file
+
+    dangling = tmp_path / "next.npz"  # a link whose target does not exist yet: the target is created
+    dangling.symlink_to(tmp_path / "models" / "new.npz")
+    cr.save(network, dangling)
+    assert dangling.is_symlink() and (tmp_path / "models" / "new.npz").is_file()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX feature")
+def test_special_files_are_refused_not_replaced(tmp_path, network) -> None:
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    link = tmp_path / "to_pipe.npz"
+    link.symlink_to(fifo)
+    for path in (fifo, link):
+        with pytest.raises(
+            OSError, match="^" + re.escape(f"cannot save to {path}: it is a named pipe (FIFO), not a regular file")
+        ):
+            cr.save(network, path)
+    assert fifo.is_fifo() and link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.npz", "to_pipe.npz"]
+
+    folder_link = tmp_path / "folder.npz"
+    folder_link.symlink_to(tmp_path)
+    with pytest.raises(IsADirectoryError, match="^" + re.escape(f"cannot save to {folder_link}: it is a folder")):
+        cr.save(network, folder_link)

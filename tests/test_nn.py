@@ -54,8 +54,9 @@ def test_state_dict_round_trip_and_shape_checks() -> None:
         cr.ShapeError, match=r"inner.0.weight has shape \(2, 3\) in the model but \(3, 2\) in the state"
     ):
         target.load_state_dict(state)
-    with pytest.raises(KeyError, match="missing scale; unexpected extra"):
+    with pytest.raises(KeyError) as error:
         target.load_state_dict({**{k: v for k, v in source.state_dict().items() if k != "scale"}, "extra": np.ones(1)})
+    assert str(error.value) == "load_state_dict: missing scale; unexpected extra"  # no KeyError quotes around it
 
 
 def test_train_and_eval_switch_recursively() -> None:
@@ -107,8 +108,12 @@ def test_bias_initialisation_follows_the_scheme() -> None:
     assert np.all(nn.Linear(5, 4, init="he", rng=0).bias.data == 0)
     assert np.all(nn.Linear(5, 4, init=nn.init.normal(3.0, 1e-9), rng=0).bias.data == pytest.approx(3.0))
     assert np.any(nn.Linear(5, 4, rng=0).bias.data != 0)
-    with pytest.raises(ValueError, match="unknown init 'uniformish'; choose one of default"):
+    with pytest.raises(ValueError, match="^Linear: unknown init 'uniformish'; choose one of default"):
         nn.Linear(2, 2, init="uniformish")
+    with pytest.raises(ValueError, match="^Linear: unknown bias_init 'one'; choose one of default"):
+        nn.Linear(2, 2, bias_init="one")
+    with pytest.raises(TypeError, match="^Linear: init must be the name of an initialisation or a function, got 0.1$"):
+        nn.Linear(2, 2, init=0.1)
 
 
 def test_same_seed_same_weights_and_float32_layers() -> None:
@@ -265,3 +270,47 @@ def test_standardize_refuses_bad_constants(mean, std, error, message) -> None:
 def test_standardize_names_itself_for_inputs_of_the_wrong_width() -> None:
     with pytest.raises(cr.ShapeError, match=r"^Standardize: expects 2 features in the last axis, got shape \(4, 3\)$"):
         nn.Standardize([0.0, 0.0], [1.0, 1.0])(np.ones((4, 3)))
+
+
+def test_standardize_statistics_are_buffers_in_the_state_dict(rng) -> None:
+    mean, std = np.array([5.8, 3.05, 3.76, 1.2]), np.array([0.83, 0.43, 1.76, 0.76])
+    trained = nn.Sequential(nn.Standardize(mean, std), nn.Linear(4, 3, rng=0))
+    state = trained.state_dict()
+    assert list(state) == ["layers.1.weight", "layers.1.bias", "layers.0.mean", "layers.0.std"]
+    np.testing.assert_array_equal(state["layers.0.std"], std)
+    state["layers.0.std"][0] = 9.0  # a copy: editing it leaves the model alone
+    assert trained.layers[0].std[0] == 0.83
+    assert [name for name, _ in trained.named_buffers()] == ["layers.0.mean", "layers.0.std"]
+    assert len(trained.parameters()) == 2  # buffers are never trained
+
+    fresh = nn.Sequential(nn.Standardize(np.zeros(4), np.ones(4)), nn.Linear(4, 3, rng=5))
+    fresh.load_state_dict(trained.state_dict())
+    raw = rng.normal(size=(6, 4)) * std + mean
+    np.testing.assert_array_equal(fresh(raw).data, trained(raw).data)
+    np.testing.assert_array_equal(fresh(raw.astype(np.float32)).data, trained(raw.astype(np.float32)).data)
+
+
+def test_loading_bad_standardize_buffers_is_refused_and_changes_nothing() -> None:
+    net = nn.Sequential(nn.Standardize([0.0, 0.0], [1.0, 1.0]), nn.Linear(2, 1, rng=0))
+    before = net.state_dict()
+    state = net.state_dict()
+    state["layers.1.weight"] = state["layers.1.weight"] + 1.0
+    state["layers.0.std"] = np.array([2.0, 0.0])
+    with pytest.raises(
+        ValueError, match=r"^load_state_dict: layers.0: std must be positive and finite, got \[2.0, 0.0\]$"
+    ):
+        net.load_state_dict(state)
+    state["layers.0.std"] = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(
+        cr.ShapeError, match=r"^load_state_dict: layers.0.std has shape \(2,\) in the model but \(3,\) in the state$"
+    ):
+        net.load_state_dict(state)
+    state["layers.0.std"], state["layers.0.mean"] = np.ones(2), np.array([np.inf, 0.0])
+    with pytest.raises(ValueError, match=r"^load_state_dict: layers.0: mean must be finite, got \[inf, 0.0\]$"):
+        net.load_state_dict(state)
+    for name, values in net.state_dict().items():  # nothing was copied, weights included
+        np.testing.assert_array_equal(values, before[name])
+    missing = {name: values for name, values in before.items() if name != "layers.0.mean"}
+    with pytest.raises(KeyError) as error:
+        net.load_state_dict(missing)
+    assert str(error.value) == "load_state_dict: missing layers.0.mean"

@@ -196,6 +196,13 @@ def wrong_calls() -> list[tuple[str, dict, type, str]]:
         ),
         ("epochs", {"loader": loader, "epochs": 2.5}, TypeError, "fit: epochs must be a positive integer, got 2.5"),
         ("swapped", {"loader": loader, "optimizer": loader}, TypeError, "fit: optimizer must be an optimizer such as"),
+        (
+            "another model's optimizer",
+            {"loader": loader, "optimizer": optim.SGD(small_net(1).parameters(), lr=0.1)},
+            ValueError,
+            r"^fit: the optimizer holds none of the model's parameters, so training would change nothing; "
+            r"build it from this model: SGD\(model.parameters\(\), ...\)$",
+        ),
     ]
 
 
@@ -291,4 +298,38 @@ def test_a_diverging_run_stops_with_a_clear_error_before_spreading_nan(trace) ->
             cr.fit(model, opt, loader, epochs=500, loss_fn=cr.mse, trace=trace)
     history = error.value.history
     assert 1 <= len(history.loss) < 500 and all(np.isfinite(history.loss))
+    assert error.value.epoch == len(history.loss) + 1 and not np.isfinite(error.value.loss)
     assert all(np.isfinite(p.data).all() for p in model.parameters())  # the step that would spread it was not taken
+
+
+def test_an_optimizer_of_some_of_the_models_parameters_trains_those_only() -> None:
+    features, targets = regression_problem()
+    net = small_net(1)
+    first = net.layers[0].weight.data.copy()
+    last = net.layers[2].weight.data.copy()
+    cr.fit(net, optim.SGD(net.layers[2].parameters(), lr=0.1), data.DataLoader(features, targets), 3, loss_fn=cr.mse)
+    np.testing.assert_array_equal(net.layers[0].weight.data, first)  # fine-tuning the last layer is allowed
+    assert not np.array_equal(net.layers[2].weight.data, last)
+
+
+@pytest.mark.parametrize(
+    ("histories", "error", "message"),
+    [
+        (
+            [cr.History(loss=[1.0])],
+            TypeError,
+            r"pass a dict of run name to History, e.g. \{'nag': history\}; got a list$",
+        ),
+        (cr.History(loss=[1.0]), TypeError, "pass a dict of run name to History, .*; got a History alone$"),
+        ({}, ValueError, "the dict of histories is empty, so there is nothing to plot; pass a dict"),
+        ({"gd": [1.0, 0.5]}, TypeError, r"histories\['gd'\] is a list, not a History; pass a dict"),
+        ({"gd": cr.History()}, ValueError, r"histories\['gd'\] has no epochs to plot$"),
+    ],
+)
+def test_plotting_something_other_than_named_histories_is_one_line(tmp_path, histories, error, message) -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(error, match="^plot_histories: " + message):
+        warnings.simplefilter("always")
+        plot_histories(histories, tmp_path / "curves.png")
+    assert caught == [] and list(tmp_path.iterdir()) == []

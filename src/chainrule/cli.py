@@ -140,14 +140,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+VALUE_OPTIONS = ("--input",)  # options whose value may start with a minus sign (a negative measurement)
+
+
+def attach_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--input -0.5,1,1,1`` as ``--input=-0.5,1,1,1``: argparse takes a lone word starting with "-" for an option.
+
+    >>> attach_negative_values(["predict", "m.npz", "--input", "-0.5,1,1,1"])
+    ['predict', 'm.npz', '--input=-0.5,1,1,1']
+    """
+    words: list[str] = []
+    index = 0
+    while index < len(argv):
+        word = argv[index]
+        if word == "--":  # everything after it is positional
+            return words + list(argv[index:])
+        following = argv[index + 1] if index + 1 < len(argv) else ""
+        if (
+            word in VALUE_OPTIONS
+            and following[:1] == "-"
+            and (following[1:2] in set("0123456789.") or "," in following)
+        ):
+            words.append(f"{word}={following}")
+            index += 2
+        else:
+            words.append(word)
+            index += 1
+    return words
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_negative_values(sys.argv[1:] if argv is None else argv))
     try:
         if getattr(args, "plot", None):
             from .plot import check_plot_path
 
             check_plot_path(args.plot)
+        if getattr(args, "save", None):
+            from .files import check_writable
+
+            check_writable(args.save)
         if args.command == "demo":
             return _demo(args)
         if args.command == "train":
@@ -182,21 +215,34 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
+    """Train the Iris network; a run whose loss became NaN or infinite is one line saying to lower --lr.
+
+    NumPy's overflow warnings are silenced while it trains: fit's divergence check reports them.
+    """
+    from .errors import DivergenceError
     from .examples import iris
 
-    return iris.train(
-        optimizer,
-        hidden=args.hidden,
-        activation=args.activation,
-        lr=args.lr,
-        epochs=args.epochs,
-        seed=seed,
-        batch_size=args.batch_size,
-        test_fraction=args.test_fraction,
-        momentum=args.momentum,
-        progress=False if args.quiet else None,
-        trace=args.trace,
-    )
+    try:
+        with np.errstate(all="ignore"):
+            return iris.train(
+                optimizer,
+                hidden=args.hidden,
+                activation=args.activation,
+                lr=args.lr,
+                epochs=args.epochs,
+                seed=seed,
+                batch_size=args.batch_size,
+                test_fraction=args.test_fraction,
+                momentum=args.momentum,
+                progress=False if args.quiet else None,
+                trace=args.trace,
+            )
+    except DivergenceError as error:
+        epoch, loss = getattr(error, "epoch", None), getattr(error, "loss", None)
+        where = f"became {loss} in epoch {epoch} of {args.epochs}" if epoch is not None else "stopped being finite"
+        raise ValueError(
+            f"training diverged: the loss {where} ({optimizer}, --lr {args.lr:g}, seed {seed}); try a smaller --lr"
+        ) from None
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -310,7 +356,7 @@ def _predict(args: argparse.Namespace) -> int:
     metadata = getattr(model, "metadata", {})
     feature_names = metadata.get("feature_names")
     values = _measurements(args.input, feature_names or _input_size(model))
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):  # outputs that overflow are reported by _probabilities
         outputs = model(values[np.newaxis, :])
     probabilities, source = _probabilities(model, np.asarray(getattr(outputs, "data", outputs)))
     class_names = metadata.get("class_names") or [str(index) for index in range(len(probabilities))]
@@ -367,7 +413,13 @@ def _probabilities(model: Any, outputs: np.ndarray) -> tuple[np.ndarray, str]:
         )
     scores = outputs[0]
     if not np.isfinite(scores).all():
-        raise ValueError(f"the model's outputs are not all finite ({scores.tolist()}); its weights may be damaged")
+        parameters = model.parameters() if callable(getattr(model, "parameters", None)) else []
+        if not all(np.isfinite(parameter.data).all() for parameter in parameters):
+            raise ValueError("the model's weights are not all finite (nan or inf): the file is damaged")
+        raise ValueError(
+            f"the model's outputs overflowed for these inputs (they became {scores.tolist()}): "
+            "the values are far outside the measurements it was trained on"
+        )
     last = model.layers[-1] if isinstance(model, Sequential) and len(model) else model
     if type(last) is Softmax:
         if last.axis not in (-1, 1):

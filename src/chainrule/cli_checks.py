@@ -13,6 +13,7 @@ import importlib.util
 import inspect
 import math
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -139,6 +140,8 @@ def run_explain(args: argparse.Namespace) -> int:
     from .draw import draw
     from .explain import explain
 
+    if args.graph:
+        check_graph_path(args.graph)
     with users_code():  # a custom op's backward, called by explain, is the user's code too
         loss = call_for_scalar(load_function(args.target))
         explanation = explain(loss, digits=args.digits)
@@ -146,6 +149,23 @@ def run_explain(args: argparse.Namespace) -> int:
     if args.graph:
         print(f"graph saved to {draw(loss, digits=min(args.digits, 4)).save(args.graph)}", file=sys.stderr)
     return 0
+
+
+def check_graph_path(path: str) -> None:
+    """Fail before explaining when ``--graph`` could not be saved: a wrong extension, no Graphviz, an unwritable path.
+
+    An empty graph is saved the way the real one will be, in a throwaway folder, so the rules
+    are ``Drawing.save``'s own.
+    """
+    from .draw import Drawing
+    from .files import check_writable
+
+    check_writable(path)
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            Drawing("digraph chainrule {}").save(Path(folder) / f"graph{Path(path).suffix}")
+        except ValueError as error:
+            raise ValueError(f"--graph {path}: {str(error).removeprefix('draw: ')}") from None
 
 
 def run_gradcheck(args: argparse.Namespace) -> int:

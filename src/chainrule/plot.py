@@ -8,10 +8,12 @@ working).
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .files import atomic_write
+from .errors import describe_value
+from .files import atomic_write, check_writable
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -30,7 +32,27 @@ def check_plot_path(path: str | Path) -> Path:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ImportError('plotting needs matplotlib: pip install ".[plot]" in the chainrule folder') from None
+    check_writable(path)
     return path
+
+
+def check_histories(owner: str, histories: Any) -> dict[str, History]:
+    """``histories`` if it maps run names to ``History`` objects with at least one epoch, else a one-line error."""
+    from .train import History
+
+    example = "pass a dict of run name to History, e.g. {'nag': history}"
+    if isinstance(histories, History):
+        raise TypeError(f"{owner}: {example}; got a History alone")
+    if not isinstance(histories, Mapping):
+        raise TypeError(f"{owner}: {example}; got {describe_value(histories)}")
+    if not histories:
+        raise ValueError(f"{owner}: the dict of histories is empty, so there is nothing to plot; {example}")
+    for name, history in histories.items():
+        if not isinstance(history, History):
+            raise TypeError(f"{owner}: histories[{name!r}] is {describe_value(history)}, not a History; {example}")
+        if not history.epochs:
+            raise ValueError(f"{owner}: histories[{name!r}] has no epochs to plot")
+    return dict(histories)
 
 
 def draw_histories(histories: dict[str, History], title: str | None = None) -> Figure:
@@ -46,6 +68,7 @@ def draw_histories(histories: dict[str, History], title: str | None = None) -> F
     except ImportError:
         raise ImportError('plotting needs matplotlib: pip install ".[plot]" in the chainrule folder') from None
 
+    histories = check_histories("draw_histories", histories)
     runs = histories.values()
     with_accuracy = any(history.train_accuracy or history.test_accuracy for history in runs)
     figure = Figure(figsize=(11 if with_accuracy else 5.5, 4.2), layout="constrained")
@@ -90,6 +113,7 @@ def plot_histories(histories: dict[str, History], path: str | Path, title: str |
     Left: training loss (log scale). Right: test accuracy (solid) and training accuracy (dashed).
     The user's matplotlib backend and pyplot figures are left as they were.
     """
+    histories = check_histories("plot_histories", histories)
     path = check_plot_path(path)
     figure = draw_histories(histories, title)
     with atomic_write(path) as handle:

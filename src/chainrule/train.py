@@ -221,7 +221,7 @@ def fit(
 
 
 def _diverged(value: float, epoch: int, seen: int, history: History, optimizer: Any) -> DivergenceError:
-    """The error for a loss that became NaN or infinite; it carries the history so far."""
+    """The error for a loss that became NaN or infinite; it carries the history so far, the epoch and the loss."""
     before = f"; the last epoch's loss was {history.loss[-1]:.6g}" if history.loss else ""
     lr = getattr(optimizer, "hyperparameters", {}).get("lr")
     hint = f"lower the learning rate (lr={lr:g})" if isinstance(lr, float) else "lower the learning rate"
@@ -231,6 +231,7 @@ def _diverged(value: float, epoch: int, seen: int, history: History, optimizer: 
         "before this step, and the error's .history holds the epochs so far"
     )
     error.history = history  # type: ignore[attr-defined]
+    error.epoch, error.loss = epoch + 1, value  # type: ignore[attr-defined]
     return error
 
 
@@ -248,6 +249,7 @@ def _check_arguments(model: Any, optimizer: Any, loader: Any, loss_fn: Any) -> N
         )
     if not callable(loss_fn):
         raise TypeError(f"fit: loss_fn must be a function of (outputs, targets), got {_describe(loss_fn)}")
+    _check_optimizer_holds_the_model(model, optimizer)
     if isinstance(loader, DataLoader):
         return
     wrap = "wrap features and targets as DataLoader(X, y, batch_size=...)"
@@ -269,6 +271,19 @@ def _check_arguments(model: Any, optimizer: Any, loader: Any, loss_fn: Any) -> N
             raise ValueError(f"fit: loader is an empty {type(loader).__name__}: it has no batches to train on")
         for _ in _batches(loader):
             pass
+
+
+def _check_optimizer_holds_the_model(model: Any, optimizer: Any) -> None:
+    """An optimizer built from another model's parameters would train nothing: say so before the first step."""
+    parameters, held = getattr(model, "parameters", None), getattr(optimizer, "params", None)
+    if not callable(parameters) or not isinstance(held, (list, tuple)):
+        return  # a plain function of the inputs, or an optimizer of another kind: nothing to compare
+    own = {id(parameter) for parameter in parameters()}
+    if own and not any(id(parameter) in own for parameter in held):
+        raise ValueError(
+            f"fit: the optimizer holds none of the model's parameters, so training would change nothing; "
+            f"build it from this model: {type(optimizer).__name__}(model.parameters(), ...)"
+        )
 
 
 def _batches(loader: Any) -> Iterator[tuple[Any, Any]]:

@@ -23,14 +23,32 @@ from ..errors import ShapeError, check_flag, check_integer, check_number, descri
 from ..tensor import Tensor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Dataset:
-    """Features (one row per sample), integer labels, and the names of both."""
+    """Features (one row per sample), integer labels, and the names of both; its repr is a one-line summary.
+
+    >>> load_iris()
+    Dataset(150 samples, 4 features (sepal_length, sepal_width, petal_length, petal_width), 3 classes \
+(setosa, versicolor, virginica))
+    """
 
     features: np.ndarray
     labels: np.ndarray
     feature_names: tuple[str, ...]
     class_names: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        features = len(self.feature_names) if self.features.ndim < 2 else self.features.shape[1]
+        return (
+            f"Dataset({len(self.features)} samples, {_counted(features, 'feature', self.feature_names)}, "
+            f"{_counted(len(self.class_names), 'class', self.class_names)})"
+        )
+
+
+def _counted(count: int, noun: str, names: tuple[str, ...]) -> str:
+    """``4 features (a, b, c, d)``; the names only when there are a few of them."""
+    text = f"{count} {noun}{'es' if noun.endswith('s') else 's'}" if count != 1 else f"1 {noun}"
+    return f"{text} ({', '.join(names)})" if 0 < len(names) <= 10 else text
 
 
 def load_iris() -> Dataset:
@@ -181,9 +199,37 @@ class Standardizer:
         self.std = None if std is None else np.asarray(std, dtype=np.float64)
 
     def fit(self, features: np.ndarray) -> Standardizer:
-        features = np.asarray(features, dtype=np.float64)
-        self.mean = features.mean(axis=0)
-        std = features.std(axis=0)
+        """Learn each column's mean and standard deviation; a constant column is centred and left unscaled.
+
+        The features are rows of finite numbers: a NaN or infinity would make every
+        standardised value NaN, so it is refused with the column (and row) it is in.
+        """
+        features = _rows("Standardizer.fit", "features", features)
+        try:
+            features = features.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"Standardizer.fit: features must be numbers, got {features.dtype} values") from None
+        if features.ndim != 2:
+            raise ShapeError(
+                "Standardizer.fit: features must be 2-D, one row per sample and one column per feature, "
+                f"got shape {format_shape(features.shape)}"
+            )
+        bad = ~np.isfinite(features)
+        if bad.any():
+            row, column = np.argwhere(bad)[0]
+            raise ValueError(
+                f"Standardizer.fit: column {column} holds {features[row, column]} in row {row} (counting from 0); "
+                "standardising needs finite numbers: drop or fill the missing values first"
+            )
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = features.mean(axis=0), features.std(axis=0)
+        too_large = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+        if too_large.size:
+            raise ValueError(
+                f"Standardizer.fit: column {too_large[0]} holds values too large to standardise "
+                "(its mean or standard deviation overflows float64)"
+            )
+        self.mean = mean
         self.std = np.where(std > 0, std, 1.0)  # a constant feature is left unscaled
         return self
 

@@ -29,7 +29,7 @@ from .layers import (
     describe,
     from_config,
 )
-from .module import Module, Parameter
+from .module import Module, Parameter, StateDictError
 
 __all__ = [
     "ACTIVATIONS",
@@ -47,6 +47,7 @@ __all__ = [
     "Softmax",
     "Softplus",
     "Standardize",
+    "StateDictError",
     "Tanh",
     "describe",
     "from_config",

@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import describe_value
+
 Initializer = Callable[[tuple[int, ...], int, int, np.random.Generator], np.ndarray]
 
 
@@ -73,10 +75,17 @@ NAMED: dict[str, Initializer] = {
 }
 
 
-def resolve(init: str | Initializer) -> Initializer:
-    """The initializer for a name or function; unknown names list the known ones."""
+def resolve(init: str | Initializer, owner: str | None = None, name: str = "init") -> Initializer:
+    """The initializer for a name or function; unknown names list the known ones (the error names ``owner``)."""
     if callable(init):
         return init
+    prefix = f"{owner}: " if owner else ""
+    if not isinstance(init, str):
+        raise TypeError(
+            f"{prefix}{name} must be the name of an initialisation or a function, got {describe_value(init)}"
+        )
     if init not in NAMED:
-        raise ValueError(f"unknown init {init!r}; choose one of {', '.join(sorted(NAMED))} or pass a function")
+        raise ValueError(
+            f"{prefix}unknown {name} {init!r}; choose one of {', '.join(sorted(NAMED))} or pass a function"
+        )
     return NAMED[init]

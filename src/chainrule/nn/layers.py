@@ -65,7 +65,7 @@ class Linear(Module):
             )
         self.in_features, self.out_features = in_features, out_features
         generator = _generator(rng)
-        weight_init = initializers.resolve(init)
+        weight_init = initializers.resolve(init, "Linear")
         self.weight = Parameter(
             weight_init((out_features, in_features), in_features, out_features, generator), dtype=dtype
         )
@@ -73,7 +73,9 @@ class Linear(Module):
         if bias:
             if bias_init is None:
                 bias_init = init if (init == "default" or not isinstance(init, str)) else "zeros"
-            values = initializers.resolve(bias_init)((out_features,), in_features, out_features, generator)
+            values = initializers.resolve(bias_init, "Linear", "bias_init")(
+                (out_features,), in_features, out_features, generator
+            )
             self.bias = Parameter(values, dtype=dtype)
 
     def forward(self, x: Any) -> Tensor:
@@ -191,10 +193,12 @@ class LogSoftmax(Softmax):
 class Standardize(Module):
     """``(x − mean) / std`` per feature: preprocessing that travels with the model.
 
-    ``mean`` and ``std`` (one number per feature, std > 0) are constants, not parameters: an
-    optimizer leaves them alone, ``describe``/``chainrule.save`` store them in the
-    architecture, and ``chainrule.load`` restores them. Put it first in a ``Sequential`` and
-    the model takes raw measurements wherever it is loaded. A float32 input stays float32.
+    ``mean`` and ``std`` (one number per feature, std > 0) are buffers, not parameters, as
+    PyTorch's running statistics: an optimizer leaves them alone, ``state_dict()`` holds them
+    and ``load_state_dict()`` restores them (checked as the constructor checks them), and
+    ``describe``/``chainrule.save`` store them in the architecture. Put it first in a
+    ``Sequential`` and the model takes raw measurements wherever it is loaded. A float32 input
+    stays float32.
 
     >>> from chainrule import nn
     >>> layer = nn.Standardize(mean=[1.0, 10.0], std=[2.0, 5.0])
@@ -202,7 +206,11 @@ class Standardize(Module):
     Standardize(features=2)
     >>> layer(np.array([[3.0, 0.0]]))
     tensor([[ 1., -2.]])
+    >>> sorted(layer.state_dict())
+    ['mean', 'std']
     """
+
+    buffer_names = ("mean", "std")
 
     def __init__(self, mean: Any, std: Any) -> None:
         super().__init__()
@@ -215,12 +223,16 @@ class Standardize(Module):
                 "Standardize: mean and std need one number per feature (1-D, the same length), "
                 f"got shapes {format_shape(mean.shape)} and {format_shape(std.shape)}"
             )
-        if not np.isfinite(mean).all():
-            raise ValueError(f"Standardize: mean must be finite, got {mean.tolist()}")
-        if not (np.isfinite(std).all() and (std > 0).all()):
-            raise ValueError(f"Standardize: std must be positive and finite, got {std.tolist()}")
+        self.check_buffers("Standardize", {"mean": mean, "std": std})
         self.mean, self.std = mean, std
-        self._float32 = (mean.astype(np.float32), std.astype(np.float32))
+
+    def check_buffers(self, owner: str, values: dict[str, np.ndarray]) -> None:
+        """A mean that is finite and a std that is positive and finite, or a one-line ValueError naming ``owner``."""
+        if not np.isfinite(values["mean"]).all():
+            raise ValueError(f"{owner}: mean must be finite, got {values['mean'].tolist()}")
+        std = values["std"]
+        if not (np.isfinite(std).all() and (std > 0).all()):
+            raise ValueError(f"{owner}: std must be positive and finite, got {std.tolist()}")
 
     def forward(self, x: Any) -> Tensor:
         shape = x.shape if isinstance(x, (Tensor, np.ndarray)) else np.shape(x)
@@ -228,7 +240,9 @@ class Standardize(Module):
             raise ShapeError(
                 f"Standardize: expects {self.mean.size} features in the last axis, got shape {format_shape(shape)}"
             )
-        mean, std = self._float32 if getattr(x, "dtype", None) == np.float32 else (self.mean, self.std)
+        mean, std = self.mean, self.std
+        if getattr(x, "dtype", None) == np.float32:
+            mean, std = mean.astype(np.float32), std.astype(np.float32)
         return ops.div(ops.sub(x, mean), std)
 
     def extra_repr(self) -> str:

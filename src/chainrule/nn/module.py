@@ -2,16 +2,18 @@
 
 A module's parameters are the ``Parameter`` attributes it holds (alone or in lists), and those
 of the modules (and lists of modules) it holds, in the order they were assigned, with dotted
-names such as ``layers.0.weight``.
+names such as ``layers.0.weight``. Its buffers are the arrays its class names in ``buffer_names``:
+state that is saved and loaded with the parameters but never trained (``nn.Standardize``'s mean
+and std, as PyTorch's running statistics).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 
-from ..errors import ShapeError, format_shape
+from ..errors import ChainruleError, ShapeError, format_shape
 from ..tensor import FLOAT_DTYPES, Tensor
 
 
@@ -30,6 +32,13 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__()[len("tensor") :]
+
+
+class StateDictError(ChainruleError, KeyError):
+    """A state whose names do not match the module's (a ``KeyError`` whose message is shown without quotes)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class Module:
@@ -52,6 +61,7 @@ class Module:
     """
 
     training: bool
+    buffer_names: ClassVar[tuple[str, ...]] = ()  # array attributes that are state but not parameters
 
     def __init__(self) -> None:
         self.training = True
@@ -105,14 +115,41 @@ class Module:
         for parameter in self.parameters():
             parameter.grad = None
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        """Every buffer (state that is not trained, such as ``Standardize``'s mean) with its dotted name."""
+        for name, (module, attribute) in self._buffer_owners(prefix).items():
+            yield name, getattr(module, attribute)
+
+    def _buffer_owners(self, prefix: str = "") -> dict[str, tuple[Module, str]]:
+        """Each buffer's dotted name, with the module that holds it and its attribute there."""
+        owners = {prefix + attribute: (self, attribute) for attribute in type(self).buffer_names}
+        for name, child in self.children():
+            owners.update(child._buffer_owners(f"{prefix}{name}."))
+        return owners
+
+    def check_buffers(self, owner: str, values: dict[str, np.ndarray]) -> None:
+        """Raise a one-line error naming ``owner`` if ``values`` (by attribute) cannot be this module's buffers."""
+
     # ----------------------------------------------------------------- state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's values, by dotted name."""
-        return {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        """A copy of every parameter's values and every buffer, by dotted name.
+
+        >>> from chainrule import nn
+        >>> list(nn.Sequential(nn.Standardize([0.0], [1.0]), nn.Linear(1, 1)).state_dict())
+        ['layers.1.weight', 'layers.1.bias', 'layers.0.mean', 'layers.0.std']
+        """
+        state = {name: parameter.data.copy() for name, parameter in self.named_parameters()}
+        state.update((name, np.array(values, copy=True)) for name, values in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Copy values into the parameters; names and shapes must match exactly."""
-        own = dict(self.named_parameters())
+        """Copy values into the parameters and buffers; names and shapes must match exactly.
+
+        Everything is checked before anything is copied: on an error the module is unchanged.
+        """
+        own = {name: parameter.data for name, parameter in self.named_parameters()}
+        owners = self._buffer_owners()
+        own.update((name, getattr(module, attribute)) for name, (module, attribute) in owners.items())
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
@@ -121,17 +158,24 @@ class Module:
                 parts.append("missing " + ", ".join(missing))
             if unexpected:
                 parts.append("unexpected " + ", ".join(unexpected))
-            raise KeyError(f"load_state_dict: {'; '.join(parts)}")
-        for name, parameter in own.items():
+            raise StateDictError(f"load_state_dict: {'; '.join(parts)}")
+        checked = {}
+        for name, current in own.items():
             values = np.asarray(state[name])
-            if values.shape != parameter.shape:
+            if values.shape != current.shape:
                 raise ShapeError(
-                    f"load_state_dict: {name} has shape {format_shape(parameter.shape)} in the model "
+                    f"load_state_dict: {name} has shape {format_shape(current.shape)} in the model "
                     f"but {format_shape(values.shape)} in the state"
                 )
             if values.dtype.kind not in "iuf":
                 raise TypeError(f"load_state_dict: {name} holds {values.dtype} values, not numbers")
-            parameter.data[...] = values
+            checked[name] = values
+        modules = {id(module): (module, name.rpartition(".")[0]) for name, (module, _) in owners.items()}
+        for module, path in modules.values():
+            buffers = {attribute: checked[name] for name, (held_by, attribute) in owners.items() if held_by is module}
+            module.check_buffers(f"load_state_dict: {path or type(module).__name__}", buffers)
+        for name, current in own.items():
+            current[...] = checked[name]
 
     def train(self, mode: bool = True) -> Module:
         """Switch to training mode (or evaluation mode with ``mode=False``), recursively."""
