@@ -50,7 +50,6 @@ loss.backward()``), with every check and message of eager code.
 from __future__ import annotations
 
 from operator import is_
-from threading import get_ident
 from typing import Any, Callable
 
 import numpy as np
@@ -58,79 +57,8 @@ import numpy as np
 from . import anomaly, grad_mode
 from .errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
+from .recording import Recording, ShapeChanged, ValueReads, check_graph_inputs, check_loss
 from .tensor import Tensor, _value_readers
-
-_Key = Any  # ("a", i): argument i; ("v", j): the result of op j; a Tensor: a tensor made outside the ops
-
-
-class _ShapeChanged(Exception):
-    """A replay met an op whose result's shape depends on values (a boolean mask) with another shape."""
-
-
-class _Recording:
-    """What one call of ``f`` computed, as a replay would repeat it.
-
-    ``steps[k]`` is op k as ``(node, keys, options, requires_grad)``: ``keys`` says where each
-    input came from (a ``_Key``), ``requires_grad`` which inputs required grad.
-    """
-
-    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor) -> None:
-        where: dict[int, _Key] = {id(t): ("a", i) for i, t in enumerate(arguments)}
-        self.steps: list[tuple[Any, tuple[_Key, ...], dict[str, Any], tuple[bool, ...]]] = []
-        for index, (node, inputs, options, out) in enumerate(records):
-            keys = tuple([where.get(id(t), t) for t in inputs])
-            self.steps.append((node, keys, options, tuple([t.requires_grad for t in inputs])))
-            where[id(out)] = ("v", index)
-        self.loss = where.get(id(loss))
-        #: the shapes of the results that depend on values (``Function.shape_depends_on_values``)
-        self.value_shapes = tuple(
-            out.shape for node, _, _, out in records if getattr(node, "shape_depends_on_values", False)
-        )
-
-    def difference(self, other: _Recording) -> str | None:
-        """What ``other`` (a later call's recording) computes differently, or None."""
-        if len(other.steps) != len(self.steps):
-            counts = [f"{len(steps)} op" + "s" * (len(steps) != 1) for steps in (other.steps, self.steps)]
-            return f"f applied {counts[0]} where its first call applied {counts[1]} (a Python if, while or for on a value?)"
-        for index, (mine, theirs) in enumerate(zip(self.steps, other.steps)):
-            node, keys, options, needs = theirs
-            op = f"op {index} ({node.name}, at {getattr(node, 'created_at', 'an unknown line')})"
-            if type(node) is not type(mine[0]):
-                return f"{op} was {mine[0].name} at the first call (a Python if on a value?)"
-            if not _same(options, mine[2]):
-                return f"{op} has options {_short(options)} where the first call had {_short(mine[2])}"
-            for position, (key, first) in enumerate(zip(keys, mine[1])):
-                if type(key) is tuple or type(first) is tuple:
-                    if key == first:  # the same argument, or the result of the same op
-                        continue
-                elif key is first or _same(key.data, first.data):
-                    continue  # the same tensor made outside f, or a constant made inside f with the same values
-                return f"{op} takes as input {position} a tensor made inside f whose values changed"
-            if needs != mine[3]:
-                return f"{op}: other inputs require grad than at the first call"
-        if other.loss != self.loss:
-            return "f returned another of its results than at the first call"
-        return None
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as a replay sees them: arrays of the same dtype, shape and bytes; containers element by element."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
-    if isinstance(a, (tuple, list)):
-        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
-    if isinstance(a, dict):
-        return type(b) is dict and a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
-    if type(a) is not type(b):
-        return False
-    try:
-        return bool(a == b) or a != a and b != b  # NaN equals NaN here
-    except (TypeError, ValueError):
-        return a is b
-
-
-def _short(options: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{name}={value!r:.40}" for name, value in options.items()) + "}"
 
 
 class _Tape:
@@ -141,11 +69,11 @@ class _Tape:
     backward, ``T0, T1…`` tensors made outside ``f`` (parameters, constants).
     """
 
-    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor, recording: _Recording) -> None:
+    def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor, recording: Recording) -> None:
         self.namespace: dict[str, Any] = {
             "ACCUMULATE": _accumulate_leaf,
             "UNBROADCAST": unbroadcast,
-            "SHAPE_CHANGED": _ShapeChanged,
+            "SHAPE_CHANGED": ShapeChanged,
             "np": np,
             "ndarray": np.ndarray,
             "asarray": np.asarray,
@@ -217,7 +145,7 @@ class _Tape:
                 )
         return None
 
-    def _backward(self, records: list[Any], loss: Tensor, recording: _Recording) -> list[str]:
+    def _backward(self, records: list[Any], loss: Tensor, recording: Recording) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes.
 
         A built-in op's backward is known to return one gradient per input, an array for each
@@ -335,54 +263,6 @@ class _Tape:
         return body
 
 
-class _ValueReads:
-    """While ``f`` records: refuse to let a value computed from its arguments or parameters leave tensor ops.
-
-    A tensor counts as computed when it is an argument, requires grad, or is the result of a
-    recorded op with such an input; ``Tensor.item``, ``float``, ``bool``… call this check.
-    """
-
-    def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
-        self.arguments, self.thread = arguments, get_ident()
-        self.computed = {id(t) for t in arguments}
-        self.records, self.seen = records, 0
-
-    def update(self) -> set[int]:
-        """The ids of the computed tensors, brought up to the latest recorded op."""
-        for _, inputs, _, out in self.records[self.seen :]:
-            if any(t.requires_grad or id(t) in self.computed for t in inputs):
-                self.computed.add(id(out))
-        self.seen = len(self.records)
-        return self.computed
-
-    def __call__(self, tensor: Tensor, how: str) -> None:
-        if get_ident() != self.thread:  # another thread's code, not f's
-            return
-        if tensor.requires_grad or id(tensor) in self.update():
-            raise GraphError(
-                f"trace: f reads the value of a tensor computed from its arguments or parameters with {how}, at "
-                f"{anomaly.user_location()}; a replay repeats only tensor ops and would keep this call's value: "
-                "compute with tensor ops (comparisons, cr.where, indexing with tensors), or read it outside f"
-            )
-
-    def check_wrapped_arrays(self) -> None:
-        """Refuse an op input made inside ``f`` around the array of a computed tensor (``cr.exp(x.data)``)."""
-        computed = self.update()
-        arrays = {id(t.data) for t in self.arguments} | {
-            id(out.data) for *_, out in self.records if id(out) in computed
-        }
-        for node, inputs, _, _ in self.records:
-            for position, t in enumerate(inputs):
-                if t.requires_grad or id(t) in computed:
-                    continue
-                if id(t.data) in arrays or t.data.base is not None and id(t.data.base) in arrays:
-                    raise GraphError(
-                        f"trace: input {position} of {node.name} at {getattr(node, 'created_at', 'an unknown line')} "
-                        "holds the array of a tensor computed from f's arguments (taken from .data?) as a constant; "
-                        "a replay would keep this call's values: use the tensor itself, or .detach() for no gradient"
-                    )
-
-
 class Traced:
     """A loss function recorded by ``trace``: call it like ``f``; it returns the loss (no graph)."""
 
@@ -427,7 +307,7 @@ class Traced:
             raise GraphError(
                 f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
             ) from None
-        except _ShapeChanged:  # nothing was added to any .grad yet: record these values anew
+        except ShapeChanged:  # nothing was added to any .grad yet: record these values anew
             self._last = None
             signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
             tape = self.tapes[signature] = self._record(arguments, None)
@@ -445,14 +325,14 @@ class Traced:
                 "a trace cannot record a replay: call the plain function there"
             )
         loss = self.f(*_as_arguments(args))
-        _check_loss(loss)
+        check_loss(loss)
         loss.backward()
         return Tensor._from_op(loss.data, None)
 
     def _record(self, arguments: list[Tensor], previous: _Tape | None) -> _Tape:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
-        reads = _ValueReads(arguments, records)
+        reads = ValueReads(arguments, records)
         recorder = anomaly._state.recorder
         anomaly._state.recorder = records
         _value_readers.append(reads)
@@ -462,10 +342,10 @@ class Traced:
         finally:
             anomaly._state.recorder = recorder
             _value_readers.pop()
-        _check_loss(loss)
-        _check_graph_inputs(arguments, records)
+        check_loss(loss)
+        check_graph_inputs(arguments, records)
         reads.check_wrapped_arrays()
-        recording = _Recording(arguments, records, loss)
+        recording = Recording(arguments, records, loss)
         if previous is not None and previous.recording.value_shapes == recording.value_shapes:
             difference = previous.recording.difference(recording)
             if difference is not None:
@@ -481,28 +361,6 @@ class Traced:
 
 def _as_arguments(args: tuple[Any, ...]) -> list[Tensor]:
     return [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
-
-
-def _check_loss(loss: Any) -> None:
-    if not isinstance(loss, Tensor) or loss.size != 1:
-        got = f"shape {format_shape(loss.shape)}" if isinstance(loss, Tensor) else type(loss).__name__
-        raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
-    if loss.grad_fn is None:
-        raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
-
-
-def _check_graph_inputs(arguments: list[Tensor], records: list[Any]) -> None:
-    """Refuse an input computed, outside the recording, by ops that require grad: a replay could not backpropagate into them."""
-    made_here = {id(out) for *_, out in records}
-    for node, inputs, _, _ in records:
-        for position, t in enumerate(inputs):
-            if t.grad_fn is not None and id(t) not in made_here:
-                what = "an argument of f" if any(t is a for a in arguments) else "a tensor made outside f"
-                raise GraphError(
-                    f"trace: input {position} of {node.name} at {getattr(node, 'created_at', 'an unknown line')} is "
-                    f"{what} computed by ops that require grad (grad_fn=<{t.grad_fn.name}>); a trace's gradients "
-                    "stop at what f receives: compute it inside f, or pass it .detach()ed"
-                )
 
 
 def trace(f: Callable[..., Tensor]) -> Traced:
