@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -230,19 +232,200 @@ def test_the_step_defaults_to_1e_6_and_must_be_positive() -> None:
     report = gradcheck(lambda t: (t * t).sum(), np.ones(2), eps=None)
     assert report.passed and "eps=1e-06" in str(report)
     assert "eps=0.0001" in str(gradcheck(lambda t: (t * t).sum(), np.ones(2), eps=1e-4))
-    with pytest.raises(ValueError, match="gradcheck: eps must be a positive step, got -1"):
+    with pytest.raises(ValueError, match="^gradcheck: eps must be a positive, finite step, got -1$"):
         gradcheck(lambda t: t.sum(), np.ones(2), eps=-1)
 
 
-def test_a_gradient_that_is_not_a_number_fails_the_check() -> None:
-    # √x at 0: autodiff says inf, the finite difference reads √(−eps) = nan; NaN must never pass
+def square_sum(x):
+    return (x * x).sum()
+
+
+CHECKS = {
+    "gradcheck": lambda **settings: gradcheck(square_sum, np.ones(2), **settings),
+    "check_gradient": lambda **settings: check_gradient(square_sum, lambda x: 2 * x, np.ones(2), **settings),
+    "check_module": lambda **settings: check_module(
+        nn.Linear(2, 1, rng=0), cr.mse, (np.ones((3, 2)), np.ones((3, 1))), **settings
+    ),
+    "check_graph": lambda **settings: check_graph(square_sum(cr.tensor([1.0, 2.0], requires_grad=True)), **settings),
+}
+
+
+@pytest.mark.parametrize("check", CHECKS)
+@pytest.mark.parametrize(
+    ("setting", "error", "message"),
+    [
+        ({"rtol": -1}, ValueError, "rtol must be a finite number ≥ 0, got -1"),
+        ({"rtol": float("nan")}, ValueError, "rtol must be a finite number ≥ 0, got nan"),
+        ({"atol": -1e-8}, ValueError, "atol must be a finite number ≥ 0, got -1e-08"),
+        ({"atol": float("inf")}, ValueError, "atol must be a finite number ≥ 0, got inf"),
+        ({"rtol": "0.1"}, TypeError, "rtol must be a number, got str '0.1'"),
+        ({"eps": 0.0}, ValueError, "eps must be a positive, finite step, got 0.0"),
+        ({"eps": float("nan")}, ValueError, "eps must be a positive, finite step, got nan"),
+        ({"eps": float("inf")}, ValueError, "eps must be a positive, finite step, got inf"),
+        ({"eps": True}, TypeError, "eps must be a number, got bool True"),
+    ],
+)
+def test_tolerances_and_step_are_checked_before_any_work(check, setting, error, message) -> None:
+    # rtol=-1 used to be accepted, then reported FAILED, blaming mul with equal values on both sides
+    with pytest.raises(error, match="^" + re.escape(f"{check}: {message}") + "$"):
+        CHECKS[check](**setting)
+    assert CHECKS[check](rtol=0, atol=1e-6)  # zero tolerances are allowed
+
+
+def test_an_overflow_in_f_is_named_not_a_backward() -> None:
+    # (1e200)² = inf: finite differences read inf − inf; mul's backward (2x) is right
+    with np.errstate(over="ignore"):
+        report = gradcheck(square_sum, np.array([1e200, 1.0]))
+    assert not report and report.inputs[0].undefined_elements == report.inputs[0].failed_elements == 2
+    assert report.culprit.startswith(
+        "f's value is not finite at these inputs (inf): mul is the first op to give a value that is not finite, "
+        "from finite inputs; mul created at "
+    )
+    assert "test_check.py" in report.culprit and "backward" not in report.culprit
+    assert "- x: f's value is not finite at these inputs (inf)" in str(report)
+
+
+def test_a_step_outside_the_domain_is_named_not_a_backward() -> None:
+    # √x at 0: autodiff's inf is the true one-sided slope; the finite difference needs √(−eps), which is nan
     with np.errstate(invalid="ignore", divide="ignore"):
-        report = gradcheck(lambda x: (x**0.5).sum(), np.array([0.0, 1.0]))
+        report = gradcheck(lambda x: cr.sqrt(x).sum(), np.array([0.0, 1.0]))
     assert not report
-    assert "not a finite number" in str(report) and "FAILED" in str(report)
+    assert report.culprit.startswith(
+        "finite differences step outside the domain of sqrt at element (0,) of x: f gives nan at x − eps"
+    )
+    assert "backward" not in report.culprit
+    assert "finite differences step outside f's domain at 1 element(s), first x(0,)" in str(report)
+    assert "FAILED" in str(report)  # an element that cannot be checked is never a pass
+    # at the other edge of the domain too, and in check_graph's rows for the op
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = gradcheck(lambda x: cr.log(1 - x).sum(), np.array([0.5, 1 - 1e-7]))
+        loss = cr.sqrt(cr.tensor([0.0, 4.0], requires_grad=True)).sum()
+        rows = check_graph(loss)
+    assert "outside the domain of log at element (1,) of x: f gives nan at x + eps" in below.culprit
+    (sqrt_row,) = rows.failures()
+    assert sqrt_row.name == "1. sqrt input 0" and sqrt_row.only_undefined
+    assert "finite differences step outside sqrt's domain at 1 element(s), first 0(0,): sqrt gives nan" in str(rows)
+
+
+def test_a_wrong_backward_is_still_named_beside_a_point_outside_the_domain() -> None:
+    def f(x):
+        return cr.sqrt(x).sum() + WrongSoftplus.apply(x).sum()
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        report = gradcheck(f, np.array([0.0, 1.0]))
+    assert not report
+    assert "the first op whose backward disagrees with finite differences is wrongsoftplus" in report.culprit
+    assert "finite differences step outside f's domain at 1 element(s), first x(0,)" in str(report)
+
+
+def test_a_gradient_that_is_not_a_number_fails_the_check() -> None:
+    class NanBackward(cr.Function):
+        """d/dx 2x = 2 (written wrongly as nan where x > 1)"""
+
+        def forward(self, x):
+            self.x = x
+            return 2 * x
+
+        def backward(self, grad_out):
+            return np.where(self.x > 1, np.nan, 2 * grad_out)
+
+    report = gradcheck(lambda x: NanBackward.apply(x).sum(), np.array([0.0, 2.0]))
+    assert not report and report.inputs[0].undefined_elements == 0  # f is finite everywhere: the backward is wrong
+    assert "1 element(s) where the gradient or its finite difference is not a finite number" in str(report)
+    assert "backward disagrees with finite differences is nanbackward" in report.culprit
 
 
 def test_nan_from_both_sides_fails_the_check() -> None:
     with np.errstate(invalid="ignore"):
         report = gradcheck(lambda x: (x * np.nan).sum(), np.array([1.0, 2.0]))
     assert not report
+
+
+class Step(cr.Function):
+    """d/dx (x + [x > 0]) = 1 away from 0 (written wrongly as 3)"""
+
+    def forward(self, x):
+        return x + (x > 0)
+
+    def backward(self, grad_out):
+        return 3 * grad_out
+
+
+def test_a_jump_is_reported_as_a_discontinuity_not_a_kink() -> None:
+    # where(x > 0, x + 1, x) jumps by 1 at 0: it has no derivative there. It used to pass as "ok (1 kink)".
+    report = gradcheck(lambda x: cr.where(x > 0, x + 1, x).sum(), np.array([0.0, 1.0, -2.0]))
+    check = report.inputs[0]
+    assert report.passed and check.kinks == []  # autodiff's 1 is the slope of both branches: as at a kink
+    (jump,) = check.jumps
+    assert jump.index == (0,) and jump.passed and jump.autodiff == 1.0
+    assert jump.left == pytest.approx(1.0, abs=1e-4) and jump.right == pytest.approx(1.0, abs=1e-4)
+    assert jump.after - jump.before == pytest.approx(1.0, abs=1e-6)  # f's values either side of the step
+    text = str(report)
+    assert "ok (1 jump)" in text and "a kink (" not in text
+    assert "x(0,): f jumps here, from " in text
+    assert "a discontinuity, where f has no derivative and no gradient is right or wrong; autodiff's 1 lies" in text
+
+
+def test_a_wrong_backward_at_a_jump_is_still_caught() -> None:
+    report = gradcheck(lambda x: Step.apply(x).sum(), np.array([0.0, 1.0]))
+    assert not report
+    (jump,) = report.inputs[0].jumps
+    assert not jump.passed and jump.autodiff == 3.0
+    assert "autodiff's 3 is not the slope of either branch (left 1, right 1)" in str(report)
+
+
+def test_a_steep_corner_is_a_kink_not_a_jump() -> None:
+    # slopes 0 and 1e6 either side of 0: steep, but f is continuous
+    report = gradcheck(lambda x: (1e6 * cr.relu(x) - cr.relu(-x)).sum(), np.array([0.0, 1.0]))
+    assert report.passed
+    assert [kink.index for kink in report.inputs[0].kinks] == [(0,)] and report.inputs[0].jumps == []
+
+
+def test_check_gradient_says_what_grad_f_returned() -> None:
+    def f(x, w):
+        return (x * w).sum()
+
+    right = (lambda x: 2 * x), (lambda x, w: (w, x))
+    for returned, message in [
+        ("abc", "grad_f returned str 'abc'; return an array of x's shape (2,)"),
+        (None, "grad_f returned None (is a return missing?); return an array of x's shape (2,)"),
+        (np.array(["a", "b"]), "grad_f returned an array of <U1, shape (2,); return an array of x's shape (2,)"),
+        ([[1.0], [1.0, 2.0]], "grad_f returned a list of 2 items; return an array of x's shape (2,)"),
+    ]:
+        with pytest.raises(TypeError, match="^" + re.escape(f"check_gradient: {message}") + "$"):
+            check_gradient(square_sum, lambda x, returned=returned: returned, np.ones(2))
+    several = "a tuple of 2 arrays, one per input (x, w), each of its input's shape"
+    with pytest.raises(
+        TypeError, match=re.escape(f"check_gradient: grad_f returned None (is a return missing?); return {several}")
+    ):
+        check_gradient(f, lambda x, w: None, np.ones(2), np.ones(2))
+    with pytest.raises(
+        TypeError,
+        match=re.escape(f"grad_f returned None (is a return missing?) as the gradient for w; return {several}"),
+    ):
+        check_gradient(f, lambda x, w: (w, None), np.ones(2), np.ones(2))
+    assert check_gradient(square_sum, lambda x: [2.0, 2.0], np.ones(2))  # a list of numbers for one input is fine
+    assert check_gradient(square_sum, right[0], np.ones(2)) and check_gradient(f, right[1], np.ones(2), np.ones(2))
+
+
+def test_check_module_says_what_a_batch_is() -> None:
+    net = nn.Linear(2, 3, rng=0)
+    for batch, got in [
+        (np.ones((4, 2)), "an array of float64, shape (4, 2)"),
+        ((np.ones((4, 2)),), "a tuple of 1 item"),
+        ([np.ones((4, 2)), np.zeros(4), None], "a list of 3 items"),
+    ]:
+        with pytest.raises(
+            TypeError, match="^" + re.escape(f"check_module: batch must be a pair (inputs, targets), got {got}") + "$"
+        ):
+            check_module(net, cr.cross_entropy, batch)
+    assert check_module(net, cr.cross_entropy, [np.ones((4, 2)), np.zeros(4, dtype=int)])
+
+
+def test_check_graph_names_itself_when_the_graph_was_freed() -> None:
+    loss = square_sum(cr.tensor([1.0, 2.0], requires_grad=True))
+    loss.backward()
+    with pytest.raises(
+        cr.GraphError, match=r"^check_graph: the graph was freed by backward\(\); call check_graph before"
+    ):
+        check_graph(loss)

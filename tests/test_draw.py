@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 
@@ -75,3 +76,29 @@ X = cr.tensor([1.0, 2.0], requires_grad=True)
 def test_draw_names_itself_in_its_errors(call, error, message) -> None:
     with pytest.raises(error, match="^" + message):
         call()
+
+
+@pytest.mark.parametrize("name", ["<script>", 'q"uote', "a\\b", "a\\", "{x|y}", "&lt;b&gt;", "a&b", "\\N\\l"])
+def test_hostile_names_are_drawn_as_they_are(name) -> None:
+    import html
+
+    import pydot
+
+    w = cr.tensor(2.0, requires_grad=True, name=name)
+    drawing = cr.draw(-w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        (graph,) = pydot.graph_from_dot_data(drawing.source)
+    assert len([node for node in graph.get_nodes() if node.get_name().startswith(("t", "op"))]) == 3
+    if shutil.which("dot"):  # Graphviz itself: the name comes out as written, nothing read as an entity or a field
+        svg = drawing.render("svg").decode("utf-8")
+        texts = [html.unescape(text) for text in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+        assert name in texts and f"∂L/∂{name} -1" in texts and f"−{name}" in texts
+
+
+def test_draw_names_itself_when_the_graph_was_freed() -> None:
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(cr.GraphError, match=r"^draw: the graph was freed by backward\(\); call draw before"):
+        cr.draw(loss)

@@ -144,7 +144,16 @@ def test_explain_refuses_what_it_cannot_explain() -> None:
         cr.explain(cr.tensor(1.0))
     loss = (x * 2).sum()
     loss.backward()
-    with pytest.raises(cr.GraphError, match="freed by backward"):
+    with pytest.raises(cr.GraphError, match=r"^explain: the graph was freed by backward\(\); call explain before"):
+        cr.explain(loss)
+
+
+def test_a_change_in_place_is_reported_by_explain_in_its_own_name() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    with cr.no_grad():
+        w -= 1.0
+    with pytest.raises(cr.GraphError, match="^explain: 'w' of mul .* was changed in place by -="):
         cr.explain(loss)
 
 
@@ -215,3 +224,94 @@ def test_digits_are_checked_by_explain() -> None:
     with pytest.raises(TypeError, match=r"^explain: digits must be a whole number of significant digits, got 2.5$"):
         cr.explain(loss, digits=2.5)
     assert "0.002" in cr.explain(loss, digits=1).text()  # one significant digit: 0.00166804 → 0.002
+
+
+HOSTILE_NAMES = ["a\\b", "a|b{c}<d>", "x_y^z%#&$~", "<script>alert(1)</script>", "q\"uo'te", "}{", "a`b", "w*1_"]
+
+
+def balanced(latex: str) -> bool:
+    depth = 0
+    for character in latex.replace(r"\\", "").replace(r"\{", "").replace(r"\}", ""):
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_are_escaped_in_latex(name) -> None:
+    written = latex_name(name)
+    assert balanced(written), written
+    # with the escapes taken out, no character that LaTeX treats specially is left bare
+    bare = re.sub(r"\\(text[a-z]*|mathrm)\b|\\[{}_%#&$]|\{\}", "", written)
+    assert not set(bare) & set("\\#$%&_^~|<>"), written
+    w = cr.tensor(2.0, requires_grad=True, name=name)
+    latex = cr.explain((w * 3.0) ** 2).latex()
+    assert balanced(latex)
+    assert latex.count(written) == 5  # the forward row, its formula, and three derivatives
+
+
+def test_an_empty_name_is_no_name() -> None:
+    w = cr.tensor(2.0, requires_grad=True, name="")  # an empty name is no name: it used to print as \mathrm{}
+    explanation = cr.explain(w * 3.0)
+    assert r"p_{1} &= 2" in explanation.latex() and "∂L/∂p1 = 3" in explanation.text()
+    assert r"\mathrm{}" not in explanation.latex()
+
+
+def test_latex_exponents_are_grouped() -> None:
+    x = cr.tensor(0.5, requires_grad=True, name="x")
+    h = (x * 2.0).named("h1_2")  # written h_{1}^{(2)}: raising it again needs braces
+    w = cr.tensor(3.0, requires_grad=True, name="w1")
+    latex = cr.explain((x**2.5) + h**2 + cr.pow(x, w)).latex()
+    assert r"x^{2.5}" in latex and r"{h_{1}^{(2)}}^{2}" in latex and r"x^{w_{1}}" in latex
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_names_keep_markdown_tables_and_html_whole(name) -> None:
+    w = cr.tensor(2.0, requires_grad=True, name=name)
+    explanation = cr.explain((w * 3.0) ** 2)
+    for table in [block for block in explanation.markdown().split("\n\n") if block.startswith("|")]:
+        for row in table.strip().splitlines():
+            assert row.replace(r"\|", "").count("|") == table.splitlines()[0].count("|"), row
+
+    class Reader(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.open, self.code = [], []
+
+        def handle_starttag(self, tag, attrs):
+            if tag != "br":
+                self.open.append(tag)
+
+        def handle_endtag(self, tag):
+            assert self.open.pop() == tag
+
+        def handle_data(self, data):
+            if self.open and self.open[-1] == "code":
+                self.code.append(data)
+
+    reader = Reader()
+    reader.feed(explanation._repr_html_())
+    assert reader.open == [] and reader.code.count(name) == 2  # the forward row and the gradient, as written
+
+
+def test_markdown_escapes_what_would_start_markup_in_names() -> None:
+    w = cr.tensor(2.0, requires_grad=True, name="w*1_")
+    markdown = cr.explain((w * 3.0) ** 2).markdown()
+    assert r"| `w*1_` | *requires grad* |" in markdown  # in code: as it is
+    assert r"| `t1` = w\*1\_ · 3 |" in markdown  # in text: escaped, so that * does not start emphasis
+    assert "- ∂L/∂`w*1_` = 36" in markdown
+    tick = cr.tensor(2.0, requires_grad=True, name="a`b|c")
+    markdown = cr.explain(tick * 3.0).markdown()
+    assert r"| ``a`b\|c`` | *requires grad* |" in markdown and "- ∂L/∂``a`b|c`` = 3" in markdown
+
+
+def test_unnamed_constants_in_formulas_are_written_as_the_values_beside_them() -> None:
+    x = cr.tensor(2.0, requires_grad=True, name="x")
+    explanation = cr.explain(cr.clip(x * 1e-08, 2.5e-09, None))
+    markdown, page, latex = explanation.markdown(), explanation._repr_html_(), explanation.latex()
+    assert "| `t1` | x · 10⁻⁸ | mul | 2×10⁻⁸ |" in markdown and "1e-08" not in markdown and "e-09" not in markdown
+    assert "| `L` = clip(t1, 2.5×10⁻⁹, None) |" in markdown
+    assert "<td>x · 10⁻⁸</td>" in page and "e-0" not in page
+    assert r"t_{1} &= x \cdot 10^{-8} = 2 \times 10^{-8}" in latex and "e-0" not in latex
+    assert "t1 = x · 1e-08" in explanation.text()  # plain text keeps Python's notation, as its values do

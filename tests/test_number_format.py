@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from printed import arrays_of_every_size, assert_faithful, floats_of_every_size, printed_numbers
 
 from chainrule.explain import latex_value
-from chainrule.number_format import check_digits, format_number, format_value
+from chainrule.number_format import check_digits, format_number, format_value, restyle_numbers
 
 STYLES = ["text", "unicode", "latex"]
 
@@ -78,3 +78,10 @@ def test_digits_must_be_a_positive_whole_number(digits, error, message) -> None:
     with pytest.raises(error, match="^" + re.escape(message)):
         check_digits(digits, "explain")
     assert check_digits(np.int64(3), "explain") == 3
+
+
+def test_numbers_inside_text_take_the_style() -> None:
+    assert restyle_numbers("clip(x, 1e-08, None) · 2.5e+12", "unicode") == "clip(x, 10⁻⁸, None) · 2.5×10¹²"
+    assert restyle_numbers("leaky_relu(x, 1e-08) · -inf", "latex") == r"leaky_relu(x, 10^{-8}) · -\infty"
+    assert restyle_numbers("x1e5 · 3.5 · nanx", "unicode") == "x1e5 · 3.5 · nanx"  # parts of words are not numbers
+    assert restyle_numbers("x · 1e-08", "text") == "x · 1e-08"

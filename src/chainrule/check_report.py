@@ -16,6 +16,26 @@ class Kink:
     left: float
     right: float
     autodiff: float
+    label: str = "autodiff"  # whose value ``autodiff`` is: "hand-written" for check_gradient
+
+
+@dataclass
+class Jump:
+    """An element where the function itself jumps: its values just left and right of it differ.
+
+    f has no derivative there. Each side of the jump is a smooth branch with its own slope;
+    as at a kink, a claimed value between the branches' slopes (the slope of either branch,
+    which is what autodiff gives) is not counted as an error, and the report says so.
+    """
+
+    index: tuple[int, ...]
+    before: float  # f just left of the element (x − eps/8)
+    after: float  # f just right of it (x + eps/8)
+    left: float  # the slope of the branch left of the jump
+    right: float  # the slope of the branch right of it
+    autodiff: float
+    passed: bool
+    label: str = "autodiff"
 
 
 @dataclass
@@ -30,7 +50,15 @@ class InputCheck:
     worst_index: tuple[int, ...] | None = None
     values: dict[str, float] = field(default_factory=dict)  # at the worst element: label → value
     kinks: list[Kink] = field(default_factory=list)
+    jumps: list[Jump] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    failed_elements: int = 0  # elements whose gradient was judged wrong
+    undefined_elements: int = 0  # of those, elements where f is not finite at x or one step away
+
+    @property
+    def only_undefined(self) -> bool:
+        """Failed only where f itself is not finite: finite differences could not check those elements."""
+        return not self.passed and 0 < self.failed_elements == self.undefined_elements
 
 
 @dataclass
@@ -61,8 +89,9 @@ class CheckReport:
         rows = []
         for item in self.inputs:
             result = "ok" if item.passed else "FAILED"
-            if item.passed and item.kinks:
-                result = f"ok ({len(item.kinks)} kink{'s' if len(item.kinks) > 1 else ''})"
+            corners = [_count(len(item.kinks), "kink"), _count(len(item.jumps), "jump")]
+            if item.passed and any(corners):
+                result = f"ok ({', '.join(text for text in corners if text)})"
             rows.append(
                 [
                     item.name,
@@ -84,17 +113,39 @@ class CheckReport:
             for kink in item.kinks[:3]:
                 lines.append(
                     f"- {item.name}{format_shape(kink.index)}: a kink (left slope {_number(kink.left)}, right slope "
-                    f"{_number(kink.right)}); autodiff's {_number(kink.autodiff)} lies between them, so this is not an "
-                    "error"
+                    f"{_number(kink.right)}); {kink.label}'s {_number(kink.autodiff)} lies between them, so this is "
+                    "not an error"
                 )
             if len(item.kinks) > 3:
                 lines.append(f"- {item.name}: {len(item.kinks) - 3} more kinks")
+            for jump in item.jumps[:3]:
+                lines.append(f"- {item.name}{format_shape(jump.index)}: {_jump_text(jump)}")
+            if len(item.jumps) > 3:
+                lines.append(f"- {item.name}: {len(item.jumps) - 3} more jumps")
         lines += [f"- {note}" for note in self.notes]
         if self.culprit:
             lines.append(f"- {self.culprit}")
         return "\n".join(lines)
 
     __repr__ = __str__
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count > 1 else ''}" if count else ""
+
+
+def _jump_text(jump: Jump) -> str:
+    slopes = f"(left {_number(jump.left)}, right {_number(jump.right)})"
+    verdict = (
+        f"{jump.label}'s {_number(jump.autodiff)} lies between the slopes of the branches beside it {slopes}, "
+        "so, as at a kink, it is not counted as an error"
+        if jump.passed
+        else f"{jump.label}'s {_number(jump.autodiff)} is not the slope of either branch {slopes}"
+    )
+    return (
+        f"f jumps here, from {_number(jump.before)} to {_number(jump.after)}: a discontinuity, where f has no "
+        f"derivative and no gradient is right or wrong; {verdict}"
+    )
 
 
 def _number(value: float | None) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .explain import Explanation, check_explainable
+from .explain import Explanation
 from .files import atomic_write
 from .number_format import format_value
 from .tensor import Tensor
@@ -76,8 +76,8 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
     As with ``explain``, call it before ``backward()`` or after ``backward(retain_graph=True)``.
     Numbers are shown with ``digits`` significant digits (an int, 1 or more).
     """
-    digits = check_explainable(loss, digits, "draw")
-    explanation = Explanation(loss, digits)
+    explanation = Explanation(loss, digits, caller="draw")
+    digits = explanation.digits
     names, totals = explanation.names, explanation.totals
     lines = [
         "digraph chainrule {",
@@ -112,7 +112,9 @@ def draw(loss: Tensor, digits: int = 4) -> Drawing:
 
 
 def _escape(text: str) -> str:
-    """Escape what record labels treat specially: braces, bars, angle brackets, quotes, backslashes."""
+    """Escape what record labels treat specially: braces, bars, angle brackets, quotes, backslashes; and &,
+    which Graphviz reads as the start of an HTML entity (a tensor named ``&lt;`` would be drawn as ``<``)."""
+    text = text.replace("&", "&amp;")
     for character in '\\{}|<>"':
         text = text.replace(character, "\\" + character)
     return text.replace("\n", "\\n")

@@ -31,14 +31,31 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from . import versions
 from .errors import GraphError, format_shape
+from .function import Function
 from .graph import tensors_in_order, unbroadcast
-from .number_format import Style, check_digits, format_number, format_value, restyle
+from .markup import (
+    latex_factor,
+    latex_formula,
+    latex_name,
+    latex_value,
+    markdown_cell,
+    markdown_code,
+    markdown_text,
+)
+from .number_format import Style, check_digits, format_value, restyle_numbers
 from .tensor import Tensor
+
+_SLOT = 0xE000  # placeholders for the inputs' names in a formula: characters of Unicode's private use area
+
+
+Format = Literal["text", "markdown", "html", "latex"]
+_NUMBERS: dict[str, Style] = {"text": "text", "markdown": "unicode", "html": "unicode", "latex": "latex"}
 
 
 @dataclass
@@ -47,8 +64,11 @@ class ForwardRow:
     value: np.ndarray
     kind: str  # "input", "requires grad" or "op"
     op: str = ""
-    formula: str = ""
-    latex_formula: str = ""
+    formulas: dict[str, str] = field(default_factory=dict)  # format → the formula, names and numbers in its style
+
+    @property
+    def formula(self) -> str:
+        return self.formulas.get("text", "")
 
 
 @dataclass
@@ -62,24 +82,27 @@ class Contribution:
 @dataclass
 class BackwardRow:
     name: str
-    formula: str
-    latex_formula: str
+    formulas: dict[str, str]  # format → the formula, names and numbers in its style
     rule: str
     gradient: np.ndarray  # ∂L/∂(this node), complete
     paths: int = 1  # how many ops used this node (its gradient is the sum over them)
     contributions: list[Contribution] = field(default_factory=list)
 
+    @property
+    def formula(self) -> str:
+        return self.formulas["text"]
+
 
 class Explanation:
     """A worked forward and backward pass; print it, or ask for ``.markdown()`` or ``.latex()``."""
 
-    def __init__(self, loss: Tensor, digits: int = 6) -> None:
-        self.digits = check_explainable(loss, digits, "explain")
-        order = tensors_in_order(loss)
+    def __init__(self, loss: Tensor, digits: int = 6, *, caller: str = "explain") -> None:
+        self.digits = check_explainable(loss, digits, caller)
+        order = recorded_tensors(loss, caller)
         self.names = _names(order)
         self.loss_name = self.names[id(loss)]
         self.forward = [self._forward_row(t) for t in order if not _unnamed_number(t)]
-        self.backward, totals = self._backward(loss, order)
+        self.backward, totals = self._backward(loss, order, caller)
         self.order, self.totals = order, totals  # every tensor, and ∂loss/∂tensor by id (for chainrule.draw)
         leaves = [t for t in order if t.grad_fn is None and t.requires_grad and id(t) in totals]
         leaves.sort(key=lambda t: _natural_key(self.names[id(t)]))
@@ -91,14 +114,45 @@ class Explanation:
         name = self.names[id(tensor)]
         if tensor.grad_fn is None:
             return ForwardRow(name, tensor.data, "requires grad" if tensor.requires_grad else "input")
-        node = tensor.grad_fn
-        inputs = [self.names[id(t)] for t in node.inputs]
-        latex_inputs = [latex_name(self.names[id(t)]) for t in node.inputs]
-        return ForwardRow(
-            name, tensor.data, "op", node.name, node.formula(inputs), latex_formula(node.formula(latex_inputs))
-        )
+        return ForwardRow(name, tensor.data, "op", tensor.grad_fn.name, self._formulas(tensor.grad_fn))
 
-    def _backward(self, loss: Tensor, order: list[Tensor]) -> tuple[list[BackwardRow], dict[int, np.ndarray]]:
+    def _formulas(self, node: Function) -> dict[str, str]:
+        """The op written with its inputs' names, in every format: each name and number in that format's style.
+
+        The op writes its formula around placeholders; the names go in last, so that nothing
+        done to the formula (symbols turned into LaTeX, a | escaped for Markdown) touches them.
+        """
+        slots = [chr(_SLOT + position) for position in range(len(node.inputs))]
+        template = node.formula(slots)
+        formulas = {
+            "text": template,
+            "markdown": markdown_cell(restyle_numbers(template, "unicode")),
+            "html": restyle_numbers(template, "unicode"),
+            "latex": latex_formula(template),
+        }
+        for style, formula in formulas.items():
+            for slot, tensor in zip(slots, node.inputs):
+                name = self._tensor_name(tensor, style)  # type: ignore[arg-type]
+                if style == "latex" and (f"^{slot}" in formula or (f"{slot}^" in formula and "^" in name)):
+                    name = "{" + name + "}"  # an exponent, or a name with a superscript of its own raised again
+                formula = formula.replace(slot, name)
+            formulas[style] = formula
+        return formulas
+
+    def _tensor_name(self, tensor: Tensor, style: Format = "text") -> str:
+        """The name of a tensor of the graph in ``style``: an unnamed number is its value, in that style's numbers."""
+        if _unnamed_number(tensor):
+            return format_value(tensor.data, 6, _NUMBERS[style])
+        return self._show(self.names[id(tensor)], style)
+
+    @staticmethod
+    def _show(name: str, style: Format) -> str:
+        """A name as ``style`` writes it (HTML escapes whole lines, names included, when it writes them)."""
+        return {"markdown": markdown_text, "latex": latex_name}.get(style, str)(name)
+
+    def _backward(
+        self, loss: Tensor, order: list[Tensor], caller: str
+    ) -> tuple[list[BackwardRow], dict[int, np.ndarray]]:
         consumers: dict[int, int] = {}
         for tensor in order:
             if tensor.grad_fn is not None:
@@ -112,16 +166,13 @@ class Explanation:
             if node is None or id(tensor) not in totals:
                 continue
             grad_out = totals[id(tensor)]
-            names = [self.names[id(t)] for t in node.inputs]
             row = BackwardRow(
-                self.names[id(tensor)],
-                node.formula(names),
-                latex_formula(node.formula([latex_name(n) for n in names])),
-                node.rule(),
-                grad_out,
-                consumers.get(id(tensor), 1),
+                self.names[id(tensor)], self._formulas(node), node.rule(), grad_out, consumers.get(id(tensor), 1)
             )
-            versions.check(node)  # never show a gradient computed from values changed since the forward pass
+            try:
+                versions.check(node)  # never show a gradient computed from values changed since the forward pass
+            except GraphError as error:  # its message is backward's: name the function the user called
+                raise GraphError(f"{caller}: {str(error).removeprefix('backward: ')}") from None
             input_grads = _as_tuple(node.backward(grad_out))
             scalar = tensor.size == 1 and all(t.size == 1 for t in node.inputs)
             locals_ = _as_tuple(node.backward(np.ones_like(grad_out))) if scalar else (None,) * len(node.inputs)
@@ -172,24 +223,30 @@ class Explanation:
         lines += [f"  ∂{loss}/∂{name} = {self.value(values)}" for name, values in self.gradients.items()]
         return "\n".join(lines)
 
-    def _chain_text(self, row: BackwardRow, part: Contribution, style: Style = "text") -> str:
-        loss, sign = self.loss_name, "+=" if part.shared else "="
-        target = f"∂{loss}/∂{part.input_name} {sign} "
+    def _chain_text(self, row: BackwardRow, part: Contribution, style: Format = "text") -> str:
+        loss, output, source = (self._show(name, style) for name in (self.loss_name, row.name, part.input_name))
+        numbers, sign = _NUMBERS[style], "+=" if part.shared else "="
+        target = f"∂{loss}/∂{source} {sign} "
         if part.local is not None:
             return (
-                target + f"∂{loss}/∂{row.name} · ∂{row.name}/∂{part.input_name} = "
-                f"{self.factor(row.gradient, style)} · {self.factor(part.local, style)} = "
-                f"{self.value(part.gradient, style)}"
+                target + f"∂{loss}/∂{output} · ∂{output}/∂{source} = "
+                f"{self.factor(row.gradient, numbers)} · {self.factor(part.local, numbers)} = "
+                f"{self.value(part.gradient, numbers)}"
             )
-        return target + f"(∂{loss}/∂{row.name}) pulled back through {row.formula}: {self.value(part.gradient, style)}"
+        return (
+            target + f"(∂{loss}/∂{output}) pulled back through {row.formulas[style]}: "
+            f"{self.value(part.gradient, numbers)}"
+        )
 
     def markdown(self) -> str:
         """GitHub-flavoured Markdown: a table for each pass."""
-        loss = self.loss_name
+        loss = markdown_text(self.loss_name)
         lines = ["### Forward pass", "", "| node | formula | op | value |", "|---|---|---|---|"]
         for row in self.forward:
-            formula = row.formula if row.kind == "op" else f"*{row.kind}*"
-            lines.append(f"| `{row.name}` | {_md(formula)} | {row.op} | {_md(self.value(row.value, 'unicode'))} |")
+            formula = row.formulas["markdown"] if row.kind == "op" else f"*{row.kind}*"
+            lines.append(
+                f"| {markdown_code(row.name)} | {formula} | {row.op} | {markdown_cell(self.value(row.value, 'unicode'))} |"
+            )
         lines += [
             "",
             f"### Backward pass (∂{loss}/∂node)",
@@ -198,11 +255,14 @@ class Explanation:
             "|---|---|---|",
         ]
         for step in self.backward:
-            chains = "<br>".join(_md(self._chain_text(step, part, "unicode")) for part in step.contributions)
-            lines.append(f"| `{step.name}` = {_md(step.formula)} | {_md(step.rule)} | {chains} |")
+            chains = "<br>".join(self._chain_text(step, part, "markdown") for part in step.contributions)
+            lines.append(
+                f"| {markdown_code(step.name)} = {step.formulas['markdown']} | {markdown_cell(step.rule)} | {chains} |"
+            )
         lines += ["", "### Gradients", ""]
         lines += [
-            f"- ∂{loss}/∂`{name}` = {_md(self.value(values, 'unicode'))}" for name, values in self.gradients.items()
+            f"- ∂{loss}/∂{markdown_code(name, in_table=False)} = {self.value(values, 'unicode')}"
+            for name, values in self.gradients.items()
         ]
         return "\n".join(lines) + "\n"
 
@@ -213,7 +273,7 @@ class Explanation:
         for row in self.forward:
             value = latex_value(row.value, self.digits)
             if row.kind == "op":
-                lines.append(f"{latex_name(row.name)} &= {row.latex_formula} = {value} \\\\")
+                lines.append(f"{latex_name(row.name)} &= {row.formulas['latex']} = {value} \\\\")
             else:
                 lines.append(f"{latex_name(row.name)} &= {value} && \\text{{{row.kind}}} \\\\")
         lines += [r"\end{align*}", r"\paragraph{Backward pass}", r"\begin{align*}"]
@@ -227,7 +287,7 @@ class Explanation:
                     lines.append(
                         left + rf"\frac{{\partial {loss}}}{{\partial {output}}}\,"
                         rf"\frac{{\partial {output}}}{{\partial {target}}} = "
-                        rf"{_latex_factor(step.gradient, self.digits)} \cdot {_latex_factor(part.local, self.digits)}"
+                        rf"{latex_factor(step.gradient, self.digits)} \cdot {latex_factor(part.local, self.digits)}"
                         rf" = {latex_value(part.gradient, self.digits)} \\"
                     )
                 else:
@@ -248,7 +308,7 @@ class Explanation:
             "<tr><th>node</th><th>formula</th><th>op</th><th>value</th></tr>",
         ]
         for row in self.forward:
-            formula = html.escape(row.formula) if row.kind == "op" else f"<i>{row.kind}</i>"
+            formula = html.escape(row.formulas["html"]) if row.kind == "op" else f"<i>{row.kind}</i>"
             parts.append(
                 f"<tr><td><code>{html.escape(row.name)}</code></td><td>{formula}"
                 f"</td><td>{html.escape(row.op)}</td><td>{html.escape(self.value(row.value, 'unicode'))}</td></tr>"
@@ -258,9 +318,9 @@ class Explanation:
             "<tr><th>node</th><th>rule</th><th>chain rule</th></tr>",
         ]
         for step in self.backward:
-            chains = "<br>".join(html.escape(self._chain_text(step, part, "unicode")) for part in step.contributions)
+            chains = "<br>".join(html.escape(self._chain_text(step, part, "html")) for part in step.contributions)
             parts.append(
-                f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formula)}</td>"
+                f"<tr><td><code>{html.escape(step.name)}</code> = {html.escape(step.formulas['html'])}</td>"
                 f"<td>{html.escape(step.rule)}</td><td>{chains}</td></tr>"
             )
         parts.append("</table><h4>Gradients</h4><ul>")
@@ -289,6 +349,22 @@ def explain(loss: Tensor, digits: int = 6) -> Explanation:
     return Explanation(loss, digits)
 
 
+def recorded_tensors(loss: Tensor, caller: str) -> list[Tensor]:
+    """Every tensor of the graph behind ``loss`` (``tensors_in_order``); a one-line error naming ``caller`` if freed."""
+    try:
+        return tensors_in_order(loss)
+    except GraphError:  # the only error it raises: a node that backward has freed
+        raise GraphError(freed_graph(caller)) from None
+
+
+def freed_graph(caller: str) -> str:
+    """The message for ``caller`` (explain, draw, check_graph) given a graph that backward has freed."""
+    return (
+        f"{caller}: the graph was freed by backward(); call {caller} before loss.backward(), or call "
+        "loss.backward(retain_graph=True) to keep it"
+    )
+
+
 def check_explainable(loss: object, digits: object, caller: str) -> int:
     """The checks that ``explain`` and ``draw`` make of their arguments, errors naming ``caller``; the digits."""
     if not isinstance(loss, Tensor):
@@ -305,9 +381,14 @@ def _as_tuple(grads: object) -> tuple:
     return grads if isinstance(grads, tuple) else (grads,)
 
 
+def _given_name(tensor: Tensor) -> str | None:
+    """The name the user gave a tensor; an empty or blank name is no name (it would print as nothing)."""
+    return None if tensor.name is None or not str(tensor.name).strip() else str(tensor.name)
+
+
 def _unnamed_number(tensor: Tensor) -> bool:
     """A constant number nobody named (the 2 in ``x * 2``): written into the formulas, not listed."""
-    return tensor.grad_fn is None and not tensor.requires_grad and tensor.name is None and tensor.size == 1
+    return tensor.grad_fn is None and not tensor.requires_grad and _given_name(tensor) is None and tensor.size == 1
 
 
 def _names(order: list[Tensor]) -> dict[int, str]:
@@ -317,12 +398,13 @@ def _names(order: list[Tensor]) -> dict[int, str]:
     counters = {"t": 0, "p": 0, "c": 0}
     used: set[str] = set()
     root = order[-1]
-    taken = {t.name for t in order if t.name is not None}
+    taken = {_given_name(t) for t in order}
     for tensor in order:
-        if tensor is root and tensor.name is None and "L" not in taken:
+        given = _given_name(tensor)
+        if tensor is root and given is None and "L" not in taken:
             name = "L"  # an unnamed loss reads as L, as on paper
-        elif tensor.name is not None:
-            name = tensor.name
+        elif given is not None:
+            name = given
         elif _unnamed_number(tensor):
             name = format_value(tensor.data, 6)
         else:
@@ -332,7 +414,7 @@ def _names(order: list[Tensor]) -> dict[int, str]:
             while name in used:
                 counters[prefix] += 1
                 name = f"{prefix}{counters[prefix]}"
-        if name in used and not (tensor.grad_fn is None and tensor.name is None):
+        if name in used and not (tensor.grad_fn is None and given is None):
             suffix = 2
             while f"{name}_{suffix}" in used:
                 suffix += 1
@@ -342,81 +424,6 @@ def _names(order: list[Tensor]) -> dict[int, str]:
     return names
 
 
-_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
-
-
-def latex_name(name: str) -> str:
-    """``w1`` → ``w_{1}``, ``yhat`` → ``\\hat{y}``, ``Div`` → ``\\mathrm{Div}``, ``1e-08`` → ``10^{-8}``."""
-    if re.fullmatch(r"-?[\d.eE+-]+|-?nan|-?inf", name):
-        return restyle(name, "latex")
-    match = re.fullmatch(r"([A-Za-z]+?)(hat)?_?(\d+)?(_\d+)?", name)
-    if not match:
-        return r"\mathrm{" + re.sub(r"([_#%&$])", r"\\\1", name) + "}"
-    base, hat, index, suffix = match.groups()
-    if base.lower() in _GREEK:
-        base = "\\" + base
-    elif len(base) > 1:
-        base = rf"\mathrm{{{base}}}"
-    if hat:
-        base = rf"\hat{{{base}}}"
-    if index:
-        base += f"_{{{index}}}"
-    if suffix:
-        base += f"^{{({suffix[1:]})}}"
-    return base
-
-
-_LATEX_SYMBOLS = [
-    ("σ", r"\sigma"),
-    ("·", r"\cdot"),
-    ("−", "-"),
-    ("²", "^{2}"),
-    ("³", "^{3}"),
-    ("⁻¹", "^{-1}"),
-    ("√", r"\sqrt "),
-    ("‖", r"\|"),
-    ("Σ", r"\sum "),
-    ("ᵀ", r"^{\top}"),
-    (" @ ", r"\,"),
-    ("…", r"\dots"),
-]
-
-
-def latex_formula(formula: str) -> str:
-    """A formula of ``Function.formula`` in LaTeX: symbols translated, function names upright."""
-    for symbol, latex in _LATEX_SYMBOLS:
-        formula = formula.replace(symbol, latex)
-    formula = re.sub(r"\bln\(", r"\\ln(", formula)
-    formula = re.sub(r"\bexp\(", r"\\exp(", formula)
-    return re.sub(r"(?<![\\\w])([a-z][a-z_]+)\(", _operator_name, formula)
-
-
-def _operator_name(match: re.Match) -> str:
-    name = match.group(1).replace("_", r"\_")
-    return rf"\operatorname{{{name}}}("
-
-
-def latex_value(values: np.ndarray, digits: int) -> str:
-    """A number, or a small vector or matrix as a bmatrix; larger arrays by their shape only."""
-    values = np.asarray(values)
-    if values.size == 1:
-        return format_value(values, digits, "latex")
-    if values.ndim <= 2 and values.size <= 36:
-        matrix = values.reshape(1, -1) if values.ndim == 1 else values
-        rows = [" & ".join(format_number(v, digits, "latex") for v in row) for row in matrix]
-        return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
-    return rf"\text{{(array of shape {format_shape(values.shape)})}}"
-
-
-def _latex_factor(values: np.ndarray, digits: int) -> str:
-    text = latex_value(values, digits)
-    return rf"\left({text}\right)" if text.startswith("-") else text
-
-
 def _natural_key(name: str) -> list:
     """Sort w2 before w10: digits compare as numbers."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
-def _md(text: str) -> str:
-    return text.replace("|", r"\|")

@@ -73,6 +73,18 @@ def restyle(text: str, style: Style) -> str:
     return sign + (power if mantissa == "1" else rf"{mantissa} \times {power}")
 
 
+_NUMBER_IN_TEXT = re.compile(r"(?<![\w.])((?:\d+\.?\d*|\.\d+)e[+-]\d+|nan|inf)(?![\w.])")
+
+
+def restyle_numbers(text: str, style: Style) -> str:
+    """Every number in scientific notation (and nan, inf) within ``text``, as ``restyle`` writes it.
+
+    >>> restyle_numbers("clip(x, 1e-08, inf)", "unicode")
+    'clip(x, 10⁻⁸, ∞)'
+    """
+    return text if style == "text" else _NUMBER_IN_TEXT.sub(lambda match: restyle(match[1], style), text)
+
+
 def format_value(values: object, digits: int = 6, style: Style = "text") -> str:
     """A number, or an array on one line after its shape (elided beyond 24 elements), every element by
     ``format_number``."""
