@@ -169,10 +169,7 @@ class Explanation:
             row = BackwardRow(
                 self.names[id(tensor)], self._formulas(node), node.rule(), grad_out, consumers.get(id(tensor), 1)
             )
-            try:
-                versions.check(node)  # never show a gradient computed from values changed since the forward pass
-            except GraphError as error:  # its message is backward's: name the function the user called
-                raise GraphError(f"{caller}: {str(error).removeprefix('backward: ')}") from None
+            versions.check(node, caller)  # never show a gradient computed from values changed since the forward pass
             input_grads = _as_tuple(node.backward(grad_out))
             scalar = tensor.size == 1 and all(t.size == 1 for t in node.inputs)
             locals_ = _as_tuple(node.backward(np.ones_like(grad_out))) if scalar else (None,) * len(node.inputs)

@@ -84,19 +84,22 @@ def saved_arrays(node: Function) -> list[tuple[str, np.ndarray]]:
     return saved
 
 
-def check(node: Function) -> None:
+def check(node: Function, caller: str = "backward") -> None:
     """``check_saved`` for a node older than the newest change (``graph.backward`` inlines this test)."""
     if node.sequence < latest:
-        check_saved(node)
+        check_saved(node, caller)
 
 
-def check_saved(node: Function) -> None:
-    """Raise if an array ``node`` saved for its backward was changed in place after the node was made."""
+def check_saved(node: Function, caller: str = "backward") -> None:
+    """Raise if an array ``node`` saved for its backward was changed in place after the node was made.
+
+    ``caller`` names the function the user called in the message (``backward``, ``explain``).
+    """
     for _, array in saved_arrays(node):
         where = _change_after(array, node.sequence)
         if where is not None:
             raise GraphError(
-                f"backward: {describe(node, array)} was changed in place by {where} after {node.name} saved it "
+                f"{caller}: {describe(node, array)} was changed in place by {where} after {node.name} saved it "
                 f"for its backward, so the gradient could be wrong; compute the loss again after the change "
                 f"(or make the change after backward()){_created(node)}"
             )
