@@ -198,8 +198,6 @@ def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[st
     else:
         data = _forward(node, tensors, options)
     anomaly.check_forward(node.name, tensors, np.asarray(data), location)
-    if type(data) is not ndarray:  # NumPy's 0-d arithmetic gives scalars; the tensor holds a 0-d array
-        node.returned_scalar = True  # a trace's replay makes the same array (trace.py)
     out = Tensor._from_op(data, None)
     if grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options

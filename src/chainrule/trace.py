@@ -76,7 +76,6 @@ class _Tape:
             "SHAPE_CHANGED": ShapeChanged,
             "np": np,
             "ndarray": np.ndarray,
-            "asarray": np.asarray,
             "GraphError": GraphError,
             "wrong_count": wrong_count,
         }
@@ -99,8 +98,6 @@ class _Tape:
                 self.namespace[f"O{index}"] = options
                 call += f", **O{index}"
             line = f"    v{index} = F{index}({call})  # {node.name}"
-            if getattr(node, "returned_scalar", False):  # as eager tensors hold it: NumPy's scalar ** rounds otherwise
-                line = f"    v{index} = asarray(F{index}({call}))  # {node.name}"
             if getattr(node, "shape_depends_on_values", False):  # a mask that selects another count: record anew
                 line += f"\n    if v{index}.shape != {tuple(out.shape)}:\n        raise SHAPE_CHANGED"
             calls.append((line, sources))

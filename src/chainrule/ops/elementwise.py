@@ -93,16 +93,18 @@ class PowScalar(Function):
         exponent = self.options["exponent"]
         return names[0] + {2: "²", 3: "³", -1: "⁻¹"}.get(exponent, f"^{exponent}")
 
+    # np.power, not **: on a NumPy scalar (a traced replay's 0-d results) ** takes NumPy's scalar pow,
+    # which rounds differently from the array loop in the last bit; the ufunc is the same for both
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
-        return x**exponent
+        return np.square(x) if exponent == 2 else np.power(x, exponent)
 
     def backward(self, grad_out):
         if self.exponent == 2:
             return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
         if self.exponent == 0:  # x⁰ = 1 is constant: never 0 · 0⁻¹ = nan at x = 0
             return np.zeros_like(grad_out)
-        return grad_out * self.exponent * self.x ** (self.exponent - 1)
+        return grad_out * self.exponent * np.power(self.x, self.exponent - 1)
 
 
 class Pow(Function):
@@ -112,7 +114,7 @@ class Pow(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.out = a**b
+        self.out = np.power(a, b)  # the ufunc, as in PowScalar
         return self.out
 
     def backward(self, grad_out):
