@@ -51,11 +51,16 @@ def stamp(*arrays: np.ndarray, where: str) -> None:
     global latest
     latest = next(creation_order)
     for array in arrays:
+        entry = _stamps.get(id(array))
+        if entry is not None and entry[0]() is array:  # its own memory, stamped before (every optimizer step)
+            entry[1] = latest
+            entry[2] = where
+            continue
         memory = array
         while isinstance(memory.base, np.ndarray):
             memory = memory.base
         entry = _stamps.get(id(memory))
-        if entry is not None and entry[0]() is memory:  # stamped before (every optimizer step): update it
+        if entry is not None and entry[0]() is memory:
             entry[1], entry[2] = latest, where
         else:
             key = id(memory)
