@@ -258,3 +258,18 @@ def test_cross_entropy_of_logits_without_classes_says_so() -> None:
     with pytest.raises(cr.ShapeError) as caught:
         cr.cross_entropy(cr.tensor(np.zeros((3, 0))), [0, 0, 0])
     assert str(caught.value) == "cross_entropy: logits of shape (3, 0) have no classes"
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e308), (np.float32, 3e38)])
+def test_a_mean_loss_that_fits_is_finite_though_one_sample_loss_does_not(dtype, big) -> None:
+    # sample 2's loss is 2·big, beyond the largest float; the mean, big, is a float: never inf
+    logits = cr.tensor([[big, -big], [big, -big]], dtype=dtype, requires_grad=True)
+    with np.errstate(all="raise"):
+        loss = cr.cross_entropy(logits, np.array([0, 1]))
+        soft = cr.cross_entropy(logits, np.array([[1.0, 0.0], [0.0, 1.0]], dtype=dtype))
+        loss.backward()
+    assert loss.dtype == dtype and loss.item() == pytest.approx(float(big), rel=1e-6)
+    assert soft.item() == pytest.approx(float(big), rel=1e-6)
+    np.testing.assert_allclose(logits.grad, [[0.0, 0.0], [0.5, -0.5]])
+    both = cr.cross_entropy(cr.tensor([[big, -big]], dtype=dtype), np.array([1]))
+    assert np.isposinf(both.item())  # 2·big itself: inf is the exact value rounded

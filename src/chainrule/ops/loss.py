@@ -163,7 +163,10 @@ class CrossEntropy(Function):
             self.labels, self.target = None, target
             self.log_probabilities = shifted - log_total
             per_sample = -_entropy_terms(target, self.log_probabilities, logits, top, log_total).sum(axis=-1)
-        return _reduce(self, per_sample, reduction, "logits", logits.shape)
+        result = _reduce(self, per_sample, reduction, "logits", logits.shape)
+        if reduction == "mean" and math.isinf(result) and np.isfinite(logits).all():  # rare: logits 1e308 apart
+            return _mean_scaled_first(logits, top, log_total, self.labels, target, per_sample.size)
+        return result
 
     def backward(self, grad_out):
         grad = _expand(self, grad_out)
@@ -193,6 +196,17 @@ def _entropy_terms(target, log_probabilities, logits, top, log_total) -> np.ndar
         overflowed = np.isinf(terms) & np.isfinite(logits)
         np.copyto(terms, target * logits - target * top - target * log_total, where=overflowed)
     return terms
+
+
+@np.errstate(over="ignore", invalid="ignore")
+def _mean_scaled_first(logits, top, log_total, labels, target, count) -> np.ndarray:
+    """The mean loss when a sample's loss passed the largest float but the mean need not (2e308 and 0 → 1e308).
+
+    loss_i = Σ_j t_ij (top_i + log Σ_i − x_ij): each part divided by the count before it is added.
+    """
+    scaled = (top + log_total) / count - logits / count
+    terms = scaled[labels] if labels is not None else np.where(target == 0, 0.0, target * scaled)
+    return np.asarray(terms.sum(), dtype=logits.dtype)
 
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
