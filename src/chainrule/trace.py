@@ -273,13 +273,14 @@ class Traced:
             raise TypeError(
                 f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
             )
-        if not grad_mode.is_grad_enabled():
-            raise GraphError(
-                "trace: a traced step computes gradients, but it was called inside no_grad(); call f itself "
-                "there for the loss alone"
-            )
-        if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
-            return self._eager(args)
+        if grad_mode._threads_off or anomaly._threads_on:  # some thread has a mode on: look at this one's
+            if not grad_mode.is_grad_enabled():
+                raise GraphError(
+                    "trace: a traced step computes gradients, but it was called inside no_grad(); call f itself "
+                    "there for the loss alone"
+                )
+            if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
+                return self._eager(args)
         last = self._last
         if (
             last is not None
