@@ -56,9 +56,7 @@ def stamp(*arrays: np.ndarray, where: str) -> None:
             entry[1] = latest
             entry[2] = where
             continue
-        memory = array
-        while isinstance(memory.base, np.ndarray):
-            memory = memory.base
+        memory = owner(array)
         entry = _stamps.get(id(memory))
         if entry is not None and entry[0]() is memory:
             entry[1], entry[2] = latest, where
