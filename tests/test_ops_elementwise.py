@@ -228,3 +228,8 @@ def test_clip_takes_tensor_bounds_without_gradient() -> None:
     np.testing.assert_array_equal(cr.clip(x, cr.tensor(0.0), cr.tensor([1.0, 1.0, 2.0])).data, [0.0, 0.5, 2.0])
     with pytest.raises(cr.DTypeError, match=r"^clip: min= gets no gradient"):
         cr.clip(x, cr.tensor(0.0, requires_grad=True), None)
+
+
+def test_a_comparison_of_shapes_that_do_not_fit_names_itself() -> None:
+    with pytest.raises(cr.ShapeError, match=r"^greater: shapes \(3,\) and \(4,\) cannot be broadcast together$"):
+        cr.tensor(np.ones(3)) > cr.tensor(np.ones(4))

@@ -179,7 +179,7 @@ def _apply_without_gradient(node: Function, tensors: tuple[Tensor, ...], options
     Such a result is computed from its inputs all the same: a trace must recompute it at each
     replay, not keep the recording's value.
     """
-    out = _make_tensor(node.forward(*[t.data for t in tensors], **options), None)
+    out = _make_tensor(_forward(node, tensors, options), None)  # NumPy's shape errors named, as in apply
     recorder = anomaly.recorder()
     if recorder is not None:
         node.created_at = anomaly.user_location()
