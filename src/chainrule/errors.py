@@ -73,6 +73,11 @@ def normalize_axes(
     return tuple(sorted(normalized))
 
 
+def tensor_label(tensor: Any, unnamed: str = "the tensor") -> str:
+    """How a message names a tensor: ``'w'`` when it has a name, else ``the tensor of shape (2, 3)``."""
+    return f"'{tensor.name}'" if tensor.name else f"{unnamed} of shape {format_shape(tensor.data.shape)}"
+
+
 def describe_value(value: Any) -> str:
     """How an error message names a value the user passed: ``4.5``, ``the string '0.1'``, ``a list``."""
     if isinstance(value, str):

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import numpy as np
 
 from . import anomaly, versions
-from .errors import DTypeError, GraphError, ShapeError, format_shape
+from .errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 ndarray = np.ndarray
 # NumPy's arithmetic on 0-d arrays returns these scalars: gradients as good as arrays (a leaf gets an array)
@@ -217,10 +217,6 @@ def as_gradient_array(grad: Any, dtype: np.dtype, op: str) -> np.ndarray:
     return array
 
 
-def _leaf_label(leaf: Tensor) -> str:
-    return f"'{leaf.name}'" if leaf.name else f"a leaf of shape {format_shape(leaf.data.shape)}"
-
-
 def wrong_count(op: str, count: int, inputs: int) -> str:
     """The message for a backward that returned too few or too many gradients."""
     return (
@@ -244,8 +240,8 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, copy: bool) -> None:
     """
     if leaf.data.dtype.kind != "f":  # .data was replaced by integers: a gradient cast to them would be truncated
         raise DTypeError(
-            f"backward: {_leaf_label(leaf)} requires grad but its .data now holds {leaf.data.dtype} numbers; "
-            "assign a floating-point array to .data (e.g. .astype(np.float64))"
+            f"backward: {tensor_label(leaf, 'a leaf')} requires grad but its .data now holds {leaf.data.dtype} "
+            "numbers; assign a floating-point array to .data (e.g. .astype(np.float64))"
         )
     if leaf.grad is not None:
         total = leaf.grad + grad

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import anomaly, grad_mode, graph, versions
 from .anomaly import user_location
-from .errors import DTypeError, GraphError, ShapeError, format_shape
+from .errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function
@@ -321,10 +321,13 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     other_requires_grad = isinstance(other, Tensor) and other.requires_grad
     if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
         if target.grad_fn is None and target.requires_grad:
-            what = f"{_label(target)} is a leaf that requires grad, and changing it in place would break the graph"
+            what = (
+                f"{tensor_label(target)} is a leaf that requires grad, and changing it in place would break the graph"
+            )
         else:
             what = (
-                f"in-place operations are not recorded in the graph, so the gradient of {_label(target)} would be lost"
+                "in-place operations are not recorded in the graph, so the gradient of "
+                f"{tensor_label(target)} would be lost"
             )
         raise GraphError(
             f"{symbol}: {what}; make the update inside a cr.no_grad() block (as an optimizer step does), "
@@ -340,26 +343,21 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     except TypeError:  # NumPy's casting error: a float into an integer tensor
         result = np.result_type(target.data, value)
         raise DTypeError(
-            f"{symbol}: the result would be {result} but {_label(target)} holds {target.data.dtype} numbers; "
+            f"{symbol}: the result would be {result} but {tensor_label(target)} holds {target.data.dtype} numbers; "
             f"convert it first (t = t.astype(...)) or write t = t {symbol[:-1]} ... for a new tensor"
         ) from None
     except ValueError as error:
         if not target.data.flags.writeable:
             raise ValueError(
-                f"{symbol}: {_label(target)}'s array is read-only; write t = t {symbol[:-1]} ..."
+                f"{symbol}: {tensor_label(target)}'s array is read-only; write t = t {symbol[:-1]} ..."
             ) from None
         shapes = f"shapes {format_shape(target.shape)} and {format_shape(np.shape(value))}"
         raise ShapeError(
-            f"{symbol}: {shapes} do not fit: a change in place keeps {_label(target)}'s shape, so the other "
+            f"{symbol}: {shapes} do not fit: a change in place keeps {tensor_label(target)}'s shape, so the other "
             f"side must broadcast to {format_shape(target.shape)}"
         ) from error
     versions.stamp(target.data, where=f"{symbol} at {user_location()}")
     return target
-
-
-def _label(tensor: Tensor) -> str:
-    """How a message names a tensor: its name, or "the tensor of shape (2, 3)"."""
-    return f"'{tensor.name}'" if tensor.name else f"the tensor of shape {format_shape(tensor.shape)}"
 
 
 _new_tensor = object.__new__

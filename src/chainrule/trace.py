@@ -291,7 +291,7 @@ class Traced:
             arguments, tape = last[1], last[2]  # the very same arrays as the last call (full-batch training)
         else:
             arguments = _as_arguments(args)
-            signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
+            signature = _signature(arguments)
             tape = self.tapes.get(signature)
             if tape is None or not tape.confirmed:
                 tape = self.tapes[signature] = self._record(arguments, tape)
@@ -307,8 +307,7 @@ class Traced:
             ) from None
         except ShapeChanged:  # nothing was added to any .grad yet: record these values anew
             self._last = None
-            signature = tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
-            tape = self.tapes[signature] = self._record(arguments, None)
+            tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
             return Tensor._from_op(tape.run(arguments), None)
 
     def source(self) -> str:
@@ -319,8 +318,8 @@ class Traced:
         """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
         if anomaly.recorder() is not None:
             raise GraphError(
-                f"trace: a traced function was called inside another traced function's f, at {anomaly.user_location()}; "
-                "a trace cannot record a replay: call the plain function there"
+                "trace: a traced function was called inside another traced function's f, at "
+                f"{anomaly.user_location()}; a trace cannot record a replay: call the plain function there"
             )
         loss = self.f(*_as_arguments(args))
         check_loss(loss)
@@ -355,6 +354,11 @@ class Traced:
             previous.confirmed = True
             return previous
         return _Tape(arguments, records, loss, recording)
+
+
+def _signature(arguments: list[Tensor]) -> tuple:
+    """What selects a recording: each argument's shape, dtype and whether it requires grad."""
+    return tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
 
 
 def _as_arguments(args: tuple[Any, ...]) -> list[Tensor]:
