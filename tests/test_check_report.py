@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chainrule.check_report import CheckReport, InputCheck, Jump, Kink
+from chainrule.check.report import CheckReport, InputCheck, Jump, Kink
 
 
 def test_numbers_in_the_table_keep_their_digits_and_nan_is_shown() -> None:

@@ -13,7 +13,7 @@ from printed import arrays_of_every_size, assert_faithful, printed_numbers
 
 import chainrule as cr
 from chainrule.examples import scalar_network as seed
-from chainrule.explain import format_value, latex_name
+from chainrule.explanation.explain import format_value, latex_name
 
 
 @pytest.fixture

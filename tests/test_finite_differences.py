@@ -1,11 +1,11 @@
-"""chainrule.finite_differences: f at x ± eps, the corners where it kinks or jumps, the points where it is not finite."""
+"""chainrule.check.finite_differences: f at x ± eps, the corners where it kinks or jumps, the points where it is not finite."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from chainrule.finite_differences import Differences
+from chainrule.check.finite_differences import Differences
 
 
 def differences_of(f, x: np.ndarray) -> Differences:

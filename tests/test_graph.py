@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.graph import unbroadcast
+from chainrule.engine.graph import unbroadcast
 from oracles import Float64Gradient
 
 

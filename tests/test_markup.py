@@ -1,8 +1,8 @@
-"""chainrule.markup: names, formulas and numbers for LaTeX and Markdown, special characters escaped."""
+"""chainrule.explanation.markup: names, formulas and numbers for LaTeX and Markdown, special characters escaped."""
 
 from __future__ import annotations
 
-from chainrule.markup import latex_formula, latex_name, markdown_cell, markdown_code, markdown_text
+from chainrule.explanation.markup import latex_formula, latex_name, markdown_cell, markdown_code, markdown_text
 
 
 def test_latex_names_escape_every_special_character() -> None:

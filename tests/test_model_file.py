@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import model_file, nn
+from chainrule import nn
+from chainrule.training import model_file
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""chainrule.number_format: significant digits in every style, never a nonzero number as 0."""
+"""chainrule.explanation.number_format: significant digits in every style, never a nonzero number as 0."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from printed import arrays_of_every_size, assert_faithful, floats_of_every_size, printed_numbers
 
-from chainrule.explain import latex_value
-from chainrule.number_format import check_digits, format_number, format_value, restyle_numbers
+from chainrule.explanation.explain import latex_value
+from chainrule.explanation.number_format import check_digits, format_number, format_value, restyle_numbers
 
 STYLES = ["text", "unicode", "latex"]
 

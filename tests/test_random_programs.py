@@ -880,7 +880,7 @@ def _trace_overwrites_instead_of_adding(monkeypatch: pytest.MonkeyPatch) -> None
     def overwrite(leaf: Any, grad: np.ndarray, copy: bool) -> None:
         leaf.grad = np.array(grad, dtype=leaf.data.dtype)
 
-    trace_module = importlib.import_module("chainrule.trace")  # cr.trace is the function of the same name
+    trace_module = importlib.import_module("chainrule.engine.trace")  # cr.trace is the function of the same name
     monkeypatch.setattr(trace_module, "_accumulate_leaf", overwrite)
 
 

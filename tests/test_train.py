@@ -8,7 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule import data, nn, optim
 from chainrule.examples import iris
-from chainrule.plot import plot_histories
+from chainrule.training.plot import plot_histories
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -264,7 +264,7 @@ def test_plotting_leaves_the_users_backend_and_figures_alone(monkeypatch, tmp_pa
 
 
 def test_regression_histories_are_plotted_without_an_accuracy_panel(tmp_path) -> None:
-    from chainrule.plot import draw_histories
+    from chainrule.training.plot import draw_histories
 
     regression = cr.History(loss=[2.0, 1.0, -0.5], test_loss=[2.5, 1.5, 0.5], seconds=[0.1] * 3)
     figure = draw_histories({"": regression})

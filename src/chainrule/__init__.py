@@ -13,25 +13,25 @@ A reverse-mode automatic differentiation engine on NumPy arrays::
 
 from __future__ import annotations
 
-from .anomaly import AnomalyError, detect_anomaly
+from .engine.anomaly import AnomalyError, detect_anomaly
 from .errors import AxisError, ChainruleError, DivergenceError, DTypeError, GraphError, ShapeError
-from .function import Function
+from .engine.function import Function
 from .functional import grad, value_and_grad
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad
 from . import ops
 from .ops import *  # noqa: F403 - every op function, listed once in chainrule/ops/__init__.py
-from .tensor import Tensor, tensor
+from .engine.tensor import Tensor, tensor
 
 # Layers above the engine: networks, optimizers, data, training, model files.
 from . import data, nn, optim  # noqa: E402  (isort: skip)
-from .model_file import ModelFileError, load, save  # noqa: E402
-from .train import History, fit  # noqa: E402
+from .training.model_file import ModelFileError, load, save  # noqa: E402
+from .training.train import History, fit  # noqa: E402
 
 # Seeing and checking: explanations, drawings, gradient checks (chainrule.check).
 from . import check  # noqa: E402
-from .draw import draw  # noqa: E402
-from .explain import explain  # noqa: E402
-from .trace import trace  # noqa: E402
+from .explanation.draw import draw  # noqa: E402
+from .explanation.explain import explain  # noqa: E402
+from .engine.trace import trace  # noqa: E402
 
 __version__ = "0.1.0"
 

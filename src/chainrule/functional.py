@@ -8,8 +8,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .errors import GraphError, format_shape
-from .grad_mode import enable_grad
-from .tensor import FLOAT_DTYPES, Tensor
+from .engine.grad_mode import enable_grad
+from .engine.tensor import FLOAT_DTYPES, Tensor
 
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[float, Any]]:

@@ -20,7 +20,7 @@ from typing import Any, Iterator, NamedTuple
 import numpy as np
 
 from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 
 
 @dataclass(frozen=True, repr=False)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import data, nn, optim
-from ..train import History, fit
+from ..training.train import History, fit
 
 OPTIMIZERS = ("gd", "momentum", "nag", "adam")
 INIT_STD = 0.1  # weights and biases drawn from N(0, 0.1²), as the report draws them from N(MU, SIGMA)

@@ -14,7 +14,7 @@ import numpy as np
 from .. import ops
 from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..ops.loss import _check_reduction as check_reduction
-from ..tensor import Tensor
+from ..engine.tensor import Tensor
 from . import init as initializers
 from .module import Module, Parameter
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Iterator
 import numpy as np
 
 from ..errors import ChainruleError, ShapeError, format_shape
-from ..tensor import FLOAT_DTYPES, Tensor
+from ..engine.tensor import FLOAT_DTYPES, Tensor
 
 
 class Parameter(Tensor):

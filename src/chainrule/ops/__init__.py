@@ -17,7 +17,7 @@ methods.install()
 
 def _mark_exact_gradients() -> None:
     """Every op class defined in this package keeps ``Function.exact_gradients``'s promise, unless it says otherwise."""
-    from ..function import Function
+    from ..engine.function import Function
     from . import activation, elementwise, linalg, loss, reduce, shape
 
     for module in (activation, elementwise, linalg, loss, reduce, shape):

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import normalize_axes
-from ..function import Function, named, plain_number
-from ..tensor import Tensor
+from ..engine.function import Function, named, plain_number
+from ..engine.tensor import Tensor
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:

@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError
-from ..function import Function, _apply_without_gradient, named, plain_number
-from ..tensor import Tensor
+from ..engine.function import Function, _apply_without_gradient, named, plain_number
+from ..engine.tensor import Tensor
 
 
 class Add(Function):

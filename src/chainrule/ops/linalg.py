@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ShapeError, format_shape
-from ..function import Function, named
-from ..graph import unbroadcast
-from ..tensor import Tensor
+from ..engine.function import Function, named
+from ..engine.graph import unbroadcast
+from ..engine.tensor import Tensor
 
 
 def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:

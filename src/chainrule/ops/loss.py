@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ShapeError, format_shape
-from ..function import Function, named
-from ..tensor import Tensor
+from ..engine.function import Function, named
+from ..engine.tensor import Tensor
 from .activation import stable_sigmoid
 
 REDUCTIONS = ("mean", "sum", "none")

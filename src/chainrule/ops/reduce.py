@@ -12,8 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import ShapeError, format_shape, normalize_axes
-from ..function import Function, named
-from ..tensor import Tensor
+from ..engine.function import Function, named
+from ..engine.tensor import Tensor
 from .activation import shifted_down
 
 Axis = int | Sequence[int] | None

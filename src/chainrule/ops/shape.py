@@ -10,8 +10,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..errors import AxisError, DTypeError, ShapeError, format_shape, normalize_axes
-from ..function import Function, _apply_without_gradient, named
-from ..tensor import Tensor
+from ..engine.function import Function, _apply_without_gradient, named
+from ..engine.tensor import Tensor
 
 
 class Reshape(Function):

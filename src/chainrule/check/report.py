@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import format_shape
-from .number_format import format_number
+from ..errors import format_shape
+from ..explanation.number_format import format_number
 
 
 @dataclass

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GraphError, format_shape
+from ..errors import GraphError, format_shape
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function

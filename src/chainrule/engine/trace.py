@@ -55,7 +55,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import anomaly, grad_mode
-from .errors import GraphError, format_shape
+from ..errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
 from .recording import Recording, ShapeChanged, ValueReads, check_graph_inputs, check_loss
 from .tensor import Tensor, _value_readers

@@ -23,13 +23,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .data import DataLoader
-from .errors import DivergenceError, ShapeError, check_integer, describe_value, format_shape
-from .grad_mode import no_grad
-from .ops import cross_entropy
-from .optim import Optimizer
-from .tensor import Tensor
-from .trace import trace as make_trace
+from ..data import DataLoader
+from ..errors import DivergenceError, ShapeError, check_integer, describe_value, format_shape
+from ..engine.grad_mode import no_grad
+from ..ops import cross_entropy
+from ..optim import Optimizer
+from ..engine.tensor import Tensor
+from ..engine.trace import trace as make_trace
 
 
 @dataclass(repr=False)

@@ -19,8 +19,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import cli_checks
-from .errors import ChainruleError
+from . import checks as cli_checks
+from ..errors import ChainruleError
 
 
 def option_type(check: Callable[[Any], bool], allowed: str, parse: Callable[[str], Any] = float) -> Any:
@@ -50,7 +50,7 @@ _momentum = option_type(lambda x: 0 <= x < 1, "a number from 0 up to (not includ
 
 def _test_fraction(text: str) -> float:
     """``--test-fraction``: a share that leaves at least one flower of each species in both parts."""
-    from .examples.iris import SPLIT_RULE, test_fraction_range
+    from ..examples.iris import SPLIT_RULE, test_fraction_range
 
     low, high = test_fraction_range()
     return option_type(lambda x: low <= x <= high, f"a number from {low:.3g} to {high:.3g} ({SPLIT_RULE})")(text)
@@ -174,11 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(attach_negative_values(sys.argv[1:] if argv is None else argv))
     try:
         if getattr(args, "plot", None):
-            from .plot import check_plot_path
+            from ..training.plot import check_plot_path
 
             check_plot_path(args.plot)
         if getattr(args, "save", None):
-            from .files import check_writable
+            from ..training.files import check_writable
 
             check_writable(args.save)
         if args.command == "demo":
@@ -204,11 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     if args.demo == "abc":
-        from .examples import three_matrix
+        from ..examples import three_matrix
 
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed)
     else:
-        from .examples import delta_rule
+        from ..examples import delta_rule
 
         worst = delta_rule.demo(seed=args.seed)
     return 0 if worst < 1e-12 else 1
@@ -219,8 +219,8 @@ def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
 
     NumPy's overflow warnings are silenced while it trains: fit's divergence check reports them.
     """
-    from .errors import DivergenceError
-    from .examples import iris
+    from ..errors import DivergenceError
+    from ..examples import iris
 
     try:
         with np.errstate(all="ignore"):
@@ -246,8 +246,8 @@ def _run(args: argparse.Namespace, optimizer: str, seed: int) -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .model_file import save
-    from .plot import plot_histories
+    from ..training.model_file import save
+    from ..training.plot import plot_histories
 
     run = _run(args, args.optimizer, args.seed)
     history = run.history
@@ -283,8 +283,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from .examples.iris import OPTIMIZERS
-    from .plot import plot_histories
+    from ..examples.iris import OPTIMIZERS
+    from ..training.plot import plot_histories
 
     names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     unknown = [name for name in names if name not in OPTIMIZERS]
@@ -349,8 +349,8 @@ def _mean_std(values: list[float], digits: int) -> str:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .grad_mode import no_grad
-    from .model_file import load
+    from ..engine.grad_mode import no_grad
+    from ..training.model_file import load
 
     model = load(args.model)
     metadata = getattr(model, "metadata", {})
@@ -393,7 +393,7 @@ def _measurements(text: str, expected: list[str] | int | None) -> np.ndarray:
 
 def _input_size(model: Any) -> int | None:
     """How many numbers the first layer takes, when it says."""
-    from .nn import Linear, Sequential, Standardize
+    from ..nn import Linear, Sequential, Standardize
 
     first = model.layers[0] if isinstance(model, Sequential) and len(model) else model
     if isinstance(first, Standardize):
@@ -403,8 +403,8 @@ def _input_size(model: Any) -> int | None:
 
 def _probabilities(model: Any, outputs: np.ndarray) -> tuple[np.ndarray, str]:
     """Class probabilities from one sample's outputs, and where they come from."""
-    from . import ops
-    from .nn import Sequential, Softmax
+    from .. import ops
+    from ..nn import Sequential, Softmax
 
     if outputs.ndim != 2 or outputs.shape[0] != 1 or outputs.shape[1] < 2:
         raise ValueError(
@@ -430,7 +430,3 @@ def _probabilities(model: Any, outputs: np.ndarray) -> tuple[np.ndarray, str]:
         "softmax of the model's logits" if metadata.get("outputs") == "logits" else "softmax of the model's outputs"
     )
     return ops.softmax(scores).data, source
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from .errors import format_shape
+from ..errors import format_shape
 from .number_format import format_number, format_value, restyle, restyle_numbers
 
 _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}

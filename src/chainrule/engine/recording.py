@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import anomaly
-from .errors import GraphError, format_shape
+from ..errors import GraphError, format_shape
 from .tensor import Tensor
 
 _Key = Any  # ("a", i): argument i; ("v", j): the result of op j; a Tensor: a tensor made outside the ops

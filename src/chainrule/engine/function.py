@@ -35,7 +35,7 @@ import numpy as np
 
 from . import anomaly, grad_mode
 from .versions import creation_order as _sequence
-from .errors import ChainruleError, DTypeError, ShapeError, format_shape
+from ..errors import ChainruleError, DTypeError, ShapeError, format_shape
 from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
 
 ndarray, asarray = np.ndarray, np.asarray

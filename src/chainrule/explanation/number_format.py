@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from .errors import format_shape
+from ..errors import format_shape
 
 Style = Literal["text", "unicode", "latex"]  # terminal and DOT; Markdown and HTML; LaTeX
 

@@ -18,12 +18,12 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import anomaly
-from .errors import ChainruleError
-from .tensor import Tensor
+from ..engine import anomaly
+from ..errors import ChainruleError
+from ..engine.tensor import Tensor
 
 SEEDS = ("seed-004",)
-PACKAGE = Path(__file__).resolve().parent  # frames in here are chainrule's, not the user's
+PACKAGE = Path(__file__).resolve().parent.parent  # chainrule/: frames in here are chainrule's, not the user's
 
 
 class TargetError(ChainruleError, ValueError):
@@ -71,7 +71,7 @@ def _is_users(filename: str) -> bool:
 
 
 def add_commands(commands: Any) -> None:
-    from .cli import option_type
+    from . import option_type
 
     digits = option_type(lambda n: n >= 1, "a positive integer (significant digits)", int)
     positive = option_type(lambda x: 0 < x < math.inf, "a positive number")
@@ -91,7 +91,7 @@ def add_commands(commands: Any) -> None:
 def load_function(target: str) -> Callable[..., Any]:
     """The function a target names."""
     if target == "seed-004":
-        from .examples import scalar_network
+        from ..examples import scalar_network
 
         return scalar_network.divergence
     path_text, separator, name = target.rpartition(":")
@@ -137,8 +137,8 @@ def call_for_scalar(function: Callable[..., Any]) -> Tensor:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .draw import draw
-    from .explain import explain
+    from ..explanation.draw import draw
+    from ..explanation.explain import explain
 
     if args.graph:
         check_graph_path(args.graph)
@@ -157,8 +157,8 @@ def check_graph_path(path: str) -> None:
     An empty graph is saved the way the real one will be, in a throwaway folder, so the rules
     are ``Drawing.save``'s own.
     """
-    from .draw import Drawing
-    from .files import check_writable
+    from ..explanation.draw import Drawing
+    from ..training.files import check_writable
 
     check_writable(path)
     with tempfile.TemporaryDirectory() as folder:
@@ -176,7 +176,7 @@ def run_gradcheck(args: argparse.Namespace) -> int:
 
 
 def _gradcheck_report(function: Callable[..., Any], args: argparse.Namespace) -> Any:
-    from .check import function_of_leaves, gradcheck
+    from ..check import function_of_leaves, gradcheck
 
     parameters = list(inspect.signature(function).parameters.values())
     if parameters and all(p.default is not p.empty for p in parameters):

@@ -23,13 +23,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import anomaly
-from .check_report import InputCheck, Jump, Kink
-from .errors import format_shape
-from .grad_mode import enable_grad
-from .graph import tensors_in_order
-from .number_format import format_number
-from .tensor import Tensor
+from ..engine import anomaly
+from .report import InputCheck, Jump, Kink
+from ..errors import format_shape
+from ..engine.grad_mode import enable_grad
+from ..engine.graph import tensors_in_order
+from ..explanation.number_format import format_number
+from ..engine.tensor import Tensor
 
 MACHINE_EPSILON = float(np.finfo(np.float64).eps)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import describe_value
+from ..errors import describe_value
 from .files import atomic_write, check_writable
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ChainruleError, format_shape
+from ..errors import ChainruleError, format_shape
 from .files import atomic_write
-from .nn import Module, Sequential, Standardize, describe, from_config
+from ..nn import Module, Sequential, Standardize, describe, from_config
 
 FORMAT = "chainrule-model"
 VERSION = 1

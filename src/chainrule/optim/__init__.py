@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from . import versions
-from .errors import DTypeError, check_flag, check_number, describe_value
-from .tensor import FLOAT_DTYPES, Tensor
+from ..engine import versions
+from ..errors import DTypeError, check_flag, check_number, describe_value
+from ..engine.tensor import FLOAT_DTYPES, Tensor
 
 
 class Optimizer:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import numpy as np
 
 from . import anomaly, versions
-from .errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
+from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 ndarray = np.ndarray
 # NumPy's arithmetic on 0-d arrays returns these scalars: gradients as good as arrays (a leaf gets an array)

@@ -33,15 +33,15 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import anomaly
-from .check_report import CheckReport, InputCheck
-from .errors import GraphError, ShapeError, format_shape
-from .explain import freed_graph
+from ..engine import anomaly
+from .report import CheckReport, InputCheck
+from ..errors import GraphError, ShapeError, format_shape
+from ..explanation.explain import freed_graph
 from .finite_differences import Differences, compare, undefined_cause
-from .grad_mode import enable_grad, no_grad
-from .graph import tensors_in_order, topological_order, unbroadcast
-from .number_format import format_number
-from .tensor import FLOAT_DTYPES, Tensor
+from ..engine.grad_mode import enable_grad, no_grad
+from ..engine.graph import tensors_in_order, topological_order, unbroadcast
+from ..explanation.number_format import format_number
+from ..engine.tensor import FLOAT_DTYPES, Tensor
 
 EPS = 1e-6
 RTOL = 1e-5

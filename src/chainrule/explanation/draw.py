@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .explain import Explanation
-from .files import atomic_write
+from ..training.files import atomic_write
 from .number_format import format_value
-from .tensor import Tensor
+from ..engine.tensor import Tensor
 
 INSTALL_GRAPHVIZ = (
     "the Graphviz program 'dot' is not installed: apt-get install graphviz (Debian/Ubuntu), brew install graphviz "

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import anomaly, grad_mode, graph, versions
 from .anomaly import user_location
-from .errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
+from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function

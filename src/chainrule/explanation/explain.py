@@ -35,10 +35,10 @@ from typing import Literal
 
 import numpy as np
 
-from . import versions
-from .errors import GraphError, format_shape
-from .function import Function
-from .graph import tensors_in_order, unbroadcast
+from ..engine import versions
+from ..errors import GraphError, format_shape
+from ..engine.function import Function
+from ..engine.graph import tensors_in_order, unbroadcast
 from .markup import (
     latex_factor,
     latex_formula,
@@ -49,7 +49,7 @@ from .markup import (
     markdown_text,
 )
 from .number_format import Style, check_digits, format_value, restyle_numbers
-from .tensor import Tensor
+from ..engine.tensor import Tensor
 
 _SLOT = 0xE000  # placeholders for the inputs' names in a formula: characters of Unicode's private use area
 

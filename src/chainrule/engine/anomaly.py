@@ -9,7 +9,7 @@ raises ``AnomalyError`` naming the op and that line. Outside the context none of
     >>> with cr.detect_anomaly():
     ...     y = cr.log(x)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    chainrule.anomaly.AnomalyError: detect_anomaly: log produced -inf in its forward pass from finite inputs, at ...
+    chainrule.engine.anomaly.AnomalyError: detect_anomaly: log produced -inf in its forward pass from finite inputs, at ...
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import versions
-from .errors import ChainruleError
+from ..errors import ChainruleError
 
 
 class _ThreadState(threading.local):
@@ -55,7 +55,7 @@ def recorder() -> list[Any] | None:
     return _state.recorder if _threads_on else None
 
 
-_PACKAGE_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_DIRECTORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # chainrule/, above engine/
 
 
 class AnomalyError(ChainruleError, FloatingPointError):
