@@ -12,6 +12,17 @@ An op is a subclass with two methods side by side:
 ``self.needs_input_grad[i]`` tells the backward which gradients are wanted, so it can skip
 the others. Keyword ``options`` are constants (an axis, a slope): they never get gradients.
 
+Two more methods make an op differentiable more than once; every built-in op has both, and a
+user's op needs them only for second derivatives and forward mode:
+
+* ``vjp(self, grad_out, *inputs)`` is ``backward`` written with chainrule ops on tensors
+  (``grad_out`` and the op's input tensors), so the gradient it returns has a graph of its own
+  (``create_graph=True``, ``cr.hessian``). Arrays the forward saved (a mask, indices) may be
+  used as constants; ``self.options`` holds the options.
+* ``jvp(self, tangents, *inputs)`` is forward mode: given one tangent tensor per input (of the
+  input's shape; zeros for an input that does not vary), it returns the output's tangent,
+  also written with chainrule ops (``cr.jvp``, ``cr.jacobian`` of a wide output).
+
     >>> import numpy as np
     >>> import chainrule as cr
     >>> class Cube(cr.Function):
@@ -35,7 +46,7 @@ import numpy as np
 
 from . import anomaly, grad_mode
 from .versions import creation_order as _sequence
-from ..errors import ChainruleError, DTypeError, ShapeError, format_shape
+from ..errors import ChainruleError, DTypeError, GraphError, ShapeError, format_shape
 from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
 
 ndarray, asarray = np.ndarray, np.asarray
@@ -69,6 +80,21 @@ class Function:
 
     def backward(self, grad_out: np.ndarray) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_out)")
+
+    def vjp(self, grad_out: Tensor, *inputs: Tensor) -> Any:
+        """``backward`` with chainrule ops: the gradients as tensors that can be differentiated again."""
+        raise GraphError(
+            f"{self.name}: its backward is written with NumPy arrays, so it cannot be differentiated again "
+            f"(create_graph=True, hessian, gradgradcheck); give {type(self).__name__} a method "
+            "vjp(self, grad_out, *inputs) computing the same gradients with chainrule ops on tensors"
+        )
+
+    def jvp(self, tangents: tuple[Tensor, ...], *inputs: Tensor) -> Tensor:
+        """Forward mode: the output's tangent from one tangent tensor per input, with chainrule ops."""
+        raise GraphError(
+            f"{self.name}: has no forward-mode rule (jvp, jacobian by forward mode); give {type(self).__name__} "
+            "a method jvp(self, tangents, *inputs) returning the output's tangent, written with chainrule ops"
+        )
 
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:

@@ -10,7 +10,7 @@ from .elementwise import abs, add, clip, div, exp, log, maximum, minimum, mul, n
 from .linalg import linear, matmul
 from .loss import binary_cross_entropy, cross_entropy, mse, squared_norm
 from .reduce import logsumexp, max, mean, min, sum
-from .shape import astype, concatenate, getitem, reshape, stack, transpose
+from .shape import astype, broadcast_to, concatenate, getitem, reshape, stack, sum_to, transpose
 
 methods.install()
 
@@ -34,6 +34,7 @@ __all__ = [
     "add",
     "astype",
     "binary_cross_entropy",
+    "broadcast_to",
     "clip",
     "concatenate",
     "cross_entropy",
@@ -65,6 +66,7 @@ __all__ = [
     "stack",
     "sub",
     "sum",
+    "sum_to",
     "tanh",
     "transpose",
     "where",

@@ -26,6 +26,12 @@ class Add(Function):
     def backward(self, grad_out):
         return grad_out, grad_out
 
+    def vjp(self, grad_out, a, b):
+        return grad_out, grad_out
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] + tangents[1]
+
 
 class Sub(Function):
     """d/da (a − b) = 1, d/db (a − b) = −1"""
@@ -37,6 +43,12 @@ class Sub(Function):
 
     def backward(self, grad_out):
         return grad_out, (-grad_out if self.needs_input_grad[1] else None)
+
+    def vjp(self, grad_out, a, b):
+        return grad_out, (-grad_out if self.needs_input_grad[1] else None)
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] - tangents[1]
 
 
 class Mul(Function):
@@ -51,6 +63,13 @@ class Mul(Function):
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
         return (grad_out * self.b if needs_a else None), (grad_out * self.a if needs_b else None)
+
+    def vjp(self, grad_out, a, b):
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] * b + a * tangents[1]
 
 
 class Div(Function):
@@ -141,6 +160,12 @@ class Exp(Function):
 
     def backward(self, grad_out):
         return grad_out * self.out
+
+    def vjp(self, grad_out, x):
+        return grad_out * exp(x)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * exp(x)
 
 
 class Log(Function):

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import AxisError, DTypeError, ShapeError, format_shape, normalize_axes
 from ..engine.function import Function, _apply_without_gradient, named
+from ..engine.graph import unbroadcast
 from ..engine.tensor import Tensor
 
 
@@ -31,6 +32,53 @@ class Reshape(Function):
 
     def backward(self, grad_out):
         return grad_out.reshape(self.shape)
+
+
+class BroadcastTo(Function):
+    """d/dx broadcast_to(x, shape) = the gradient summed back to x's shape (unbroadcast)"""
+
+    template = "broadcast_to({0}, {shape})"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ShapeError(
+                f"broadcast_to: a tensor of shape {format_shape(x.shape)} cannot be broadcast to {tuple(shape)}"
+            ) from None
+
+    def backward(self, grad_out):
+        return unbroadcast(grad_out, self.shape, self.name)
+
+    def vjp(self, grad_out, x):
+        return sum_to(grad_out, self.shape)
+
+    def jvp(self, tangents, x):
+        return broadcast_to(tangents[0], self.options["shape"])
+
+
+class SumTo(Function):
+    """d/dx sum_to(x, shape) = the gradient broadcast back to x's shape
+
+    ``sum_to`` sums over the axes along which a tensor of ``shape`` would be broadcast to x's
+    shape: the engine's ``unbroadcast`` as an op, so that it can be differentiated again.
+    """
+
+    template = "sum_to({0}, {shape})"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return unbroadcast(x, tuple(shape), self.name)
+
+    def backward(self, grad_out):
+        return np.broadcast_to(grad_out, self.shape)
+
+    def vjp(self, grad_out, x):
+        return broadcast_to(grad_out, self.shape)
+
+    def jvp(self, tangents, x):
+        return sum_to(tangents[0], self.options["shape"])
 
 
 class Transpose(Function):
@@ -213,6 +261,27 @@ def reshape(x: Any, *shape: Any, name: str | None = None) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return named(Reshape.apply(x, shape=shape), name)
+
+
+def broadcast_to(x: Any, shape: Sequence[int], name: str | None = None) -> Tensor:
+    """``x`` repeated along new and size-1 axes to ``shape``, as ``np.broadcast_to``.
+
+    >>> import chainrule as cr
+    >>> cr.broadcast_to(cr.tensor([1.0, 2.0]), (2, 2)).data
+    array([[1., 2.],
+           [1., 2.]])
+    """
+    return named(BroadcastTo.apply(x, shape=tuple(shape)), name)
+
+
+def sum_to(x: Any, shape: Sequence[int], name: str | None = None) -> Tensor:
+    """``x`` summed over the axes along which ``shape`` was broadcast to x's shape (the reverse of ``broadcast_to``).
+
+    >>> import chainrule as cr
+    >>> cr.sum_to(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), (1, 2)).data
+    array([[4., 6.]])
+    """
+    return named(SumTo.apply(x, shape=tuple(shape)), name)
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None, name: str | None = None) -> Tensor:
