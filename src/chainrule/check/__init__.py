@@ -493,3 +493,6 @@ def function_of_leaves(loss: Tensor) -> tuple[Callable[..., Tensor], list[Tensor
         return computed[id(loss)]
 
     return replay, leaves
+
+
+from .second_order import gradgradcheck  # noqa: E402, F401  (public; it builds on gradcheck above)

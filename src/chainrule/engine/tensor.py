@@ -233,12 +233,17 @@ class Tensor:
         raise TypeError("@=: a matrix product is not made in place in chainrule; write t = t @ m for a new tensor")
 
     # ----------------------------------------------------------------- graph
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         Gradients are *added* to each leaf's ``.grad`` (calling ``backward()`` twice doubles
         them, as in PyTorch); clear them with ``zero_grad()``. Without ``retain_graph=True``
         the graph's saved values are freed as the pass goes.
+
+        With ``create_graph=True`` the backward pass is recorded too: each leaf's ``.grad`` is
+        then a *tensor* with a graph of its own (not an array), which can be differentiated
+        again (``(w.grad ** 2).sum().backward()``), and the graph is kept unless
+        ``retain_graph=False``. Optimizers read its values.
 
         ``grad`` is needed only when this tensor is not a scalar: it is the vector in the
         vector-Jacobian product, of this tensor's shape.
@@ -269,7 +274,14 @@ class Tensor:
                     f"backward: grad has shape {format_shape(grad_out.shape)} but the tensor has "
                     f"shape {format_shape(self.shape)}"
                 )
-        graph.backward(self, grad_out, retain_graph=retain_graph)
+        if create_graph:
+            from . import autograd
+
+            root_grad = grad if isinstance(grad, Tensor) else Tensor._from_op(grad_out, None)
+            retain = True if retain_graph is None else retain_graph
+            autograd.walk([self], [root_grad], create_graph=True, retain_graph=retain, targets=None)
+            return
+        graph.backward(self, grad_out, retain_graph=bool(retain_graph))
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
