@@ -1,6 +1,6 @@
 """The ``chainrule`` command line.
 
-chainrule demo abc | delta-rule
+chainrule demo abc | delta-rule | newton
 chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
 chainrule compare iris --optimizers gd,nag --plot compare.png
 chainrule predict model.npz --input 5.1,3.5,1.4,0.2
@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product"
     )
     delta.add_argument("--seed", type=_seed, default=0, help="random seed of the example (default 0)")
+    newton = demos.add_parser("newton", help="Newton's method (Hessian from cr.hessian) against gradient descent")
+    newton.add_argument("--steps", type=_positive_int, default=8, help="Newton steps shown (default 8)")
+    newton.add_argument("--lr", type=_positive_float, default=1.0, help="gradient descent's learning rate (default 1)")
 
     train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
     _add_training_options(train)
@@ -207,6 +210,10 @@ def _demo(args: argparse.Namespace) -> int:
         from ..examples import three_matrix
 
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed)
+    elif args.demo == "newton":
+        from ..examples import newton
+
+        return 0 if newton.demo(steps=args.steps, learning_rate=args.lr) < 1e-6 else 1
     else:
         from ..examples import delta_rule
 
