@@ -128,3 +128,58 @@ class Float64Gradient(cr.Function):
 
     def backward(self, grad_out):
         return grad_out.astype(np.float64) / 3
+
+
+def graph_tensors(out: cr.Tensor) -> list[cr.Tensor]:
+    """The tensors of ``out``'s graph, each after the inputs of the op that made it (``out`` last)."""
+    order: list[cr.Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[cr.Tensor, bool]] = [(out, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+        elif id(tensor) not in seen:
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            for item in tensor.grad_fn.inputs if tensor.grad_fn is not None else ():
+                stack.append((item, False))
+    return order
+
+
+def vjp_through(out: cr.Tensor, leaves: list[cr.Tensor], grad_out: cr.Tensor) -> list[cr.Tensor | None]:
+    """The gradients of Σ out ⊙ grad_out with respect to ``leaves``, from every node's ``vjp``: tensors with a graph.
+
+    A test's reference walk of the graph (the engine's ``create_graph=True`` does the same), summing each
+    gradient back to its input's shape with ``cr.sum_to``.
+    """
+    gradients: dict[int, cr.Tensor] = {id(out): grad_out}
+    for tensor in reversed(graph_tensors(out)):
+        node, gradient = tensor.grad_fn, gradients.get(id(tensor))
+        if node is None or gradient is None:
+            continue
+        results = node.vjp(gradient, *node.inputs)
+        results = results if isinstance(results, tuple) else (results,)
+        for item, result in zip(node.inputs, results):
+            if result is None or not item.requires_grad:
+                continue
+            if result.shape != item.shape:
+                result = cr.sum_to(result, item.shape)
+            previous = gradients.get(id(item))
+            gradients[id(item)] = result if previous is None else previous + result
+    return [gradients.get(id(leaf)) for leaf in leaves]
+
+
+def jvp_through(out: cr.Tensor, leaves: list[cr.Tensor], tangents: list[cr.Tensor]) -> cr.Tensor:
+    """The tangent of ``out`` when ``leaves`` move along ``tangents``, from every node's ``jvp`` (zeros elsewhere)."""
+    found: dict[int, cr.Tensor] = {id(leaf): tangent for leaf, tangent in zip(leaves, tangents)}
+    for tensor in graph_tensors(out):
+        if id(tensor) in found:
+            continue
+        node = tensor.grad_fn
+        if node is None:
+            dtype = tensor.dtype if tensor.dtype.kind == "f" else np.float64
+            found[id(tensor)] = cr.tensor(np.zeros(tensor.shape, dtype))
+        else:
+            found[id(tensor)] = node.jvp(tuple(found[id(item)] for item in node.inputs), *node.inputs)
+    return found[id(out)]

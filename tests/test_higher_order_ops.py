@@ -1,0 +1,229 @@
+"""Every op's differentiable backward (``vjp``) and forward-mode rule (``jvp``), against PyTorch and finite differences.
+
+Each op case of the ``test_ops_*`` modules is run through the graph its ops built: ``vjp_through`` and
+``jvp_through`` (in ``oracles``) walk it calling each node's ``vjp`` or ``jvp``, so the gradient and the
+tangent they return carry a graph of their own, which an ordinary first-order backward then differentiates.
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
+
+import chainrule as cr
+from chainrule.check import numerical_gradient
+from chainrule.engine.function import Function
+from chainrule.engine.graph import unbroadcast
+from oracles import OpCase, graph_tensors, jvp_through, relative_error, vjp_through
+from test_ops_activation import CASES as ACTIVATION_CASES
+from test_ops_elementwise import BINARY
+from test_ops_elementwise import CASES as ELEMENTWISE_CASES
+from test_ops_linalg import CASES as LINALG_CASES
+from test_ops_loss import CASES as LOSS_CASES
+from test_ops_reduce import CASES as REDUCE_CASES
+from test_ops_shape import CASES as SHAPE_CASES
+
+CASES = ELEMENTWISE_CASES + LINALG_CASES + REDUCE_CASES + SHAPE_CASES + ACTIVATION_CASES + LOSS_CASES
+TORCH_CASES = [case for case in CASES if case.torch is not None]
+TOLERANCE = 1e-10
+
+# Op classes of chainrule.ops that have no gradient at all: their results never enter a graph.
+WITHOUT_GRADIENT = {"Compare", "Detach"}
+# Op classes added by other branches that do not have vjp and jvp yet (each one a debt, named): none now.
+WITHOUT_HIGHER_ORDER_YET: set[str] = set()
+
+
+class Setup:
+    """One case's inputs, constants, output weight ``v`` (the vector of the VJP) and weights ``u`` of its gradients."""
+
+    def __init__(self, case: OpCase, rng: np.random.Generator) -> None:
+        self.case = case
+        self.arrays = case.inputs(rng)
+        self.constants = case.constants(rng) if case.constants else {}
+        shape = case.chainrule(*(cr.tensor(a) for a in self.arrays), **self.constants).shape
+        self.v = rng.normal(size=shape)
+        self.u = [rng.normal(size=a.shape) for a in self.arrays]
+        self.tangents = [rng.normal(size=a.shape) for a in self.arrays]
+
+    def run(self, arrays: list[np.ndarray] | None = None) -> tuple[list[cr.Tensor], cr.Tensor]:
+        leaves = [cr.tensor(a, requires_grad=True) for a in (self.arrays if arrays is None else arrays)]
+        return leaves, self.case.chainrule(*leaves, **self.constants)
+
+    def first_order_gradients(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """The gradients of Σ out ⊙ v by the ordinary NumPy backward."""
+        with cr.enable_grad():
+            leaves, out = self.run(arrays)
+            out.backward(self.v)
+        return [np.zeros(leaf.shape) if leaf.grad is None else leaf.grad for leaf in leaves]
+
+    def torch_leaves(self, torch: Any) -> list[Any]:
+        return [torch.tensor(a, requires_grad=True) for a in self.arrays]
+
+
+def second_derivatives(setup: Setup) -> list[np.ndarray]:
+    """d/dx Σᵢ vjp(v, x)ᵢ ⊙ uᵢ, by a first-order backward through the graph the vjps built."""
+    leaves, out = setup.run()
+    gradients = vjp_through(out, leaves, cr.tensor(setup.v))
+    total = None
+    for gradient, u in zip(gradients, setup.u):
+        if gradient is not None:
+            term = (gradient * u).sum()
+            total = term if total is None else total + term
+    if total is not None and total.requires_grad:
+        total.backward()
+    return [np.zeros(leaf.shape) if leaf.grad is None else leaf.grad for leaf in leaves]
+
+
+def torch_second_derivatives(setup: Setup, torch: Any) -> list[np.ndarray]:
+    leaves = setup.torch_leaves(torch)
+    out = setup.case.torch(*leaves, **setup.constants)
+    gradients = torch.autograd.grad(out, leaves, torch.tensor(setup.v), create_graph=True, allow_unused=True)
+    terms = [(g * torch.tensor(u)).sum() for g, u in zip(gradients, setup.u) if g is not None]
+    total = sum(terms[1:], terms[0]) if terms else None
+    if total is None or not total.requires_grad:
+        return [np.zeros(a.shape) for a in setup.arrays]
+    seconds = torch.autograd.grad(total, leaves, allow_unused=True)
+    return [np.zeros(a.shape) if s is None else s.numpy(force=True) for s, a in zip(seconds, setup.arrays)]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_each_nodes_vjp_gives_the_numbers_of_its_backward(case: OpCase, rng: np.random.Generator) -> None:
+    setup = Setup(case, rng)
+    leaves, out = setup.run()
+    checked = 0
+    for tensor in graph_tensors(out):
+        node = tensor.grad_fn
+        if node is None:
+            continue
+        grad_out = rng.normal(size=tensor.shape).astype(tensor.dtype)
+        expected = node.backward(grad_out.copy())
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        actual = node.vjp(cr.tensor(grad_out), *node.inputs)
+        actual = actual if isinstance(actual, tuple) else (actual,)
+        assert len(actual) == len(node.inputs), f"{case}: {node.name}.vjp gave {len(actual)} gradients"
+        for position, (ours, theirs, tensor_in) in enumerate(zip(actual, expected, node.inputs)):
+            if not node.needs_input_grad[position]:  # a gradient nobody asked for: the engine leaves it out
+                continue
+            assert isinstance(ours, cr.Tensor), f"{case}: {node.name}.vjp input {position} gave {type(ours)}"
+            theirs = unbroadcast(np.asarray(theirs), tensor_in.shape)
+            ours = cr.sum_to(ours, tensor_in.shape) if ours.shape != tensor_in.shape else ours
+            assert ours.dtype == theirs.dtype, f"{case}: {node.name} input {position}: {ours.dtype} ≠ {theirs.dtype}"
+            np.testing.assert_allclose(
+                ours.data, theirs, rtol=1e-12, atol=1e-14, err_msg=f"{case}: {node.name} input {position}"
+            )
+            checked += 1
+    assert checked, f"{case}: no node's vjp was compared"
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=str)
+def test_second_derivatives_match_torch(case: OpCase, torch: Any, rng: np.random.Generator) -> None:
+    setup = Setup(case, rng)
+    ours, theirs = second_derivatives(setup), torch_second_derivatives(setup, torch)
+    for position, (mine, reference) in enumerate(zip(ours, theirs)):
+        np.testing.assert_allclose(mine, reference, rtol=TOLERANCE, atol=TOLERANCE, err_msg=f"{case}: input {position}")
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.finite_differences], ids=str)
+def test_second_derivatives_match_finite_differences_of_the_gradient(case: OpCase, rng: np.random.Generator) -> None:
+    setup = Setup(case, rng)
+    ours = second_derivatives(setup)
+
+    def weighted_gradient(*tensors: cr.Tensor) -> float:
+        gradients = setup.first_order_gradients([t.data for t in tensors])
+        return float(sum(np.sum(g * u) for g, u in zip(gradients, setup.u)))
+
+    numeric = numerical_gradient(weighted_gradient, *setup.arrays)
+    for position, (mine, expected) in enumerate(zip(ours, numeric)):
+        error = relative_error(mine, expected)
+        assert error < 1e-6, f"{case}: input {position} relative error {error:.2e}"
+
+
+def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: list[np.ndarray]) -> np.ndarray:
+    """The output's tangent by ``torch.func.jvp``."""
+    with warnings.catch_warnings():  # torch's first forward-mode call scripts decompositions with deprecated torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _, tangent = torch.func.jvp(
+            function, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
+        )
+    return tangent.numpy(force=True)
+
+
+def tangent_out(setup: Setup) -> np.ndarray:
+    leaves, out = setup.run()
+    return jvp_through(out, leaves, [cr.tensor(t) for t in setup.tangents]).data
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=str)
+def test_jvp_matches_torch_func_jvp(case: OpCase, torch: Any, rng: np.random.Generator) -> None:
+    setup = Setup(case, rng)
+    ours = tangent_out(setup)
+    expected = torch_jvp(torch, lambda *xs: setup.case.torch(*xs, **setup.constants), setup.arrays, setup.tangents)
+    np.testing.assert_allclose(ours, expected, rtol=TOLERANCE, atol=TOLERANCE, err_msg=str(case))
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if case.finite_differences], ids=str)
+def test_jvp_matches_finite_differences_of_the_forward(case: OpCase, rng: np.random.Generator) -> None:
+    setup = Setup(case, rng)
+    ours = tangent_out(setup)
+    step = 1e-6
+    with cr.no_grad():
+        ahead = setup.case.chainrule(
+            *(cr.tensor(a + step * t) for a, t in zip(setup.arrays, setup.tangents)), **setup.constants
+        )
+        behind = setup.case.chainrule(
+            *(cr.tensor(a - step * t) for a, t in zip(setup.arrays, setup.tangents)), **setup.constants
+        )
+    numeric = (ahead.data - behind.data) / (2 * step)
+    error = relative_error(ours, numeric)
+    assert error < 1e-6, f"{case}: relative error {error:.2e}"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shapes=mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3),
+    op=st.sampled_from(sorted(BINARY)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_binary_ops_under_any_broadcasting_match_torch(shapes, op, seed, torch) -> None:
+    """Any broadcastable pair: the second derivatives and the JVP equal PyTorch's."""
+    rng = np.random.default_rng(seed)
+    ours, theirs = BINARY[op]
+    setup = Setup(OpCase(op, ours, theirs, list(shapes.input_shapes), ["positive", "positive"]), rng)
+    for mine, reference in zip(second_derivatives(setup), torch_second_derivatives(setup, torch)):
+        assert mine.shape == reference.shape
+        np.testing.assert_allclose(mine, reference, rtol=TOLERANCE, atol=TOLERANCE)
+    expected = torch_jvp(torch, theirs, setup.arrays, setup.tangents)
+    np.testing.assert_allclose(tangent_out(setup), expected, rtol=TOLERANCE, atol=TOLERANCE)
+
+
+def op_classes() -> list[type[Function]]:
+    """Every Function subclass defined in a module of chainrule.ops."""
+    import importlib
+    import pkgutil
+
+    classes = []
+    for module_info in pkgutil.iter_modules(cr.ops.__path__):
+        module = importlib.import_module(f"chainrule.ops.{module_info.name}")
+        for item in vars(module).values():
+            if inspect.isclass(item) and issubclass(item, Function) and item.__module__ == module.__name__:
+                classes.append(item)
+    return classes
+
+
+def test_every_op_with_a_gradient_has_a_vjp_and_a_jvp() -> None:
+    missing = []
+    for op in op_classes():
+        if op.__name__ in WITHOUT_GRADIENT | WITHOUT_HIGHER_ORDER_YET:
+            continue
+        for method in ("vjp", "jvp"):
+            if getattr(op, method) is getattr(Function, method):
+                missing.append(f"{op.__module__}.{op.__name__}.{method}")
+    assert not missing, "ops without a differentiable rule: " + ", ".join(missing)
+    assert len(op_classes()) > 30
