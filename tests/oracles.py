@@ -6,6 +6,7 @@ backward sees a non-trivial ``grad_out`` (the vector in the vector-Jacobian prod
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -183,3 +184,13 @@ def jvp_through(out: cr.Tensor, leaves: list[cr.Tensor], tangents: list[cr.Tenso
         else:
             found[id(tensor)] = node.jvp(tuple(found[id(item)] for item in node.inputs), *node.inputs)
     return found[id(out)]
+
+
+def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: list[np.ndarray]) -> np.ndarray:
+    """The output's tangent by ``torch.func.jvp``: the forward-mode oracle."""
+    with warnings.catch_warnings():  # torch's first forward-mode call scripts decompositions with deprecated torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _, tangent = torch.func.jvp(
+            function, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
+        )
+    return tangent.numpy(force=True)

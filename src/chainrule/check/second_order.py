@@ -181,3 +181,74 @@ def _weighted_vjp(
                 gradient = gradient if isinstance(gradient, Tensor) else Tensor(gradient)
                 total = total + (ops.sum_to(gradient, values[position].shape) * weight).sum()
         return total
+
+
+def hessian_checks(
+    f: Callable[..., Any],
+    hessian_f: Callable[..., Any],
+    arrays: Sequence[np.ndarray],
+    names: Sequence[str],
+    eps: float,
+    rtol: float,
+    atol: float,
+) -> list[Any]:
+    """A hand-written Hessian of f's one input against ``cr.hessian`` and finite differences of the gradient.
+
+    Row j of the Hessian is the gradient of ∂f/∂xⱼ: each row is checked like a gradient (kinks and
+    all), and the worst row is reported, with the same plain words as a hand-written gradient
+    (transposed, scaled) and a note when the hand-written Hessian is not symmetric.
+    """
+    from . import _diagnose_hand_gradient, _hand_gradients, _shape_problem  # the first-order rules, reused
+    from .finite_differences import Differences, compare
+    from ..functional import grad, hessian
+
+    if len(arrays) != 1:
+        raise TypeError(
+            f"check_gradient: hessian= checks a function of one input, f has {len(arrays)}; "
+            "put the inputs into one vector to check their Hessian"
+        )
+    (x,) = arrays
+    name = f"Hessian of {names[0]}"
+    size = x.size
+    (given,) = _hand_gradients(hessian_f(x.copy()), [np.zeros(x.shape + x.shape)], [name])
+    exact = hessian(f)(x.copy())
+    if given.shape != exact.shape:
+        return [_shape_problem(name, given, exact)]
+    gradient = grad(f)
+    rows = []
+    for j in range(size):
+        index = np.unravel_index(j, x.shape)
+
+        def partial(index: tuple[int, ...] = index) -> float:
+            return float(gradient(x)[index])
+
+        differences = Differences(partial, [x], eps)
+        rows.append(
+            compare(
+                f"{name}{format_shape(tuple(int(i) for i in index))}",
+                given[index],
+                differences,
+                0,
+                rtol,
+                atol,
+                reference=exact[index],
+                labels=("hand-written", "autodiff"),
+            )
+        )
+    worst = max(rows, key=lambda row: (not row.passed, row.max_abs_error or 0.0))
+    row_index = tuple(int(i) for i in np.unravel_index(rows.index(worst), x.shape))
+    worst.name = name
+    worst.shape = given.shape
+    worst.passed = all(row.passed for row in rows)
+    worst.failed_elements = sum(row.failed_elements for row in rows)
+    worst.undefined_elements = sum(row.undefined_elements for row in rows)
+    if worst.worst_index is not None:
+        worst.worst_index = row_index + worst.worst_index
+    if not worst.passed:
+        worst.notes += _diagnose_hand_gradient(name, given, exact, rtol, atol)
+    flat = given.reshape(size, size)
+    if not np.allclose(flat, flat.T, rtol=rtol, atol=atol):
+        worst.notes.append(
+            "the hand-written Hessian is not symmetric; the Hessian of a twice continuously differentiable f is"
+        )
+    return [worst]
