@@ -33,6 +33,12 @@ class Reshape(Function):
     def backward(self, grad_out):
         return grad_out.reshape(self.shape)
 
+    def vjp(self, grad_out, x):
+        return Reshape.apply(grad_out, shape=self.shape)
+
+    def jvp(self, tangents, x):
+        return Reshape.apply(tangents[0], shape=self.options["shape"])
+
 
 class BroadcastTo(Function):
     """d/dx broadcast_to(x, shape) = the gradient summed back to x's shape (unbroadcast)"""
@@ -105,6 +111,12 @@ class Transpose(Function):
             return np.transpose(grad_out)
         return np.transpose(grad_out, np.argsort(self.axes))
 
+    def vjp(self, grad_out, x):
+        return Transpose.apply(grad_out, axes=None if self.axes is None else tuple(np.argsort(self.axes).tolist()))
+
+    def jvp(self, tangents, x):
+        return Transpose.apply(tangents[0], axes=self.axes)
+
 
 class GetItem(Function):
     """d/dx x[index] = the gradient scattered into zeros at ``index`` (added where repeated)
@@ -138,6 +150,48 @@ class GetItem(Function):
         else:
             np.add.at(grad, self.index, grad_out)  # integer arrays may repeat an element
         return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def vjp(self, grad_out, x, *tensors):
+        grad = ScatterAdd.apply(grad_out, *tensors, index=self.options["index"], shape=self.shape)
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def jvp(self, tangents, x, *tensors):
+        return GetItem.apply(tangents[0], *tensors, index=self.options["index"])
+
+
+class ScatterAdd(Function):
+    """d/dv scatter_add(v, index, shape) = the gradient gathered at ``index``: the reverse of ``x[index]``
+
+    Zeros of ``shape`` with the values added at ``index`` (where the index repeats an element, its
+    values add up): ``GetItem``'s backward as an op, so that it can be differentiated again.
+    """
+
+    name = "scatter_add"
+
+    def formula(self, names):
+        return f"scatter_add({names[0]}, {self.options['shape']})"
+
+    def forward(self, values, *tensors, index, shape):
+        if tensors:
+            index = _filled(index, tensors)
+        self.index, self.tensor_count = index, len(tensors)
+        out = np.zeros(shape, dtype=values.dtype)
+        if _picks_each_element_once(index):
+            out[index] = values
+        else:
+            np.add.at(out, index, values)
+        return out
+
+    def backward(self, grad_out):
+        grad = grad_out[self.index]
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def vjp(self, grad_out, values, *tensors):
+        grad = GetItem.apply(grad_out, *tensors, index=self.options["index"])
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def jvp(self, tangents, values, *tensors):
+        return ScatterAdd.apply(tangents[0], *tensors, index=self.options["index"], shape=self.options["shape"])
 
 
 class _Slot:
@@ -204,6 +258,17 @@ class Concatenate(Function):
     def backward(self, grad_out):
         return tuple(np.split(grad_out, np.cumsum(self.sizes)[:-1], axis=self.axis))
 
+    def vjp(self, grad_out, *inputs):
+        ends = np.cumsum(self.sizes).tolist()
+        before = (slice(None),) * self.axis
+        return tuple(
+            getitem(grad_out, before + (slice(end - size, end),)) if needed else None
+            for end, size, needed in zip(ends, self.sizes, self.needs_input_grad)
+        )
+
+    def jvp(self, tangents, *inputs):
+        return Concatenate.apply(*tangents, axis=self.axis)
+
 
 class Stack(Function):
     """d/dxₖ stack(x₁, …, xₙ) = the k-th slice of the gradient along the new axis"""
@@ -226,6 +291,15 @@ class Stack(Function):
 
     def backward(self, grad_out):
         return tuple(np.take(grad_out, k, axis=self.axis) for k in range(self.count))
+
+    def vjp(self, grad_out, *inputs):
+        before = (slice(None),) * self.axis
+        return tuple(
+            getitem(grad_out, before + (k,)) if needed else None for k, needed in enumerate(self.needs_input_grad)
+        )
+
+    def jvp(self, tangents, *inputs):
+        return Stack.apply(*tangents, axis=self.axis)
 
 
 class Detach(Function):
@@ -253,6 +327,12 @@ class AsType(Function):
 
     def backward(self, grad_out):
         return grad_out.astype(self.dtype)
+
+    def vjp(self, grad_out, x):
+        return AsType.apply(grad_out, dtype=self.dtype)
+
+    def jvp(self, tangents, x):
+        return AsType.apply(tangents[0], dtype=self.options["dtype"])
 
 
 # ------------------------------------------------------------------------- public functions
