@@ -194,3 +194,10 @@ def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: lis
             function, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
         )
     return tangent.numpy(force=True)
+
+
+def torch_hessian(torch: Any, function: Any, x: np.ndarray) -> np.ndarray:
+    """The Hessian by ``torch.func.hessian`` (forward over reverse mode), as an array."""
+    with warnings.catch_warnings():  # as in torch_jvp: its forward mode scripts with deprecated torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.func.hessian(function)(torch.tensor(x)).numpy(force=True)

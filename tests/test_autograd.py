@@ -9,6 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.examples import three_matrix as abc
+from oracles import torch_hessian
 
 
 def test_grad_of_a_cube_twice() -> None:
@@ -86,7 +87,7 @@ def test_grad_errors_are_one_line() -> None:
     ):
         cr.autograd.grad((x * 2).sum(), [x, y])
     assert cr.autograd.grad((x * 2).sum(), [x, y], allow_unused=True)[1] is None
-    with pytest.raises(cr.GraphError, match="grad: input 0 does not require grad"):
+    with pytest.raises(cr.GraphError, match=r"grad: input 0 of shape \(1,\) does not require grad"):
         cr.autograd.grad((x * 2).sum(), cr.tensor([1.0]))
     with pytest.raises(cr.ShapeError, match=r"grad: grad_outputs 0 has shape \(3,\) but output 0 has shape \(2,\)"):
         cr.autograd.grad(x * 2, x, grad_outputs=[np.ones(3)])
@@ -149,7 +150,7 @@ def test_three_matrix_network_full_hessian_against_torch(torch: Any) -> None:
         w = (torch.sigmoid(x @ a) + x @ b) @ c
         return (w * w).sum()
 
-    expected = torch.func.hessian(torch_loss)(torch.tensor(theta0)).numpy()
+    expected = torch_hessian(torch, torch_loss, theta0)
     assert hessian.shape == (27, 27)
     np.testing.assert_allclose(hessian, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(hessian, hessian.T, rtol=1e-12, atol=1e-12)
