@@ -315,3 +315,17 @@ def test_unnamed_constants_in_formulas_are_written_as_the_values_beside_them() -
     assert "<td>x · 10⁻⁸</td>" in page and "e-0" not in page
     assert r"t_{1} &= x \cdot 10^{-8} = 2 \times 10^{-8}" in latex and "e-0" not in latex
     assert "t1 = x · 1e-08" in explanation.text()  # plain text keeps Python's notation, as its values do
+
+
+def test_a_second_derivative_is_explained_step_by_step(torch) -> None:
+    """The backward pass of a backward pass (create_graph=True) is a graph like any other: explain walks it."""
+    w, x = cr.tensor(2.0, requires_grad=True, name="w"), cr.tensor(0.5, requires_grad=True, name="x")
+    (slope,) = cr.autograd.grad(cr.sigmoid(w * x), w, create_graph=True)
+    explanation = cr.explain(slope.named("dy_dw"))
+    tw, tx = torch.tensor(2.0, requires_grad=True), torch.tensor(0.5, requires_grad=True)
+    (tslope,) = torch.autograd.grad(torch.sigmoid(tw * tx), tw, create_graph=True)
+    second = torch.autograd.grad(tslope, [tw, tx])
+    assert explanation.gradients["w"] == pytest.approx(second[0].item(), rel=1e-14)
+    assert explanation.gradients["x"] == pytest.approx(second[1].item(), rel=1e-14)
+    text = str(explanation)
+    assert "[sigmoid]" in text and "∂dy_dw/∂w = " in text
