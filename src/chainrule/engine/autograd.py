@@ -30,7 +30,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import anomaly, versions
+from . import observers, versions
 from .grad_mode import enable_grad
 from .graph import _accumulate_leaf, _freed, as_gradient_array, unbroadcast, wrong_count
 from .tensor import Tensor
@@ -187,13 +187,17 @@ def walk(
 
 def _local_gradients(node: Any, gradient: Any, create_graph: bool) -> tuple[Any, ...]:
     """One node's vector-Jacobian product: ``vjp`` on tensors with ``create_graph``, else ``backward``."""
+    watched = bool(observers.active())
     if create_graph:
         if node.sequence < versions.latest:  # vjp reads the inputs' arrays too, not only what forward saved
             versions.check_inputs(node)
         with enable_grad():
-            input_grads = node.vjp(gradient, *node.inputs)
-    elif anomaly.is_enabled():
-        input_grads = anomaly.checked_backward(node, gradient)
+            if watched:
+                input_grads = observers.observed_backward(node, gradient, differentiable=True)
+            else:
+                input_grads = node.vjp(gradient, *node.inputs)
+    elif watched:
+        input_grads = observers.observed_backward(node, gradient)
     else:
         input_grads = node.backward(gradient)
     if type(input_grads) is not tuple:

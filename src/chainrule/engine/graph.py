@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
-from . import anomaly, versions
+from . import observers, versions
 from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 ndarray = np.ndarray
@@ -141,14 +141,14 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     grads = {node: grad_out}
     summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap = [(-node.sequence, node)]
-    checked = anomaly.is_enabled()
+    watched = bool(observers.active())  # detect_anomaly's checks, a recording trace, your own observer
     changed = versions.latest  # nodes made after the newest change in place need no look at their arrays
     while heap:
         node = heappop(heap)[1]
         grad = grads.pop(node)
         if node.sequence < changed:
             versions.check_saved(node)
-        input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
+        input_grads = observers.observed_backward(node, grad) if watched else node.backward(grad)
         inputs = node.inputs
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)

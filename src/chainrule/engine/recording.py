@@ -9,12 +9,12 @@ into straight-line code.
 
 from __future__ import annotations
 
-from threading import get_ident
 from typing import Any
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, observers
+from .observers import Observer
 from ..errors import GraphError, format_shape
 from .tensor import Tensor
 
@@ -91,6 +91,36 @@ def _short(options: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{name}={value!r:.40}" for name, value in options.items()) + "}"
 
 
+class TraceRecorder(Observer):
+    """The observer that records ``f`` for a trace: every op applied, with the checks of ``ValueReads``.
+
+    Ops record the user's line (for the messages); a change in place is refused, since a replay
+    repeats only the recorded ops and would skip it.
+    """
+
+    wants_locations = True
+
+    def __init__(self, records: list[Any], reads: ValueReads) -> None:
+        self.records, self.reads = records, reads
+
+    def op_applied(self, node: Any, inputs: tuple[Any, ...], options: dict[str, Any], out: Any) -> None:
+        self.records.append((node, inputs, options, out))
+
+    def value_read(self, tensor: Any, how: str) -> None:
+        self.reads(tensor, how)
+
+    def changed_in_place(self, tensor: Any, symbol: str, location: str) -> None:
+        raise GraphError(
+            f"trace: f changes a tensor in place ({symbol} at {location}); a replay repeats only tensor ops "
+            f"and would skip it: write t = t {symbol[:-1]} ... inside f"
+        )
+
+
+def recording_trace() -> bool:
+    """True while a trace records ``f`` in this thread."""
+    return any(isinstance(observer, TraceRecorder) for observer in observers.active())
+
+
 class ValueReads:
     """While ``f`` records: refuse to let a value computed from its arguments or parameters leave tensor ops.
 
@@ -99,7 +129,7 @@ class ValueReads:
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
-        self.arguments, self.thread = arguments, get_ident()
+        self.arguments = arguments
         self.computed = {id(t) for t in arguments}
         self.records, self.seen = records, 0
 
@@ -112,8 +142,6 @@ class ValueReads:
         return self.computed
 
     def __call__(self, tensor: Tensor, how: str) -> None:
-        if get_ident() != self.thread:  # another thread's code, not f's
-            return
         if tensor.requires_grad or id(tensor) in self.update():
             raise GraphError(
                 f"trace: f reads the value of a tensor computed from its arguments or parameters with {how}, at "

@@ -54,11 +54,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly, grad_mode
+from . import anomaly, grad_mode, observers
 from ..errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
-from .recording import Recording, ShapeChanged, ValueReads, check_graph_inputs, check_loss
-from .tensor import Tensor, _value_readers
+from .recording import (
+    Recording,
+    ShapeChanged,
+    TraceRecorder,
+    ValueReads,
+    check_graph_inputs,
+    check_loss,
+    recording_trace,
+)
+from .tensor import Tensor
 
 
 class _Tape:
@@ -273,13 +281,13 @@ class Traced:
             raise TypeError(
                 f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
             )
-        if grad_mode._threads_off or anomaly._threads_on:  # some thread has a mode on: look at this one's
+        if grad_mode._threads_off or observers._threads_on:  # some thread has a mode on: look at this one's
             if not grad_mode.is_grad_enabled():
                 raise GraphError(
                     "trace: a traced step computes gradients, but it was called inside no_grad(); call f itself "
                     "there for the loss alone"
                 )
-            if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
+            if observers.active():  # inside detect_anomaly, while a trace records, or another observer watches
                 return self._eager(args)
         last = self._last
         if (
@@ -316,7 +324,7 @@ class Traced:
 
     def _eager(self, args: tuple[Any, ...]) -> Tensor:
         """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
-        if anomaly.recorder() is not None:
+        if recording_trace():
             raise GraphError(
                 "trace: a traced function was called inside another traced function's f, at "
                 f"{anomaly.user_location()}; a trace cannot record a replay: call the plain function there"
@@ -330,15 +338,8 @@ class Traced:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
         reads = ValueReads(arguments, records)
-        recorder = anomaly._state.recorder
-        anomaly._state.recorder = records
-        _value_readers.append(reads)
-        try:
-            with anomaly.record_locations():
-                loss = self.f(*arguments)
-        finally:
-            anomaly._state.recorder = recorder
-            _value_readers.pop()
+        with observers.observe(TraceRecorder(records, reads)):
+            loss = self.f(*arguments)
         check_loss(loss)
         check_graph_inputs(arguments, records)
         reads.check_wrapped_arrays()
