@@ -69,16 +69,17 @@ class Setup:
 
 def second_derivatives(setup: Setup) -> list[np.ndarray]:
     """d/dx Σᵢ vjp(v, x)ᵢ ⊙ uᵢ, by a first-order backward through the graph the vjps built."""
-    leaves, out = setup.run()
-    gradients = vjp_through(out, leaves, cr.tensor(setup.v))
-    total = None
-    for gradient, u in zip(gradients, setup.u):
-        if gradient is not None:
-            term = (gradient * u).sum()
-            total = term if total is None else total + term
+    leaves, total = weighted_vjp(setup)
     if total is not None and total.requires_grad:
         total.backward()
     return [np.zeros(leaf.shape) if leaf.grad is None else leaf.grad for leaf in leaves]
+
+
+def weighted_vjp(setup: Setup) -> tuple[list[cr.Tensor], cr.Tensor | None]:
+    """The leaves and Σᵢ vjp(v, x)ᵢ ⊙ uᵢ, a scalar with a graph (None when no input gets a gradient)."""
+    leaves, out = setup.run()
+    terms = [(g * u).sum() for g, u in zip(vjp_through(out, leaves, cr.tensor(setup.v)), setup.u) if g is not None]
+    return leaves, (sum(terms[1:], terms[0]) if terms else None)
 
 
 def torch_second_derivatives(setup: Setup, torch: Any) -> list[np.ndarray]:
@@ -145,6 +146,46 @@ def test_second_derivatives_match_finite_differences_of_the_gradient(case: OpCas
     for position, (mine, expected) in enumerate(zip(ours, numeric)):
         error = relative_error(mine, expected)
         assert error < 1e-6, f"{case}: input {position} relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_forward_over_reverse_gives_the_hessian_vector_product_of_reverse_over_reverse(case, rng) -> None:
+    """The jvp of the graph the vjps built (the HVP as jax.hvp computes it) equals Σ tangent ⊙ second derivatives."""
+    setup = Setup(case, rng)
+    expected = sum(float(np.sum(second * t)) for second, t in zip(second_derivatives(setup), setup.tangents))
+    leaves, total = weighted_vjp(setup)
+    ours = 0.0 if total is None else jvp_through(total, leaves, [cr.tensor(t) for t in setup.tangents]).item()
+    assert ours == pytest.approx(expected, rel=1e-12, abs=1e-12), case
+
+
+@pytest.mark.parametrize("case", TORCH_CASES, ids=str)
+def test_third_derivatives_match_torch(case: OpCase, torch: Any, rng: np.random.Generator) -> None:
+    """Reverse over reverse over reverse: the vjps of the ops the vjps are written with, against PyTorch."""
+    setup = Setup(case, rng)
+    weights = [rng.normal(size=a.shape) for a in setup.arrays]
+    leaves, total = weighted_vjp(setup)
+    ours = [np.zeros(a.shape) for a in setup.arrays]
+    if total is not None and total.requires_grad:
+        seconds = vjp_through(total, leaves, cr.tensor(1.0))
+        terms = [(g * w).sum() for g, w in zip(seconds, weights) if g is not None]
+        third = sum(terms[1:], terms[0]) if terms else None
+        if third is not None and third.requires_grad:
+            third.backward()
+            ours = [np.zeros(leaf.shape) if leaf.grad is None else leaf.grad for leaf in leaves]
+
+    torch_leaves = setup.torch_leaves(torch)
+    out = case.torch(*torch_leaves, **setup.constants)
+    expected = [np.zeros(a.shape) for a in setup.arrays]
+    grads = torch.autograd.grad(out, torch_leaves, torch.tensor(setup.v), create_graph=True, allow_unused=True)
+    second_total = sum((g * torch.tensor(u)).sum() for g, u in zip(grads, setup.u) if g is not None)
+    if torch.is_tensor(second_total) and second_total.requires_grad:
+        seconds = torch.autograd.grad(second_total, torch_leaves, create_graph=True, allow_unused=True)
+        third_total = sum((g * torch.tensor(w)).sum() for g, w in zip(seconds, weights) if g is not None)
+        if torch.is_tensor(third_total) and third_total.requires_grad:
+            thirds = torch.autograd.grad(third_total, torch_leaves, allow_unused=True)
+            expected = [np.zeros(a.shape) if t is None else t.numpy(force=True) for t, a in zip(thirds, setup.arrays)]
+    for position, (mine, reference) in enumerate(zip(ours, expected)):
+        np.testing.assert_allclose(mine, reference, rtol=1e-9, atol=1e-9, err_msg=f"{case}: input {position}")
 
 
 def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: list[np.ndarray]) -> np.ndarray:
