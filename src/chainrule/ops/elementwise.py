@@ -92,7 +92,7 @@ class Div(Function):
         return (grad_out / b if needs_a else None), (-grad_out * a / (b * b) if needs_b else None)
 
     def jvp(self, tangents, a, b):
-        return tangents[0] / b - a * tangents[1] / (b * b)
+        return (tangents[0] - a / b * tangents[1]) / b  # PyTorch's form: −inf, not inf − inf, for 1/0
 
 
 class Neg(Function):

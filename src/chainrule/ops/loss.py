@@ -324,7 +324,8 @@ class BinaryCrossEntropy(Function):
     def vjp(self, grad_out, x, target):
         grad = _expand(self, grad_out)
         slope_x, slope_target = self._slopes(x, target)
-        return grad * slope_x, (grad * slope_target if self.needs_input_grad[1] else None)
+        needs_x, needs_target = self.needs_input_grad
+        return (grad * slope_x if needs_x else None), (grad * slope_target if needs_target else None)
 
     def jvp(self, tangents, x, target):
         slope_x, slope_target = self._slopes(x, target)
