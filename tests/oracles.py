@@ -201,3 +201,14 @@ def torch_hessian(torch: Any, function: Any, x: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():  # as in torch_jvp: its forward mode scripts with deprecated torch.jit
         warnings.simplefilter("ignore", DeprecationWarning)
         return torch.func.hessian(function)(torch.tensor(x)).numpy(force=True)
+
+
+class Cube(cr.Function):
+    """d/dx x³ = 3x² (a user's op written for first order only: forward and a NumPy backward, no vjp or jvp)"""
+
+    def forward(self, x):
+        self.x = x
+        return x**3
+
+    def backward(self, grad_out):
+        return grad_out * 3 * self.x**2

@@ -9,7 +9,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.examples import three_matrix as abc
-from oracles import torch_hessian
+from oracles import Cube, torch_hessian
 
 
 def test_grad_of_a_cube_twice() -> None:
@@ -95,17 +95,6 @@ def test_grad_errors_are_one_line() -> None:
     cr.autograd.grad(loss, x)  # frees the graph: retain_graph defaults to create_graph=False
     with pytest.raises(cr.GraphError, match="already freed"):
         cr.autograd.grad(loss, x)
-
-
-class Cube(cr.Function):
-    """d/dx x³ = 3x²"""
-
-    def forward(self, x):
-        self.x = x
-        return x**3
-
-    def backward(self, grad_out):
-        return grad_out * 3 * self.x**2
 
 
 class TwiceDifferentiableCube(Cube):

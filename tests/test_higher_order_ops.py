@@ -21,7 +21,7 @@ import chainrule as cr
 from chainrule.check import numerical_gradient
 from chainrule.engine.function import Function
 from chainrule.engine.graph import unbroadcast
-from oracles import OpCase, graph_tensors, jvp_through, relative_error, vjp_through
+from oracles import OpCase, graph_tensors, jvp_through, relative_error, torch_jvp, vjp_through
 from test_ops_activation import CASES as ACTIVATION_CASES
 from test_ops_elementwise import BINARY
 from test_ops_elementwise import CASES as ELEMENTWISE_CASES
@@ -186,16 +186,6 @@ def test_third_derivatives_match_torch(case: OpCase, torch: Any, rng: np.random.
             expected = [np.zeros(a.shape) if t is None else t.numpy(force=True) for t, a in zip(thirds, setup.arrays)]
     for position, (mine, reference) in enumerate(zip(ours, expected)):
         np.testing.assert_allclose(mine, reference, rtol=1e-9, atol=1e-9, err_msg=f"{case}: input {position}")
-
-
-def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: list[np.ndarray]) -> np.ndarray:
-    """The output's tangent by ``torch.func.jvp``."""
-    with warnings.catch_warnings():  # torch's first forward-mode call scripts decompositions with deprecated torch.jit
-        warnings.simplefilter("ignore", DeprecationWarning)
-        _, tangent = torch.func.jvp(
-            function, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
-        )
-    return tangent.numpy(force=True)
 
 
 def tangent_out(setup: Setup) -> np.ndarray:

@@ -294,54 +294,36 @@ class Maximum(Function):
     """d/da max(a, b) = 1 where a > b, ½ where a = b, 0 elsewhere (and the same for b)"""
 
     template = "max({0}, {1})"
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)  # Minimum: np.minimum, np.less
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.maximum(a, b)
+        return self.pick(a, b)
 
     def backward(self, grad_out):
-        share_a = np.where(self.a > self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
+        share_a = self.share_of_first(self.a, self.b, grad_out.dtype)
         needs_a, needs_b = self.needs_input_grad
         return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
 
     def vjp(self, grad_out, a, b):
-        share_a = _share_of_first(self, a, b, grad_out.dtype)
+        share_a = self.share_of_first(a.data, b.data, grad_out.dtype)  # a constant array: no second derivative
         needs_a, needs_b = self.needs_input_grad
         return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
 
     def jvp(self, tangents, a, b):
-        share_a = _share_of_first(self, a, b, tangents[0].dtype)
+        share_a = self.share_of_first(a.data, b.data, tangents[0].dtype)
         return tangents[0] * share_a + tangents[1] * (1 - share_a)
 
+    def share_of_first(self, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The part of the gradient that goes to ``a``: 1 where it wins, ½ at ties, 0 elsewhere."""
+        return np.where(self.wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(dtype)
 
-class Minimum(Function):
+
+class Minimum(Maximum):
     """d/da min(a, b) = 1 where a < b, ½ where a = b, 0 elsewhere (and the same for b)"""
 
     template = "min({0}, {1})"
-
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return np.minimum(a, b)
-
-    def backward(self, grad_out):
-        share_a = np.where(self.a < self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
-        needs_a, needs_b = self.needs_input_grad
-        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
-
-    def vjp(self, grad_out, a, b):
-        share_a = _share_of_first(self, a, b, grad_out.dtype)
-        needs_a, needs_b = self.needs_input_grad
-        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
-
-    def jvp(self, tangents, a, b):
-        share_a = _share_of_first(self, a, b, tangents[0].dtype)
-        return tangents[0] * share_a + tangents[1] * (1 - share_a)
-
-
-def _share_of_first(op: Maximum | Minimum, a: Tensor, b: Tensor, dtype: np.dtype) -> np.ndarray:
-    """The part of the gradient that goes to ``a``: 1 where it wins, ½ at ties, 0 elsewhere (a constant array)."""
-    wins = a.data > b.data if isinstance(op, Maximum) else a.data < b.data
-    return np.where(wins, 1.0, np.where(a.data == b.data, 0.5, 0.0)).astype(dtype)
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Clip(Function):
