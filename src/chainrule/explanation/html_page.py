@@ -170,16 +170,17 @@ def _backward_step(
         label = f"∂{loss}/∂{part.input_name}" + (f" ({received} of {uses} uses)" if uses > 1 else "")
         nodes[target].stages.append((step, label, view(total, digits)))
         chain = partial(loss, part.input_name) + ("<mo>+=</mo>" if part.shared else "<mo>=</mo>") + upstream
-        if part.local is not None:
+        numbers = ""
+        if part.local is not None:  # the product in symbols, then (a line of its own) in numbers
             chain += "<mo>·</mo>" + partial(row.name, part.input_name)
-            chain += f"<mo>=</mo>{_number(explanation.factor(row.gradient, 'unicode'))}<mo>·</mo>"
-            chain += f"{_number(explanation.factor(part.local, 'unicode'))}<mo>=</mo>"
-            chain += _number(explanation.value(part.gradient, "unicode"))
+            numbers = f"<mo>=</mo>{_number(explanation.factor(row.gradient, 'unicode'))}<mo>·</mo>"
+            numbers += f"{_number(explanation.factor(part.local, 'unicode'))}<mo>=</mo>"
+            numbers += _number(explanation.value(part.gradient, "unicode"))
         contributions.append(
             {
                 "node": target,
                 "name": part.input_name,
-                "math": math(chain, display=True),
+                "math": math(chain, display=True) + (math(numbers, display=True) if numbers else ""),
                 "local": None if part.local is None else view(part.local, digits),
                 "value": view(part.gradient, digits),
                 "total": view(total, digits),

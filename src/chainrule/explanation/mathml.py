@@ -35,7 +35,8 @@ _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+|×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]
 _TOKEN = re.compile(
     r"(?P<derivative>[d∂])/[d∂](?P<variable>[A-Za-z]\w*)"
     rf"|(?P<number>{_NUMBER})"
-    r"|(?P<word>[A-Za-z_][\w.]*)"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_.]*)"
+    r"|(?P<greek>[α-ωΑ-Ω])"
     rf"|(?P<superscript>[{''.join(_SUPERSCRIPT)}]+)"
     r"|(?P<caret>\^)"
     r"|(?P<space>\s+)"
@@ -98,6 +99,8 @@ def formula_mathml(text: str, slots: dict[str, str] | None = None) -> str:
                 element = name_mathml(value)
             else:
                 element = f"<mtext>&#xa0;{escape(value)}&#xa0;</mtext>"
+        elif kind == "greek":
+            element = f"<mi>{value}</mi>" + ("<mo>&#x2061;</mo>" if following == "(" else "")
         elif kind == "superscript":
             element = "<mrow>" + "".join(_superscript_mathml(_SUPERSCRIPT[c]) for c in value) + "</mrow>"
             if elements:

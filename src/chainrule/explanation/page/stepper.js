@@ -8,6 +8,7 @@
   var step = 0;
   var panel = document.getElementById("panel");
   var svg = document.getElementById("graph");
+  var area = document.getElementById("graph-area");
   var nodes = data.nodes.map(function (_, i) { return document.getElementById("node-" + i); });
   var edges = Array.prototype.slice.call(svg.querySelectorAll(".edge"));
   var computedAt = {};  // node → the forward step that computes it
@@ -83,15 +84,31 @@
       edge.classList.toggle("active", active);
       edge.classList.toggle("backward", active && inBackward);
     });
-    if (current >= 0 && nodes[current].scrollIntoView) {
-      nodes[current].scrollIntoView({block: "nearest", inline: "nearest"});
-    }
+    if (current >= 0) reveal(nodes[current]);
     document.getElementById("position").textContent = step === 0
       ? "start: the inputs and parameters"
       : (inBackward ? "backward " + (b + 1) + " of " + backward.length
                     : "forward " + step + " of " + forward.length);
     document.body.dataset.phase = step === 0 ? "start" : (inBackward ? "backward" : "forward");
     panel.replaceChildren(step === 0 ? startPanel() : (inBackward ? backwardPanel(entry, b) : forwardPanel(entry)));
+  }
+
+  function fit() {  // shrink a graph a little wider than its area to fit it; a much wider one scrolls instead
+    var natural = Number(svg.getAttribute("width"));
+    var ratio = area.clientWidth / natural;
+    var fits = ratio < 1 && ratio >= 0.6;
+    svg.style.width = fits ? "100%" : "";
+    svg.style.height = fits ? "auto" : "";
+  }
+
+  function reveal(node) {  // scroll the graph only when the node is out of sight, and then to its middle
+    var box = node.getBoundingClientRect(), view = area.getBoundingClientRect();
+    if (box.left < view.left || box.right > view.right) {
+      area.scrollLeft += (box.left + box.right) / 2 - (view.left + view.right) / 2;
+    }
+    if (box.top < view.top || box.bottom > view.bottom) {
+      area.scrollTop += (box.top + box.bottom) / 2 - (view.top + view.bottom) / 2;
+    }
   }
 
   function startPanel() {
@@ -200,5 +217,7 @@
     else return;
     event.preventDefault();
   });
+  window.addEventListener("resize", fit);
+  fit();
   show(0);
 })();
