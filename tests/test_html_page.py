@@ -354,3 +354,20 @@ def test_print_view_shows_the_whole_derivation(browser, tmp_path) -> None:
     assert not page.locator("#print-view").is_visible()
     page.emulate_media(media="print")
     assert page.locator("#print-view").is_visible() and errors == []
+
+
+def test_a_million_numbers_expand_to_their_first_rows_in_the_browser(browser, tmp_path) -> None:
+    x = cr.tensor(np.arange(1_000_000, dtype=np.float64).reshape(1000, 1000) / 7, requires_grad=True, name="x")
+    path = cr.explain((x * x).sum().named("L")).save_html(tmp_path / "big.html")
+    page, requests, errors = open_page(browser, path)
+    summary = page.locator('g.node[data-name="x"] .value .summary').text_content()
+    assert summary == "(1000, 1000) min 0 max 142857 mean 71428.5"
+    page.locator('g.node[data-name="x"] .value .expand').click()
+    expanded = page.locator("#panel section.expanded")
+    cells = expanded.locator("td").all_text_contents()
+    assert len(cells) == 400 and cells[:2] == ["0", "0.142857"] and cells[20] == "142.857"  # x[1, 0] = 1000 / 7
+    assert "999600 more numbers not written out" in expanded.text_content()
+    page.keyboard.press("End")  # ∂(Σ x²)/∂x = 2x, summarised too
+    gradient = page.locator('g.node[data-name="x"] .grad.shown .summary').text_content()
+    assert gradient == "(1000, 1000) min 0 max 285714 mean 142857"
+    assert requests == [path.resolve().as_uri()] and errors == []

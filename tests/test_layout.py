@@ -24,7 +24,8 @@ def graphs(draw):
 @given(graphs())
 def test_every_edge_goes_right_and_no_boxes_overlap(graph) -> None:
     sizes, edges = graph
-    boxes = layered_layout(sizes, edges)
+    layout = layered_layout(sizes, edges)
+    boxes = layout.boxes
     assert [(box.width, box.height) for box in boxes] == sizes
     for source, target in edges:
         assert boxes[target].layer > boxes[source].layer
@@ -38,11 +39,11 @@ def test_every_edge_goes_right_and_no_boxes_overlap(graph) -> None:
 
 def test_a_leaf_sits_just_before_its_first_use() -> None:
     # a → b → c → d, and a leaf e used only by d: e goes in d's column minus one, not in column 0
-    boxes = layered_layout([(10.0, 10.0)] * 5, [(0, 1), (1, 2), (2, 3), (4, 3)])
+    boxes = layered_layout([(10.0, 10.0)] * 5, [(0, 1), (1, 2), (2, 3), (4, 3)]).boxes
     assert [box.layer for box in boxes] == [0, 1, 2, 3, 2]
 
 
 def test_ordering_removes_a_crossing() -> None:
     # leaves 0, 1 in column 0; 2 uses 1 and 3 uses 0: sorted by their inputs, 3 goes above 2
-    boxes = layered_layout([(10.0, 10.0)] * 4, [(1, 2), (0, 3)])
+    boxes = layered_layout([(10.0, 10.0)] * 4, [(1, 2), (0, 3)]).boxes
     assert boxes[3].y < boxes[2].y and boxes[0].y < boxes[1].y

@@ -66,7 +66,8 @@ def _size(node: GraphNode) -> tuple[float, float]:
 
 def graph_svg(nodes: list[GraphNode], edges: list[tuple[int, int, int]]) -> str:
     """The SVG drawing of ``nodes`` joined by ``edges`` (input node, output node, the input's slot)."""
-    boxes = layered_layout([_size(node) for node in nodes], [(source, target) for source, target, _ in edges])
+    layout = layered_layout([_size(node) for node in nodes], [(source, target) for source, target, _ in edges])
+    boxes = layout.boxes
     width = max((box.x + box.width for box in boxes), default=0) + 2 * PAD
     height = max((box.y + box.height for box in boxes), default=0) + 2 * PAD
     parts = [
@@ -75,20 +76,31 @@ def graph_svg(nodes: list[GraphNode], edges: list[tuple[int, int, int]]) -> str:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker></defs>',
     ]
-    for index, (source, target, slot) in enumerate(edges):
+    for index, ((source, target, slot), route) in enumerate(zip(edges, layout.routes)):
         start, end = boxes[source], boxes[target]
-        x1, y1 = start.x + start.width, start.y + start.height / 2
-        x2, y2 = end.x, end.y + end.height / 2
-        bend = (x2 - x1) / 2
+        points = [(start.x + start.width, start.y + start.height / 2), *route, (end.x - 1, end.y + end.height / 2)]
         parts.append(
             f'<path class="edge" id="edge-{index}" data-from="{source}" data-to="{target}" data-slot="{slot}" '
-            f'd="M{x1:.1f},{y1:.1f} C{x1 + bend:.1f},{y1:.1f} {x2 - bend:.1f},{y2:.1f} {x2 - 1:.1f},{y2:.1f}" '
-            'marker-end="url(#arrow)"/>'
+            f'd="{_curve(points)}" marker-end="url(#arrow)"/>'
         )
     for index, (node, box) in enumerate(zip(nodes, boxes)):
         parts.append(_node_svg(index, node, box))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _curve(points: list[tuple[float, float]]) -> str:
+    """A path through ``points``: S-bends across the gaps between columns, straight through a column (pairs)."""
+    (x, y), rest = points[0], points[1:]
+    path = f"M{x:.1f},{y:.1f}"
+    for index, (x2, y2) in enumerate(rest):
+        if index % 2 == 0:  # across a gap
+            bend = (x2 - x) / 2
+            path += f" C{x + bend:.1f},{y:.1f} {x2 - bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
+        else:  # through a column
+            path += f" L{x2:.1f},{y2:.1f}"
+        x, y = x2, y2
+    return path
 
 
 def _node_svg(index: int, node: GraphNode, box: Box) -> str:

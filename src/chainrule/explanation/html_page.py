@@ -60,7 +60,9 @@ def view(values: Any, digits: int) -> dict:
     floats = values.astype(np.float64) if values.dtype.kind in "biuf" else None
     summary = format_shape(values.shape)
     if floats is not None:
-        summary += f" min {number(floats.min())} max {number(floats.max())} mean {number(floats.mean())}"
+        with np.errstate(all="ignore"):  # the mean of inf and -inf is nan: shown, not warned about
+            low, high, mean = floats.min(), floats.max(), floats.mean()
+        summary += f" min {number(low)} max {number(high)} mean {number(mean)}"
     return {**shown, "summary": summary, "more": int(values.size - sum(len(row) for row in rows))}
 
 
@@ -197,7 +199,9 @@ def _backward_step(
         "op": tensor.grad_fn.name,
         "math": math(name_mathml(row.name) + "<mo>=</mo>" + _formula_mathml(explanation, tensor.grad_fn), True),
         "rule": row.rule,
-        "rule_math": math(formula_mathml(row.rule), display=True),
+        "rule_math": "".join(  # one line for each input's rule
+            math(formula_mathml(part), display=True) for part in re.split(r",\s+(?=[d∂]/[d∂])", row.rule)
+        ),
         "upstream": view(row.gradient, digits),
         "upstream_math": math(upstream),
         "paths": row.paths,

@@ -10,8 +10,11 @@ Three steps, as in Sugiyama's method, kept small:
 3. coordinates: columns side by side, as wide as their widest box; each column's boxes stacked
    and centred on the tallest column.
 
-    >>> boxes = layered_layout([(10, 10)] * 3, [(0, 2), (1, 2)])
-    >>> [(box.x, box.layer) for box in boxes]
+An edge that spans several columns passes through a point in each column between (a "dummy"
+node, ordered and stacked like the others), so that it runs between the boxes, not across them.
+
+    >>> layout = layered_layout([(10, 10)] * 3, [(0, 2), (1, 2)])
+    >>> [(box.x, box.layer) for box in layout.boxes]
     [(0.0, 0), (0.0, 0), (70.0, 1)]
 """
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 COLUMN_GAP = 60.0
 ROW_GAP = 18.0
 SWEEPS = 4
+DUMMY_HEIGHT = 6.0  # the room an edge passing through a column takes there
 
 
 @dataclass
@@ -35,17 +39,52 @@ class Box:
     height: float
 
 
-def layered_layout(sizes: list[tuple[float, float]], edges: list[tuple[int, int]]) -> list[Box]:
+@dataclass
+class Layout:
+    """The boxes, in the order of the nodes given, and for each edge the points it passes through on its way."""
+
+    boxes: list[Box]
+    routes: list[list[tuple[float, float]]]
+
+
+def layered_layout(sizes: list[tuple[float, float]], edges: list[tuple[int, int]]) -> Layout:
     """Boxes of ``sizes`` (width, height) placed left to right along ``edges`` (from, to); nodes in an order
     where every edge goes from an earlier node to a later one (a graph's order of computation)."""
+    count = len(sizes)
     inputs: list[list[int]] = [[] for _ in sizes]
     uses: list[list[int]] = [[] for _ in sizes]
     for source, target in edges:
         inputs[target].append(source)
         uses[source].append(target)
     layers = _layers(inputs, uses)
+    sizes, chains = list(sizes), []
+    for source, target in edges:  # an edge over several columns: a dummy node in each column it crosses
+        chain = [source]
+        for layer in range(layers[source] + 1, layers[target]):
+            dummy = len(sizes)
+            sizes.append((0.0, DUMMY_HEIGHT))
+            layers.append(layer)
+            inputs.append([chain[-1]])
+            uses.append([])
+            uses[chain[-1]].append(dummy)
+            chain.append(dummy)
+        if len(chain) > 1:
+            uses[source].remove(target)
+            inputs[target].remove(source)
+            inputs[target].append(chain[-1])
+            uses[chain[-1]].append(target)
+        chains.append(chain[1:])
     columns = _ordered_columns(layers, inputs, uses)
-    return _coordinates(columns, layers, sizes)
+    boxes, widths = _coordinates(columns, layers, sizes)
+    routes = [
+        [point for dummy in chain for point in _through(boxes[dummy], widths[boxes[dummy].layer])] for chain in chains
+    ]
+    return Layout(boxes[:count], routes)
+
+
+def _through(box: Box, width: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    middle = box.y + box.height / 2
+    return (box.x, middle), (box.x + width, middle)
 
 
 def _layers(inputs: list[list[int]], uses: list[list[int]]) -> list[int]:
@@ -77,16 +116,19 @@ def _ordered_columns(layers: list[int], inputs: list[list[int]], uses: list[list
     return columns
 
 
-def _coordinates(columns: list[list[int]], layers: list[int], sizes: list[tuple[float, float]]) -> list[Box]:
+def _coordinates(
+    columns: list[list[int]], layers: list[int], sizes: list[tuple[float, float]]
+) -> tuple[list[Box], list[float]]:
     heights = [sum(sizes[node][1] for node in column) + ROW_GAP * (len(column) - 1) for column in columns]
+    widths = [max((sizes[node][0] for node in column), default=0.0) for column in columns]
     tallest = max(heights, default=0.0)
     boxes: list[Box | None] = [None] * len(sizes)
     x = 0.0
-    for column, height in zip(columns, heights):
+    for column, height, width in zip(columns, heights, widths):
         y = (tallest - height) / 2
         for node in column:
-            width, box_height = sizes[node]
-            boxes[node] = Box(layers[node], x, y, width, box_height)
-            y += box_height + ROW_GAP
-        x += max((sizes[node][0] for node in column), default=0.0) + COLUMN_GAP
-    return [box for box in boxes if box is not None]
+            node_width, node_height = sizes[node]
+            boxes[node] = Box(layers[node], x, y, node_width, node_height)
+            y += node_height + ROW_GAP
+        x += width + COLUMN_GAP
+    return [box for box in boxes if box is not None], widths
