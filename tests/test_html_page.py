@@ -371,3 +371,24 @@ def test_a_million_numbers_expand_to_their_first_rows_in_the_browser(browser, tm
     gradient = page.locator('g.node[data-name="x"] .grad.shown .summary').text_content()
     assert gradient == "(1000, 1000) min 0 max 285714 mean 142857"
     assert requests == [path.resolve().as_uri()] and errors == []
+
+
+def test_a_failing_gradcheck_page_shows_the_wrong_op_in_the_browser(browser, tmp_path) -> None:
+    path = tmp_path / "bad.html"
+    assert main(["gradcheck", "tests/html_targets.py:wrong_network", "--html", str(path)]) == 1
+    page, requests, errors = open_page(browser, path)
+    assert "check_graph FAILED" in page.locator("#check").text_content()
+    wrong = page.locator('g.node[data-name="h"]')
+    assert "failed" in wrong.get_attribute("class")
+    assert wrong.locator(".box").evaluate("box => getComputedStyle(box).stroke") == "rgb(220, 38, 38)"
+    page.get_by_role("button", name="backward pass »").click()
+    while current_node(page) != "h":
+        page.keyboard.press("ArrowRight")
+    failure = page.locator("#panel section.check-failed")
+    assert "wrongsigmoid: backward disagrees with finite differences" in failure.text_content()
+    backward, finite = (shown_number(text) for text in failure.locator(".check-value").all_text_contents())
+    upstream = panel_number(page, ".backward-step > .labelled .upstream")  # ∂L/∂h = 2(h − 0.5)
+    h = 1 / (1 + np.exp(-1.31))
+    assert backward / finite == pytest.approx(1 / (1 - h), rel=1e-4)  # σ written where σ(1 − σ) belongs
+    assert upstream == pytest.approx(2 * (h - 0.5), rel=1e-5)
+    assert requests == [path.resolve().as_uri()] and errors == []
