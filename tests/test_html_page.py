@@ -11,6 +11,7 @@ import html
 import json
 import re
 import urllib.parse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from chainrule.cli import main
 from chainrule.examples import scalar_network as seed
 from chainrule.explanation.html_page import MAX_OPS, _json_for_script, view
 
+TARGETS = Path(__file__).resolve().parent / "html_targets.py"
 SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
 
@@ -190,24 +192,33 @@ def test_cli_writes_the_page(tmp_path, capsys) -> None:
 
 def test_cli_gradcheck_page_marks_the_wrong_op(tmp_path, capsys) -> None:
     path = tmp_path / "bad.html"
-    assert main(["gradcheck", "tests/html_targets.py:wrong_network", "--html", str(path)]) == 1
+    assert main(["gradcheck", f"{TARGETS}:wrong_network", "--html", str(path)]) == 1
     data = data_of(path.read_text(encoding="utf-8"))
     assert [data["nodes"][n]["name"] for n in data["check"]["failed"]] == ["h"]
 
 
 # --------------------------------------------------------------------------- in the browser
-def open_page(browser, path):
-    """A tab showing ``path`` with every request blocked: the requests it tried and its console errors, logged."""
-    context = browser.new_context(viewport={"width": 1400, "height": 800})
-    requests, errors = [], []
-    url = path.resolve().as_uri()
-    context.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
-    page = context.new_page()
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.goto(url)
-    return page, requests, errors
+@pytest.fixture
+def open_page(browser):
+    """Open a page in a fresh tab with every request blocked: the tab, the requests it tried, its console errors."""
+    contexts = []
+
+    def opened(path):
+        context = browser.new_context(viewport={"width": 1400, "height": 800})
+        contexts.append(context)
+        requests, errors = [], []
+        url = path.resolve().as_uri()
+        context.route("**/*", lambda route: route.continue_() if route.request.url == url else route.abort())
+        page = context.new_page()
+        page.on("request", lambda request: requests.append(request.url))
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(url)
+        return page, requests, errors
+
+    yield opened
+    for context in contexts:
+        context.close()
 
 
 def current_node(page) -> str:
@@ -218,11 +229,11 @@ def panel_number(page, selector: str) -> float:
     return shown_number(page.locator(f"#panel {selector}").first.text_content())
 
 
-def test_seed_004_in_the_browser(browser, tmp_path) -> None:
+def test_seed_004_in_the_browser(open_page, tmp_path) -> None:
     loss, tensors = seed.build()
     path = cr.explain(loss).save_html(tmp_path / "seed.html")
     loss.backward()
-    page, requests, errors = open_page(browser, path)
+    page, requests, errors = open_page(path)
     h1 = page.locator('g.node[data-name="h1"] .value text')
     assert not h1.is_visible()  # not computed yet
     forward_order = []
@@ -274,12 +285,12 @@ def test_seed_004_in_the_browser(browser, tmp_path) -> None:
     assert requests == [path.resolve().as_uri()] and errors == []
 
 
-def test_three_matrix_network_in_the_browser(browser, tmp_path, torch) -> None:
+def test_three_matrix_network_in_the_browser(open_page, tmp_path, torch) -> None:
     path = tmp_path / "three.html"
-    assert main(["explain", "tests/html_targets.py:three_matrix_batch", "--html", str(path)]) == 0
+    assert main(["explain", f"{TARGETS}:three_matrix_batch", "--html", str(path)]) == 0
     loss, tensors = three_matrix_network()
     loss.backward()
-    page, requests, errors = open_page(browser, path)
+    page, requests, errors = open_page(path)
     page.keyboard.press("End")
     assert page.locator("#position").text_content() == "backward 9 of 9"
     # the oracle: the same network in PyTorch
@@ -313,10 +324,10 @@ def test_three_matrix_network_in_the_browser(browser, tmp_path, torch) -> None:
     assert requests == [path.resolve().as_uri()] and errors == []
 
 
-def test_names_show_as_text_in_the_browser(browser, tmp_path) -> None:
+def test_names_show_as_text_in_the_browser(open_page, tmp_path) -> None:
     w = cr.tensor(2.0, requires_grad=True, name="<script>alert(1)</script>")
     path = cr.explain((w * w).named("L")).save_html(tmp_path / "names.html")
-    page, requests, errors = open_page(browser, path)
+    page, requests, errors = open_page(path)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.keyboard.press("End")
@@ -325,12 +336,12 @@ def test_names_show_as_text_in_the_browser(browser, tmp_path) -> None:
     assert dialogs == [] and errors == []
 
 
-def test_two_notebook_frames_step_on_their_own(browser, tmp_path) -> None:
+def test_two_notebook_frames_step_on_their_own(open_page, tmp_path) -> None:
     first = cr.explain(seed.build()[0])._repr_html_()
     second = cr.explain(three_matrix_network()[0])._repr_html_()
     path = tmp_path / "notebook.html"
     path.write_text(f"<!DOCTYPE html><html><body>{first}{second}</body></html>", encoding="utf-8")
-    page, requests, errors = open_page(browser, path)
+    page, requests, errors = open_page(path)
     frames = page.frame_locator("iframe.chainrule-explain")
     one, two = frames.nth(0), frames.nth(1)
     one.get_by_role("button", name="backward pass »").click()
@@ -342,9 +353,9 @@ def test_two_notebook_frames_step_on_their_own(browser, tmp_path) -> None:
     assert one.locator("#position").text_content() == "backward 2 of 14" and errors == []
 
 
-def test_print_view_shows_the_whole_derivation(browser, tmp_path) -> None:
+def test_print_view_shows_the_whole_derivation(open_page, tmp_path) -> None:
     path = cr.explain(seed.build()[0]).save_html(tmp_path / "page.html")
-    page, _, errors = open_page(browser, path)
+    page, _, errors = open_page(path)
     assert not page.locator("#print-view").is_visible()
     page.get_by_role("button", name="print view").click()
     assert page.locator("#print-view").is_visible() and not page.locator("#graph").is_visible()
@@ -356,10 +367,10 @@ def test_print_view_shows_the_whole_derivation(browser, tmp_path) -> None:
     assert page.locator("#print-view").is_visible() and errors == []
 
 
-def test_a_million_numbers_expand_to_their_first_rows_in_the_browser(browser, tmp_path) -> None:
+def test_a_million_numbers_expand_to_their_first_rows_in_the_browser(open_page, tmp_path) -> None:
     x = cr.tensor(np.arange(1_000_000, dtype=np.float64).reshape(1000, 1000) / 7, requires_grad=True, name="x")
     path = cr.explain((x * x).sum().named("L")).save_html(tmp_path / "big.html")
-    page, requests, errors = open_page(browser, path)
+    page, requests, errors = open_page(path)
     summary = page.locator('g.node[data-name="x"] .value .summary').text_content()
     assert summary == "(1000, 1000) min 0 max 142857 mean 71428.5"
     page.locator('g.node[data-name="x"] .value .expand').click()
@@ -373,10 +384,10 @@ def test_a_million_numbers_expand_to_their_first_rows_in_the_browser(browser, tm
     assert requests == [path.resolve().as_uri()] and errors == []
 
 
-def test_a_failing_gradcheck_page_shows_the_wrong_op_in_the_browser(browser, tmp_path) -> None:
+def test_a_failing_gradcheck_page_shows_the_wrong_op_in_the_browser(open_page, tmp_path) -> None:
     path = tmp_path / "bad.html"
-    assert main(["gradcheck", "tests/html_targets.py:wrong_network", "--html", str(path)]) == 1
-    page, requests, errors = open_page(browser, path)
+    assert main(["gradcheck", f"{TARGETS}:wrong_network", "--html", str(path)]) == 1
+    page, requests, errors = open_page(path)
     assert "check_graph FAILED" in page.locator("#check").text_content()
     wrong = page.locator('g.node[data-name="h"]')
     assert "failed" in wrong.get_attribute("class")
