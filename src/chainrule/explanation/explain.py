@@ -96,7 +96,8 @@ class BackwardRow:
 
 
 class Explanation:
-    """A worked forward and backward pass; print it, or ask for ``.markdown()`` or ``.latex()``."""
+    """A worked forward and backward pass; print it, or ask for ``.markdown()``, ``.latex()``, ``.html()``,
+    or ``.save_html(path)`` for a page that steps through it."""
 
     def __init__(self, loss: Tensor, digits: int = 6, *, caller: str = "explain") -> None:
         self.digits = check_explainable(loss, digits, caller)
