@@ -32,7 +32,7 @@ import numpy as np
 
 from . import observers, versions
 from .grad_mode import enable_grad
-from .graph import _accumulate_leaf, _freed, as_gradient_array, unbroadcast, wrong_count
+from .graph import _accumulate_leaf, _freed, as_gradient_array, fit_gradient, unbroadcast, wrong_count
 from .tensor import Tensor
 from ..errors import GraphError, ShapeError, format_shape, tensor_label
 
@@ -209,11 +209,9 @@ def _local_gradients(node: Any, gradient: Any, create_graph: bool) -> tuple[Any,
 
 def _fitted(gradient: Any, tensor: Tensor, op: str, create_graph: bool) -> Any:
     """A gradient as the walk keeps it: an array (or a tensor with ``create_graph``) of ``tensor``'s shape."""
-    shape = tensor.data.shape
     if not create_graph:
-        if type(gradient) is not np.ndarray:
-            gradient = as_gradient_array(gradient, tensor.data.dtype, op)
-        return unbroadcast(gradient, shape, op) if gradient.shape != shape else gradient
+        return fit_gradient(gradient, tensor, op)
+    shape = tensor.data.shape
     if not isinstance(gradient, Tensor):  # a constant (a user's vjp may return arrays where nothing varies)
         gradient = Tensor._from_op(as_gradient_array(gradient, tensor.data.dtype, op), None)
     if gradient.data.shape == shape:

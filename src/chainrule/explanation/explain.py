@@ -39,7 +39,7 @@ import numpy as np
 from ..engine import versions
 from ..errors import GraphError, format_shape
 from ..engine.function import Function
-from ..engine.graph import tensors_in_order, unbroadcast
+from ..engine.graph import fit_gradient, tensors_in_order
 from .markup import (
     latex_factor,
     latex_formula,
@@ -180,9 +180,9 @@ class Explanation:
                 if not needed or grad is None:
                     continue
                 summed = broadcast_axes(np.shape(grad), parent.shape)
-                grad = unbroadcast(np.asarray(grad), parent.shape, node.name)
+                grad = fit_gradient(grad, parent, node.name)
                 totals[id(parent)] = grad if id(parent) not in totals else totals[id(parent)] + grad
-                local_value = None if local is None else unbroadcast(np.asarray(local), parent.shape, node.name)
+                local_value = None if local is None else fit_gradient(local, parent, node.name)
                 row.contributions.append(
                     Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1, summed)
                 )
