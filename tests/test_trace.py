@@ -471,3 +471,21 @@ def test_a_traced_step_refuses_keywords_no_grad_and_reshaped_parameters() -> Non
     w.data = np.ones(3)
     with pytest.raises(cr.GraphError, match=r"^trace: 'w' was \(2,\) float64 when f was recorded and is now \(3,\)"):
         step(np.ones(2))
+
+
+def test_a_traced_function_inside_a_transformation_is_differentiated_as_plain_f(rng) -> None:
+    """A replay returns the loss without a graph; inside cr.grad, cr.hessian… the traced function runs as f instead.
+
+    (Before, cr.hessian of a traced function gave a Hessian of zeros, silently.)
+    """
+    w = cr.tensor(rng.normal(size=3), requires_grad=True)
+
+    def f(x):
+        return cr.softplus(x * w).sum() + (x**3).sum()
+
+    traced = cr.trace(f)
+    x0 = rng.normal(size=3)
+    np.testing.assert_array_equal(cr.hessian(traced)(x0), cr.hessian(f)(x0))
+    np.testing.assert_array_equal(cr.grad(traced)(x0), cr.grad(f)(x0))
+    np.testing.assert_array_equal(cr.jacobian(traced)(x0), cr.jacobian(f)(x0))
+    assert not np.all(cr.hessian(traced)(x0) == 0)

@@ -33,9 +33,6 @@ from .engine.grad_mode import enable_grad, no_grad
 from .engine.tensor import FLOAT_DTYPES, Tensor
 from .errors import GraphError, ShapeError, format_shape
 
-#: How many transformations are evaluating their function right now: above 0, an inner one composes.
-_depth = 0
-
 
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., tuple[Any, Any]]:
     """Turn ``f`` (returning a scalar tensor) into a function returning ``(value, gradient)``.
@@ -57,7 +54,7 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        nested = _depth > 0
+        nested = autograd.transforms_running > 0
         args_list, leaves = _differentiated_arguments("grad", args, positions, nested)
         out = _call(f, args_list, kwargs)
         _check_scalar(out, name)
@@ -106,7 +103,7 @@ def jacobian(f: Callable[..., Any], argnums: int = 0, mode: str | None = None) -
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        nested = _depth > 0
+        nested = autograd.transforms_running > 0
         args_list, (leaf,) = _differentiated_arguments("jacobian", args, (argnums,), nested)
         out = _call(f, args_list, kwargs)
         if not isinstance(out, Tensor):
@@ -243,13 +240,8 @@ def _differentiated_arguments(
 
 def _call(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
     """``f(*args)`` with gradients recorded, counted as a transformation at work for the ones inside it."""
-    global _depth
-    _depth += 1
-    try:
-        with enable_grad():
-            return f(*args, **kwargs)
-    finally:
-        _depth -= 1
+    with autograd.transforming(), enable_grad():
+        return f(*args, **kwargs)
 
 
 def _check_scalar(out: Any, name: str) -> None:

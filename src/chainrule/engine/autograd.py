@@ -37,6 +37,23 @@ from .tensor import Tensor
 from ..errors import GraphError, ShapeError, format_shape, tensor_label
 
 
+#: How many function transformations (cr.grad, cr.jacobian, …) are evaluating their function now.
+#: Above 0, an inner transformation composes with the outer one, and a traced function runs as plain f.
+transforms_running = 0
+
+
+class transforming:  # noqa: N801 - used like a function
+    """Context manager around a transformation's call of its function (``chainrule.functional``)."""
+
+    def __enter__(self) -> None:
+        global transforms_running
+        transforms_running += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        global transforms_running
+        transforms_running -= 1
+
+
 def grad(
     outputs: Tensor | Sequence[Tensor],
     inputs: Tensor | Sequence[Tensor],

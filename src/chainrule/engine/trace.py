@@ -44,7 +44,9 @@ index from ``x.data.argmax()``) that happens to be the same at the first two cal
 later, and a Python variable that ``f`` reads and that changes after those two calls: compute
 such values with tensor ops on ``f``'s arguments, or pass them as arguments. Inside
 ``cr.detect_anomaly()`` a traced function runs ``f`` eagerly (``loss = f(*args);
-loss.backward()``), with every check and message of eager code.
+loss.backward()``), with every check and message of eager code. Inside a function transformation
+(``cr.grad(traced)``, ``cr.hessian(traced)``…) it is the plain ``f``: the transformation
+differentiates f's graph itself (a replay's loss has none).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly, grad_mode, observers
+from . import anomaly, autograd, grad_mode, observers
 from ..errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
 from .recording import (
@@ -281,6 +283,8 @@ class Traced:
             raise TypeError(
                 f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
             )
+        if autograd.transforms_running:  # inside cr.grad, cr.hessian…: the transformation differentiates f itself
+            return self.f(*args)
         if grad_mode._threads_off or observers._threads_on:  # some thread has a mode on: look at this one's
             if not grad_mode.is_grad_enabled():
                 raise GraphError(
