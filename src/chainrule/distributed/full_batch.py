@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ from ..optim import Optimizer
 from .cluster import connect, require_dask
 from .partitions import Partitions
 
+RETRIES = 3  # steps retried after a lost worker, before the error is passed on
+RETRY_PAUSE = 0.5  # seconds, times the attempt's number
 LossFn = Callable[[Any, np.ndarray, Any], Tensor]
 
 
@@ -69,13 +72,19 @@ def _add(left: tuple[Any, ...], right: tuple[Any, ...]) -> tuple[Any, ...]:
     return left[0] + right[0], left[1] + right[1], grads
 
 
-def tree_sum(client: Any, futures: list[Any]) -> Any:
-    """The pairwise sum of ``futures`` as a tree of tasks: (0+1) + (2+3), …; the same tree for the same count."""
-    level = list(futures)
+def tree_sum(client: Any, futures: list[Any], place: list[list[str]] | None = None) -> Any:
+    """The pairwise sum of ``futures`` as a tree of tasks: (0+1) + (2+3), …; the same tree for the same count.
+
+    ``place`` (the worker of each future) runs each sum where its left operand is.
+    """
+    level = list(zip(futures, place or [None] * len(futures)))
     while len(level) > 1:
-        paired = [client.submit(_add, level[i], level[i + 1], pure=False) for i in range(0, len(level) - 1, 2)]
+        paired = [
+            (client.submit(_add, left, right, pure=False, workers=where, allow_other_workers=True), where)
+            for (left, where), (right, _) in zip(level[::2], level[1::2])
+        ]
         level = paired + level[len(level) - len(level) % 2 :]
-    return level[0]
+    return level[0][0]
 
 
 class FullBatch:
@@ -108,17 +117,39 @@ class FullBatch:
             )
         self.model, self.parameters, self.client, self.reduction = model, _parameters(model), client, reduction
         self.partitions = partitions
-        self._data = partitions.load_on(client)
-        self._job = client.scatter(_Job(copy.deepcopy(model), loss_fn), broadcast=True, hash=False)
+        self._data, self._place = partitions.load_on(client)
+        self._job_object = _Job(copy.deepcopy(model), loss_fn)
+        self._job = client.scatter(self._job_object, broadcast=True, hash=False)
         self.samples: int | None = None
 
     def backward(self) -> float:
-        """Set every parameter's ``.grad`` to the full-batch gradient at its current value; returns the full-batch loss."""
+        """Set every parameter's ``.grad`` to the full-batch gradient at its current value; returns the full-batch loss.
+
+        A worker lost during the step (its connection closed, its scattered data gone) costs a
+        retry of the step, after the model is scattered again; its partitions are loaded again
+        by Dask from their source. The numbers are the same: the same sums in the same tree.
+        """
+        from concurrent.futures import CancelledError
+
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._backward()
+            except (OSError, CancelledError):
+                if attempt == RETRIES:
+                    raise
+                time.sleep(RETRY_PAUSE * (attempt + 1))  # let the scheduler notice the lost worker
+                self._job = self.client.scatter(self._job_object, broadcast=True, hash=False)
+        raise AssertionError("unreachable")
+
+    def _backward(self) -> float:
         values = self.client.scatter([p.data.copy() for p in self.parameters], broadcast=True, hash=False)
         sums = [
-            self.client.submit(_partition_sums, self._job, values, partition, pure=False) for partition in self._data
+            self.client.submit(
+                _partition_sums, self._job, values, partition, pure=False, workers=where, allow_other_workers=True
+            )
+            for partition, where in zip(self._data, self._place)
         ]
-        loss, rows, grads = tree_sum(self.client, sums).result()
+        loss, rows, grads = tree_sum(self.client, sums, self._place).result()
         self.samples = rows
         scale = 1 / rows if self.reduction == "mean" else 1.0
         for parameter, grad in zip(self.parameters, grads):
@@ -127,7 +158,12 @@ class FullBatch:
 
     def placement(self) -> dict[str, int]:
         """How many samples each worker holds: worker address → rows of its partitions."""
-        rows = self.client.gather([self.client.submit(len_inputs, f, pure=False) for f in self._data])
+        rows = self.client.gather(
+            [
+                self.client.submit(len_inputs, f, pure=False, workers=where, allow_other_workers=True)
+                for f, where in zip(self._data, self._place)
+            ]
+        )
         held: dict[str, int] = {}
         for future, count in zip(self._data, rows):
             for worker in self.client.who_has([future])[future.key]:
@@ -136,7 +172,7 @@ class FullBatch:
 
     def close(self) -> None:
         """Release the partitions and the scattered model on the workers."""
-        self._data, self._job = [], None
+        self._data, self._place, self._job = [], [], None
 
     def __enter__(self) -> FullBatch:
         return self

@@ -93,9 +93,12 @@ class Partitions:
         )
         return cls(len(blocks), None, tuple(f"block {index} of the dask array" for index in range(len(blocks))), pairs)
 
-    def load_on(self, client: Any) -> list[Any]:
-        """Futures of the checked partitions, kept on the workers; the first ``count / workers`` on the first worker, and so on.
+    def load_on(self, client: Any) -> tuple[list[Any], list[list[str]]]:
+        """Futures of the checked partitions kept on the workers, and the worker of each (as a one-element list).
 
+        The first ``count / workers`` partitions go to the first worker, and so on; tasks on a
+        partition should ask for its worker (``workers=place, allow_other_workers=True``), so
+        that its data never travels (another worker takes over only if that one is gone).
         Raises PartitionError naming the first bad partition.
         """
         workers = sorted(client.scheduler_info()["workers"])
@@ -117,9 +120,14 @@ class Partitions:
                 )
                 for index, where in enumerate(place)
             ]
-        summaries = client.gather([client.submit(_summary, future, pure=False) for future in futures])
+        summaries = client.gather(
+            [
+                client.submit(_summary, future, pure=False, workers=where, allow_other_workers=True)
+                for future, where in zip(futures, place)
+            ]
+        )
         check_agreement(self.names, summaries)
-        return futures
+        return futures, place
 
 
 def _row_blocks(what: str, array: Any) -> list[Any]:
