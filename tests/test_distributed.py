@@ -179,6 +179,30 @@ def test_compare_on_worker_processes_prints_the_serial_table(capsys) -> None:
     assert "| nag       | 0." in serial
 
 
+def test_compare_on_a_running_cluster_given_by_its_scheduler_address(client, capsys) -> None:
+    argv = ["compare", "iris", "--optimizers", "momentum", "--epochs", "10", "--repeats", "3", "--quiet"]
+    assert main(argv) == 0
+    serial = capsys.readouterr().out
+    assert main([*argv, "--scheduler", client.scheduler.address, "--workers", "2"]) == 0
+    assert capsys.readouterr().out == serial
+
+
+def test_an_unreachable_scheduler_is_one_line(capsys, monkeypatch) -> None:
+    _dask_or_skip()
+    from chainrule.distributed import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 0.5)
+    assert main(["compare", "iris", "--epochs", "3", "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "chainrule compare: cannot reach the Dask scheduler at tcp://127.0.0.1:1: "
+    )
+    assert main(["demo", "abc", "--samples", "3", "--partitions", "5"]) == 1
+    assert (
+        capsys.readouterr().err
+        == "chainrule demo: --partitions 5 is more than --samples 3: at most one partition per sample\n"
+    )
+
+
 def test_compare_on_workers_reports_the_first_diverging_run_as_the_serial_run_does(in_process_commands, capsys) -> None:
     argv = ["compare", "iris", "--optimizers", "adam,gd", "--lr", "1e300", "--epochs", "5", "--repeats", "2", "--quiet"]
     assert main(argv) == 1
@@ -302,6 +326,16 @@ def test_a_bad_partition_stops_the_run_with_one_line_naming_it(client, spoil, me
     params = [cr.tensor(m, requires_grad=True) for m in (three_matrix.SEED_A, three_matrix.SEED_B, three_matrix.SEED_C)]
     with pytest.raises(PartitionError, match=message):
         FullBatch(params, three_matrix_sum, Partitions.generate(lambda index: parts[index], 4), client)
+
+
+def test_data_the_model_cannot_take_is_named_with_its_partition(client) -> None:
+    model = nn.Sequential(nn.Linear(4, 3, rng=0))
+    partitions = Partitions.generate(lambda index: (np.ones((5, 3)), np.zeros(5, dtype=int)), 2)
+    with FullBatch(model, _summed_cross_entropy, partitions, client) as batch:
+        with pytest.raises(
+            PartitionError, match=r"^partition 0 \(generated partition 0\): loss_fn failed on its data: ShapeError: "
+        ):
+            batch.backward()
 
 
 def test_a_missing_shard_is_named(client, tmp_path) -> None:

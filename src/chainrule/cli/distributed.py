@@ -70,12 +70,12 @@ def demo_abc(args: argparse.Namespace) -> float:
 
     _require_dask(args)
     placement: dict[str, int] = {}
+    if args.partitions is not None and args.partitions > args.samples:
+        raise ValueError(
+            f"--partitions {args.partitions} is more than --samples {args.samples}: at most one partition per sample"
+        )
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
-        count = args.partitions or len(client.scheduler_info()["workers"])
-        if count > args.samples:
-            raise ValueError(
-                f"--partitions {count} is more than --samples {args.samples}: at most one partition per sample"
-            )
+        count = args.partitions or min(len(client.scheduler_info()["workers"]), args.samples)
         trainer = functools.partial(train_three_matrix, partitions=count, client=client, placement=placement)
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed, trainer=trainer)
     held = sorted(placement.values(), reverse=True)

@@ -22,10 +22,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ..engine.tensor import Tensor
-from ..errors import DivergenceError, check_integer, describe_value
+from ..errors import ChainruleError, DivergenceError, check_integer, describe_value
 from ..optim import Optimizer
 from .cluster import connect, require_dask
-from .partitions import Partitions
+from .partitions import PartitionError, Partitions
 
 RETRIES = 3  # steps retried after a lost worker, before the error is passed on
 RETRY_PAUSE = 0.5  # seconds, times the attempt's number
@@ -49,15 +49,23 @@ def _parameters(model: Any) -> list[Tensor]:
     raise TypeError(f"FullBatch: model must be a Module or a list of tensors, got {describe_value(model)}")
 
 
-def _partition_sums(job: _Job, values: list[np.ndarray], partition: tuple[np.ndarray, Any]) -> tuple[Any, ...]:
-    """Runs on a worker: the partition's summed loss, its rows, and the gradient of that sum for each parameter."""
+def _partition_sums(
+    job: _Job, values: list[np.ndarray], partition: tuple[np.ndarray, Any], where: str
+) -> tuple[Any, ...]:
+    """Runs on a worker: the partition's summed loss, its rows, and the gradient of that sum for each parameter.
+
+    A loss function that fails on the partition's data is a PartitionError naming it (``where``).
+    """
     model = copy.deepcopy(job.model)  # the scattered model is shared by the tasks of a worker: never changed
     parameters = _parameters(model)
     for parameter, value in zip(parameters, values):
         parameter.data = value.copy()
         parameter.grad = None
     inputs, targets = partition
-    loss = job.loss_fn(model, inputs, targets)
+    try:
+        loss = job.loss_fn(model, inputs, targets)
+    except (ChainruleError, ValueError, TypeError, IndexError) as error:
+        raise PartitionError(f"{where}: loss_fn failed on its data: {type(error).__name__}: {error}") from None
     if not isinstance(loss, Tensor) or loss.ndim != 0:
         raise TypeError(
             f"FullBatch: loss_fn must return the partition's summed loss as a 0-d tensor, got {describe_value(loss)}"
@@ -145,11 +153,24 @@ class FullBatch:
         values = self.client.scatter([p.data.copy() for p in self.parameters], broadcast=True, hash=False)
         sums = [
             self.client.submit(
-                _partition_sums, self._job, values, partition, pure=False, workers=where, allow_other_workers=True
+                _partition_sums,
+                self._job,
+                values,
+                partition,
+                f"partition {index} ({name})",
+                pure=False,
+                workers=where,
+                allow_other_workers=True,
             )
-            for partition, where in zip(self._data, self._place)
+            for index, (partition, where, name) in enumerate(zip(self._data, self._place, self.partitions.names))
         ]
-        loss, rows, grads = tree_sum(self.client, sums, self._place).result()
+        try:
+            loss, rows, grads = tree_sum(self.client, sums, self._place).result()
+        except PartitionError:  # name the first bad partition in order, whichever failed first
+            from distributed import wait
+
+            wait(sums)
+            raise next(future.exception() for future in sums if future.status == "error") from None
         self.samples = rows
         scale = 1 / rows if self.reduction == "mean" else 1.0
         for parameter, grad in zip(self.parameters, grads):
