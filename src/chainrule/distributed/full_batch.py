@@ -2,10 +2,11 @@
 
 The loss of the whole batch is a sum over its samples, so its gradient is the sum of the
 partitions' gradients. Each step: the parameters' current values are scattered to the workers
-once; every partition's summed loss and gradients are computed where the partition lives, with
-chainrule; the sums are added pairwise as a tree (always the same tree, so the numbers do not
-depend on which worker did what); the driver divides by the number of samples (the mean) and
-takes one optimizer step. The model and the loss function are scattered once, at the start.
+once; each worker computes the summed loss and gradients of its partitions (consecutive
+indices, added in order) with chainrule, where they live; the workers' sums are added pairwise
+as a tree (always the same grouping and tree, so the numbers do not depend on which worker did
+what); the driver divides by the number of samples (the mean) and takes one optimizer step. The
+model and the loss function are scattered once, at the start.
 
 A worker that dies costs a retry: its partitions are loaded again from their source on
 another worker and its tasks run again, with the same numbers.
@@ -49,29 +50,48 @@ def _parameters(model: Any) -> list[Tensor]:
     raise TypeError(f"FullBatch: model must be a Module or a list of tensors, got {describe_value(model)}")
 
 
-def _partition_sums(
-    job: _Job, values: list[np.ndarray], partition: tuple[np.ndarray, Any], where: str
+def _group_sums(
+    job: _Job, values: list[np.ndarray], partitions: list[tuple[np.ndarray, Any]], names: list[str]
 ) -> tuple[Any, ...]:
-    """Runs on a worker: the partition's summed loss, its rows, and the gradient of that sum for each parameter.
+    """Runs on a worker: the summed loss, rows and gradients of its group of partitions, added in order.
 
-    A loss function that fails on the partition's data is a PartitionError naming it (``where``).
+    A loss function that fails on a partition's data is a PartitionError naming it.
     """
     model = copy.deepcopy(job.model)  # the scattered model is shared by the tasks of a worker: never changed
     parameters = _parameters(model)
     for parameter, value in zip(parameters, values):
         parameter.data = value.copy()
-        parameter.grad = None
-    inputs, targets = partition
-    try:
-        loss = job.loss_fn(model, inputs, targets)
-    except (ChainruleError, ValueError, TypeError, IndexError) as error:
-        raise PartitionError(f"{where}: loss_fn failed on its data: {type(error).__name__}: {error}") from None
-    if not isinstance(loss, Tensor) or loss.ndim != 0:
-        raise TypeError(
-            f"FullBatch: loss_fn must return the partition's summed loss as a 0-d tensor, got {describe_value(loss)}"
-        )
-    loss.backward()
-    return float(loss.item()), len(inputs), [parameter.grad for parameter in parameters]
+    total: tuple[Any, ...] | None = None
+    for (inputs, targets), where in zip(partitions, names):
+        for parameter in parameters:
+            parameter.grad = None
+        try:
+            loss = job.loss_fn(model, inputs, targets)
+        except (ChainruleError, ValueError, TypeError, IndexError) as error:
+            raise PartitionError(f"{where}: loss_fn failed on its data: {type(error).__name__}: {error}") from None
+        if not isinstance(loss, Tensor) or loss.ndim != 0:
+            raise TypeError(
+                f"FullBatch: loss_fn must return the partition's summed loss as a 0-d tensor, got {describe_value(loss)}"
+            )
+        loss.backward()
+        sums = (float(loss.item()), len(inputs), [parameter.grad for parameter in parameters])
+        total = sums if total is None else _add(total, sums)
+    return total
+
+
+def _groups(place: list[list[str]]) -> list[list[int]]:
+    """The partitions in runs of consecutive indices kept by the same worker (fixed once the data is loaded).
+
+    >>> _groups([["a"], ["a"], ["b"], ["b"], ["b"]])
+    [[0, 1], [2, 3, 4]]
+    """
+    groups: list[list[int]] = []
+    for index, where in enumerate(place):
+        if groups and place[groups[-1][0]] == where:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def _add(left: tuple[Any, ...], right: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -126,6 +146,7 @@ class FullBatch:
         self.model, self.parameters, self.client, self.reduction = model, _parameters(model), client, reduction
         self.partitions = partitions
         self._data, self._place = partitions.load_on(client)
+        self._groups = _groups(self._place)  # one task per group and step: fewer tasks, the same sums
         self._job_object = _Job(copy.deepcopy(model), loss_fn)
         self._job = client.scatter(self._job_object, broadcast=True, hash=False)
         self.samples: int | None = None
@@ -153,19 +174,19 @@ class FullBatch:
         values = self.client.scatter([p.data.copy() for p in self.parameters], broadcast=True, hash=False)
         sums = [
             self.client.submit(
-                _partition_sums,
+                _group_sums,
                 self._job,
                 values,
-                partition,
-                f"partition {index} ({name})",
+                [self._data[index] for index in group],
+                [f"partition {index} ({self.partitions.names[index]})" for index in group],
                 pure=False,
-                workers=where,
+                workers=self._place[group[0]],
                 allow_other_workers=True,
             )
-            for index, (partition, where, name) in enumerate(zip(self._data, self._place, self.partitions.names))
+            for group in self._groups
         ]
         try:
-            loss, rows, grads = tree_sum(self.client, sums, self._place).result()
+            loss, rows, grads = tree_sum(self.client, sums, [self._place[group[0]] for group in self._groups]).result()
         except PartitionError:  # name the first bad partition in order, whichever failed first
             from distributed import wait
 
