@@ -326,6 +326,27 @@ class Traced:
         """The generated code of every recording, for reading."""
         return "\n".join(tape.source for tape in self.tapes.values())
 
+    def program(self, *args: Any) -> Recording:
+        """The recorded program for arguments like ``args`` (recorded now if needed): data, not code.
+
+        ``print(traced.program(x))`` lists its ops; ``traced.graph(x)`` applies them again as an
+        ordinary graph.
+        """
+        arguments = _as_arguments(args)
+        signature = _signature(arguments)
+        tape = self.tapes.get(signature)
+        if tape is None:
+            tape = self.tapes[signature] = self._record(arguments, None)
+        return tape.recording
+
+    def graph(self, *args: Any) -> Tensor:
+        """The loss at ``args`` computed by the recorded program as an ordinary graph (f is not called).
+
+        Explain it, draw it, or differentiate it (``backward``, ``cr.autograd.grad`` with
+        ``create_graph=True``): the program a replay runs, seen like any other computation.
+        """
+        return self.program(*args).graph(*_as_arguments(args))
+
     def _eager(self, args: tuple[Any, ...]) -> Tensor:
         """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
         if recording_trace():
