@@ -386,3 +386,16 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run() -> None:
     np.testing.assert_allclose(history, serial_history, rtol=0, atol=1e-10)
     for got, want in zip(params, serial_params):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_the_full_batch_benchmark_checks_that_both_ways_agree(client) -> None:
+    from benchmarks import full_batch
+
+    assert full_batch.check_agreement(500, 3, client) <= 1e-10
+    step, close = full_batch.distributed_step(500, 3, client)
+    serial = full_batch.one_process_step(500)
+    for _ in range(3):  # the steps train: the losses fall, in both alike
+        (loss, _), (serial_loss, _) = step(), serial()
+        assert abs(loss - serial_loss) <= 1e-10
+    close()
+    assert loss < 20
