@@ -196,6 +196,16 @@ def test_an_unreachable_scheduler_is_one_line(capsys, monkeypatch) -> None:
     assert capsys.readouterr().err.startswith(
         "chainrule compare: cannot reach the Dask scheduler at tcp://127.0.0.1:1: "
     )
+    monkeypatch.setattr(cluster, "WAIT_FOR_WORKERS", 0.5)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address="127.0.0.1:0") as running:
+        assert (
+            main(["compare", "iris", "--epochs", "3", "--scheduler", running.scheduler_address, "--workers", "3"]) == 1
+        )
+    assert capsys.readouterr().err == (
+        f"chainrule compare: the Dask cluster at {running.scheduler_address} has 1 worker; waited 0.5 s for 3\n"
+    )
     assert main(["demo", "abc", "--samples", "3", "--partitions", "5"]) == 1
     assert (
         capsys.readouterr().err
