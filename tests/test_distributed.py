@@ -196,6 +196,16 @@ def test_an_unreachable_scheduler_is_one_line(capsys, monkeypatch) -> None:
     assert capsys.readouterr().err.startswith(
         "chainrule compare: cannot reach the Dask scheduler at tcp://127.0.0.1:1: "
     )
+    monkeypatch.setattr(cluster, "WAIT_FOR_WORKERS", 0.5)
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, processes=False, dashboard_address="127.0.0.1:0") as running:
+        assert (
+            main(["compare", "iris", "--epochs", "3", "--scheduler", running.scheduler_address, "--workers", "3"]) == 1
+        )
+    assert capsys.readouterr().err == (
+        f"chainrule compare: the Dask cluster at {running.scheduler_address} has 1 worker; waited 0.5 s for 3\n"
+    )
     assert main(["demo", "abc", "--samples", "3", "--partitions", "5"]) == 1
     assert (
         capsys.readouterr().err
@@ -386,3 +396,16 @@ def test_a_killed_worker_process_costs_a_retry_not_the_run() -> None:
     np.testing.assert_allclose(history, serial_history, rtol=0, atol=1e-10)
     for got, want in zip(params, serial_params):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_the_full_batch_benchmark_checks_that_both_ways_agree(client) -> None:
+    from benchmarks import full_batch
+
+    assert full_batch.check_agreement(500, 3, client) <= 1e-10
+    step, close = full_batch.distributed_step(500, 3, client)
+    serial = full_batch.one_process_step(500)
+    for _ in range(3):  # the steps train: the losses fall, in both alike
+        (loss, _), (serial_loss, _) = step(), serial()
+        assert abs(loss - serial_loss) <= 1e-10
+    close()
+    assert loss < 20

@@ -3,6 +3,8 @@
 chainrule demo abc | delta-rule | newton
 chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
 chainrule compare iris --optimizers gd,nag --plot compare.png
+chainrule compare iris --repeats 10 --workers 2          (Dask: chainrule.distributed, cli/distributed.py)
+chainrule demo abc --samples 1000000 --partitions 8 --workers 2
 chainrule predict model.npz --input 5.1,3.5,1.4,0.2
 chainrule explain seed-004 --format markdown --graph graph.svg
 chainrule gradcheck path/to/file.py:function

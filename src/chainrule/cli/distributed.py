@@ -10,6 +10,8 @@ import copy
 import functools
 from typing import Any, Callable
 
+from ..errors import ChainruleError
+
 
 def add_options(parser: argparse.ArgumentParser, positive_int: Callable[[str], int], partitions: bool = False) -> None:
     """``--workers`` and ``--scheduler`` (and ``--partitions`` for the demo)."""
@@ -58,8 +60,13 @@ def compare_runs(
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
         records = sweep(functools.partial(run, quiet), grid, client=client, progress=False if args.quiet else None)
     for record in records:  # the first failure in the serial order, as the serial loop would raise it
-        if record["error"] is not None:
-            raise record["error"]
+        error = record["error"]
+        if isinstance(error, (ChainruleError, ValueError, OSError, ImportError, RuntimeError)):
+            raise error
+        if error is not None:  # a lost worker (KilledWorker), a cancelled task: one line all the same
+            raise RuntimeError(
+                f"the run of {record['optimizer']} with seed {record['seed']} failed: {type(error).__name__}: {error}"
+            )
     return {name: [record["result"] for record in records if record["optimizer"] == name] for name in names}
 
 

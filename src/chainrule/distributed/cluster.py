@@ -17,6 +17,7 @@ from ..errors import check_integer
 
 INSTALL = 'pip install ".[distributed]" in the chainrule folder'
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler given by address
+WAIT_FOR_WORKERS = 60  # seconds to wait for the workers asked for on a running cluster
 
 
 def require_dask(what: str = "chainrule.distributed") -> None:
@@ -56,7 +57,13 @@ def connect(
             raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
         try:
             if workers is not None:
-                remote.wait_for_workers(workers)
+                try:
+                    remote.wait_for_workers(workers, timeout=WAIT_FOR_WORKERS)
+                except TimeoutError:
+                    have = len(remote.scheduler_info()["workers"])
+                    raise OSError(
+                        f"the Dask cluster at {scheduler} has {have} worker{'s' if have != 1 else ''}; waited {WAIT_FOR_WORKERS} s for {workers}"
+                    ) from None
             yield remote
         finally:
             remote.close()
