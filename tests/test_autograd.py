@@ -143,3 +143,51 @@ def test_three_matrix_network_full_hessian_against_torch(torch: Any) -> None:
     assert hessian.shape == (27, 27)
     np.testing.assert_allclose(hessian, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(hessian, hessian.T, rtol=1e-12, atol=1e-12)
+
+
+def test_bad_arguments_to_grad_are_one_line() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    with pytest.raises(cr.GraphError, match="grad: outputs must be a tensor or a list of tensors, got 3.0"):
+        cr.autograd.grad(3.0, w)
+    with pytest.raises(cr.GraphError, match="grad: no outputs given"):
+        cr.autograd.grad([], w)
+    with pytest.raises(TypeError, match="grad: retain_graph must be True or False"):
+        cr.autograd.grad(loss, w, retain_graph="no")
+    with pytest.raises(TypeError, match="grad: create_graph must be True or False"):
+        cr.autograd.grad(loss, w, create_graph=1)
+    with pytest.raises(cr.DTypeError, match="grad: grad_outputs 0 is float32 but output 0 is float64"):
+        cr.autograd.grad(w * 2, w, grad_outputs=[cr.tensor([1.0, 1.0], dtype=np.float32)])
+    with pytest.raises(cr.DTypeError, match="grad: input 'a' .* is not numbers"):
+        cr.autograd.grad(w * 2, w, grad_outputs=["a"])
+    constant = cr.autograd.grad(cr.autograd.grad(loss, w, create_graph=True)[0].sum(), w, create_graph=True)[0]
+    with pytest.raises(
+        cr.GraphError, match="output 0 does not depend on any tensor that requires grad: it is a constant"
+    ):
+        cr.autograd.grad(constant.sum(), w)
+
+
+def test_transformations_in_one_thread_do_not_change_another_threads_trace() -> None:
+    """The 'a transformation is running' state is per thread: a traced step elsewhere still fills .grad."""
+    import threading
+
+    step = cr.trace(lambda w: ((w - 3.0) ** 2).sum())
+    w = cr.tensor([0.0, 0.0], requires_grad=True)
+    for _ in range(3):
+        w.zero_grad()
+        step(w)
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(x):
+        inside.set()
+        release.wait(5)
+        return (x**3).sum()
+
+    worker = threading.Thread(target=lambda: cr.hessian(slow)(np.ones(2)))
+    worker.start()
+    inside.wait(5)
+    w.zero_grad()
+    step(w)
+    release.set()
+    worker.join()
+    np.testing.assert_array_equal(w.grad, [-6.0, -6.0])

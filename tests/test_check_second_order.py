@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule.check import check_gradient, gradgradcheck
@@ -81,3 +82,41 @@ def test_a_hand_written_hessian_is_checked(rng: np.random.Generator) -> None:
     assert check.worst_index == (0, 1)
     assert check.values["hand-written"] == x0[1] and check.values["autodiff"] == 2 * x0[1]
     assert any("not symmetric" in note for note in check.notes)
+
+
+class WrongVjpAfterAReduction(cr.Function):
+    """d/dx x³ = 3x² (a scalar op after a sum: its vjp is wrong, 2x² instead of 3x²)"""
+
+    def forward(self, x):
+        self.x = x
+        return x**3
+
+    def backward(self, grad_out):
+        return grad_out * 3 * self.x**2
+
+    def vjp(self, grad_out, x):
+        return grad_out * 2 * x * x
+
+
+def test_gradgradcheck_names_a_wrong_op_that_follows_ops_of_other_shapes() -> None:
+    for f in (
+        lambda x: WrongVjpAfterAReduction.apply(x.sum()),
+        lambda x: WrongVjpAfterAReduction.apply((x @ np.ones((3, 2)))[1]),
+    ):
+        report = gradgradcheck(f, np.array([0.5, 1.0, -0.3]))
+        assert not report
+        assert "wrongvjpafterareduction: its vjp gives values other than its backward" in report.culprit
+
+
+def test_a_hand_written_hessian_of_the_wrong_shape_or_kind_is_said_plainly() -> None:
+    def f(x):
+        return (x**3).sum()
+
+    report = check_gradient(f, None, np.ones(3), hessian=lambda x: np.zeros(9))
+    assert "the hand-written Hessian has shape (9,); the Hessian of x of shape (3,) has shape (3, 3)" in str(report)
+    with pytest.raises(TypeError, match="check_gradient: hessian must be a function of x"):
+        check_gradient(f, None, np.ones(3), hessian=np.zeros((3, 3)))
+    with pytest.raises(
+        TypeError, match=r"check_gradient: hessian returned NoneType; return an array of shape \(3, 3\)"
+    ):
+        check_gradient(f, None, np.ones(3), hessian=lambda x: None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 import chainrule as cr
 from chainrule.cli import main
@@ -42,6 +43,21 @@ def test_demo_newton_prints_both_curves(capsys) -> None:
     out = capsys.readouterr().out
     assert "Hessian of the loss checked against finite differences of its gradient: ok" in out
     assert "Newton loss" in out and "GD loss (lr 1)" in out
+    assert "Newton not yet after 4 steps, gradient descent not yet after 2000 steps" in out
     assert main(["demo", "newton"]) == 0
     out = capsys.readouterr().out
     assert "within 1e-10 of the minimum: Newton after 7 steps" in out
+
+
+def test_demo_newton_says_when_gradient_descent_diverges_and_refuses_bad_options(capsys) -> None:
+    assert main(["demo", "newton", "--steps", "2", "--lr", "1e10"]) == 1
+    assert "gradient descent diverged with lr 1e+10; lower --lr" in capsys.readouterr().out
+    for bad in (["--steps", "0"], ["--steps", "1000000"], ["--lr", "-1"]):
+        with pytest.raises(SystemExit):
+            main(["demo", "newton", *bad])
+        assert "chainrule demo newton: error: argument --" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_the_minimum_is_newtons_converged_loss_not_the_last_step_shown() -> None:
+    short = newton.run(steps=1, descent_steps=3)
+    assert short.minimum == pytest.approx(0.089212080179405, abs=1e-14)

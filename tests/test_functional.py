@@ -159,3 +159,34 @@ def test_functions_that_do_not_depend_on_x_have_zero_derivatives() -> None:
     np.testing.assert_array_equal(cr.hessian(lambda x: x.sum() * 2)([1.0, 2.0]), np.zeros((2, 2)))
     np.testing.assert_array_equal(cr.jacobian(lambda x: cr.tensor([1.0, 2.0, 3.0]))([1.0, 2.0]), np.zeros((3, 2)))
     np.testing.assert_array_equal(cr.hvp(lambda x: x.sum(), [1.0, 2.0], [1.0, 1.0]), [0.0, 0.0])
+
+
+def test_grad_leaves_the_gradients_of_the_parameters_f_reads_alone() -> None:
+    layer = cr.nn.Linear(2, 1)
+    cr.mse(layer(cr.tensor([[1.0, 2.0]])), np.array([[0.0]])).backward()
+    before = layer.weight.grad.copy()
+    cr.grad(lambda x: layer(x).sum())(np.array([[1.0, 2.0]]))
+    np.testing.assert_array_equal(layer.weight.grad, before)
+
+
+def test_hvp_vjp_and_jvp_inside_another_transformation_are_refused_not_constants() -> None:
+    x0, v = np.array([0.3, -0.2, 0.5]), np.array([1.0, -1.0, 2.0])
+    with pytest.raises(cr.GraphError, match="hvp: called inside cr.grad/cr.jacobian/cr.hessian"):
+        cr.grad(lambda x: cr.hvp(lambda y: (y**3).sum(), x, v).sum())(x0)
+    with pytest.raises(cr.GraphError, match="vjp: called inside"):
+        cr.grad(lambda x: (x * cr.vjp(lambda y: y**3, x)[1](np.ones(3))[0]).sum())(x0)
+    with pytest.raises(cr.GraphError, match="jvp: called inside"):
+        cr.grad(lambda x: (x * cr.jvp(lambda y: y**3, (x,), (v,))[1]).sum())(x0)
+
+
+@pytest.mark.parametrize("bad", [None, "a", 1j, [[1.0, 2.0], [3.0]]])
+def test_a_transformation_refuses_what_is_not_numbers(bad: Any) -> None:
+    with pytest.raises(cr.DTypeError, match=r"^grad: input "):
+        cr.grad(lambda x: x.sum())(bad)
+    with pytest.raises(cr.DTypeError, match=r"^jacobian: input "):
+        cr.hessian(lambda x: x.sum())(bad)
+
+
+def test_empty_inputs_have_empty_jacobians_and_hessians() -> None:
+    assert cr.jacobian(lambda x: x * 2)(np.zeros(0)).shape == (0, 0)
+    assert cr.hessian(lambda x: (x * x).sum())(np.zeros((0, 2))).shape == (0, 2, 0, 2)

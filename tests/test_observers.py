@@ -87,3 +87,15 @@ def test_differentiable_backward_steps_are_observed_too() -> None:
         cr.autograd.grad(y, x, create_graph=True)
     assert log.events[:2] == ["backward pow", "op pow () recorded"]  # the vjp's own ops are applied inside the step
     assert log.events[-1] == "done pow 1"
+
+
+def test_the_same_observer_nested_twice_is_undone_once_per_exit() -> None:
+    log = Log()
+    with observe(log):
+        with observe(log):
+            pass
+        assert observers.active() == (log,)
+    assert observers._threads_on == 0
+    with pytest.raises(cr.AnomalyError):  # detect_anomaly still works afterwards
+        with cr.detect_anomaly():
+            cr.log(cr.tensor([0.0], requires_grad=True))

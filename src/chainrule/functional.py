@@ -30,6 +30,7 @@ from . import ops
 from .engine import autograd
 from .engine.forward_mode import push_tangents
 from .engine.grad_mode import enable_grad, no_grad
+from .engine.function import _real_array
 from .engine.tensor import FLOAT_DTYPES, Tensor
 from .errors import GraphError, ShapeError, format_shape
 
@@ -54,16 +55,15 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> C
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        nested = autograd.transforms_running > 0
+        nested = autograd.transforming_now()
         args_list, leaves = _differentiated_arguments("grad", args, positions, nested)
         out = _call(f, args_list, kwargs)
         _check_scalar(out, name)
         if nested:  # gradients with a graph of their own, for the transformation outside
             grads = _gradients(out, leaves, create_graph=True)
             return out, (grads[0] if single else grads)
-        if out.requires_grad:
-            out.backward()
-        arrays = tuple(leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data) for leaf in leaves)
+        # autograd.grad, not out.backward(): the tensors f merely reads (parameters) keep their .grad
+        arrays = tuple(g.data for g in _gradients(out, leaves, create_graph=False))
         return out.item(), (arrays[0] if single else arrays)
 
     return wrapped
@@ -103,13 +103,13 @@ def jacobian(f: Callable[..., Any], argnums: int = 0, mode: str | None = None) -
 
     @functools.wraps(f)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        nested = autograd.transforms_running > 0
+        nested = autograd.transforming_now()
         args_list, (leaf,) = _differentiated_arguments("jacobian", args, (argnums,), nested)
         out = _call(f, args_list, kwargs)
         if not isinstance(out, Tensor):
             raise GraphError(f"jacobian: f must return a chainrule tensor, got {type(out).__name__}")
         chosen = mode or ("forward" if leaf.data.size < out.data.size else "reverse")
-        if not out.requires_grad:
+        if not out.requires_grad or out.data.size == 0 or leaf.data.size == 0:
             zeros = np.zeros(out.shape + leaf.shape, dtype=out.data.dtype)
             return Tensor._from_op(zeros, None) if nested else zeros
         if chosen == "reverse":
@@ -144,8 +144,9 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> np.ndarray:
     >>> cr.hvp(lambda x: (x ** 3).sum(), [1.0, 2.0], [1.0, 1.0])   # diag(6x) · v
     array([ 6., 12.])
     """
+    _refuse_nesting("hvp", (x, v))
     _, (leaf,) = _differentiated_arguments("hvp", (x,), (0,), nested=False)
-    direction = _as_float_array(v, leaf.data.dtype)
+    direction = _as_float_array(v, leaf.data.dtype, "hvp")
     if direction.shape != leaf.data.shape:
         raise ShapeError(f"hvp: v has shape {format_shape(direction.shape)} but x has shape {format_shape(leaf.shape)}")
     out = _call(f, [leaf], {})
@@ -169,13 +170,14 @@ def vjp(f: Callable[..., Any], *primals: Any) -> tuple[np.ndarray, Callable[[Any
     >>> out, vjp_fn([1.0, 1.0])
     (array([1., 4.]), (array([2., 4.]),))
     """
+    _refuse_nesting("vjp", primals)
     _, leaves = _differentiated_arguments("vjp", primals, tuple(range(len(primals))), nested=False)
     out = _call(f, leaves, {})
     if not isinstance(out, Tensor):
         raise GraphError(f"vjp: f must return a chainrule tensor, got {type(out).__name__}")
 
     def vjp_fn(cotangent: Any) -> tuple[np.ndarray, ...]:
-        vector = _as_float_array(cotangent, out.data.dtype)
+        vector = _as_float_array(cotangent, out.data.dtype, "vjp")
         if vector.shape != out.data.shape:
             raise ShapeError(
                 f"vjp: the vector has shape {format_shape(vector.shape)} but f's output has shape "
@@ -203,17 +205,31 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise TypeError("jvp: primals must be a tuple or list of arguments, as in jvp(f, (x,), (t,))")
     if not isinstance(tangents, (list, tuple)) or len(tangents) != len(primals):
         raise TypeError(f"jvp: give one tangent per primal ({len(primals)}), as a tuple or list")
+    _refuse_nesting("jvp", (*primals, *tangents))
     _, leaves = _differentiated_arguments("jvp", tuple(primals), tuple(range(len(primals))), nested=False)
     out = _call(f, leaves, {})
     if not isinstance(out, Tensor):
         raise GraphError(f"jvp: f must return a chainrule tensor, got {type(out).__name__}")
-    given = {leaf: Tensor._from_op(_as_float_array(t, leaf.data.dtype), None) for leaf, t in zip(leaves, tangents)}
+    given = {
+        leaf: Tensor._from_op(_as_float_array(t, leaf.data.dtype, "jvp"), None) for leaf, t in zip(leaves, tangents)
+    }
     with no_grad():
         tangent_out = push_tangents(out, given)
     return out.data, tangent_out.data
 
 
 # --------------------------------------------------------------------------- helpers
+def _refuse_nesting(op: str, values: Sequence[Any]) -> None:
+    """``hvp``, ``vjp`` and ``jvp`` return arrays: inside another transformation, given tensors that carry its
+    graph, their result would be a constant to it and its derivative silently wrong."""
+    if autograd.transforming_now() and any(isinstance(v, Tensor) and v.requires_grad for v in values):
+        raise GraphError(
+            f"{op}: called inside cr.grad/cr.jacobian/cr.hessian on a tensor of the outer computation; {op} returns "
+            f"arrays that the outer transformation could not differentiate. Write it with grad instead "
+            "(an HVP: cr.grad(lambda x: cr.grad(f)(x) @ v)), or call it outside"
+        )
+
+
 def _differentiated_arguments(
     op: str, args: tuple[Any, ...], positions: tuple[int, ...], nested: bool
 ) -> tuple[list[Any], list[Tensor]]:
@@ -232,7 +248,7 @@ def _differentiated_arguments(
             with enable_grad():
                 leaf = ops.reshape(value, value.shape)  # the same values, a node of its own to differentiate at
         else:
-            leaf = _fresh_leaf(value)
+            leaf = _fresh_leaf(value, op)
         args_list[position] = leaf
         leaves.append(leaf)
     return args_list, leaves
@@ -258,7 +274,7 @@ def _gradients(out: Tensor, leaves: list[Tensor], create_graph: bool) -> tuple[T
     """d out / d leaf for each leaf, as tensors (zeros for a leaf out does not depend on)."""
     if not out.requires_grad:
         return tuple(Tensor._from_op(np.zeros_like(leaf.data), None) for leaf in leaves)
-    found = autograd.grad(out, leaves, create_graph=create_graph, retain_graph=True, allow_unused=True)
+    found = autograd.grad(out, leaves, create_graph=create_graph, retain_graph=create_graph, allow_unused=True)
     return tuple(Tensor._from_op(np.zeros_like(leaf.data), None) if g is None else g for leaf, g in zip(leaves, found))
 
 
@@ -305,16 +321,19 @@ def _check_argnum(op: str, argnums: Any) -> None:
         raise TypeError(f"{op}: argnums must be one integer (the position of the argument), got {argnums!r}")
 
 
-def _as_float_array(value: Any, dtype: np.dtype) -> np.ndarray:
+def _as_float_array(value: Any, dtype: np.dtype, op: str = "transformation") -> np.ndarray:
     """A vector or tangent given as a tensor, an array, a list or a number, as an array of ``dtype``."""
     data = value.data if isinstance(value, Tensor) else value
-    return np.array(data, dtype=dtype)
+    return np.array(_real_array(data, op, dtype), dtype=dtype)
 
 
-def _fresh_leaf(value: Any) -> Tensor:
-    """A new leaf requiring grad with ``value``'s numbers (float64 unless already floating)."""
+def _fresh_leaf(value: Any, op: str = "grad") -> Tensor:
+    """A new leaf requiring grad with ``value``'s numbers (float64 unless already floating).
+
+    None, strings, complex numbers and ragged lists are a DTypeError naming ``op``, as in every op.
+    """
     data = value.data if isinstance(value, Tensor) else value
-    array = np.array(data)
+    array = np.array(_real_array(data, op, None))
     if array.dtype not in FLOAT_DTYPES:
         array = array.astype(np.float64)
     return Tensor(array, requires_grad=True)

@@ -28,10 +28,10 @@ import numpy as np
 from .. import ops
 from ..engine import autograd
 from ..engine.grad_mode import enable_grad
-from ..engine.graph import topological_order
+from ..engine.graph import topological_order, unbroadcast
 from ..engine.tensor import FLOAT_DTYPES, Tensor
-from ..errors import GraphError, format_shape
-from .report import CheckReport
+from ..errors import GraphError, ShapeError, format_shape
+from .report import CheckReport, InputCheck
 
 
 def gradgradcheck(
@@ -61,6 +61,14 @@ def gradgradcheck(
 
     report = gradcheck(gradient_along_weights, *arrays, eps=eps, rtol=rtol, atol=atol, names=names)
     report.title = "gradgradcheck"
+    for check in report.inputs:  # gradcheck's words about f do not fit the recorded backward pass
+        check.notes = [
+            f"the recorded backward pass does not depend on {check.name}: an op's vjp computes with arrays its "
+            "forward saved, not with its input tensors (see the op named below)"
+            if note.startswith("no gradient reached")
+            else note
+            for note in check.notes
+        ]
     report.notes.append(
         f"checked: the gradient of g = Σ ⟨∇f, u⟩ for random u (seed {seed}), i.e. the Hessian times u, "
         "against finite differences of f's gradient"
@@ -145,12 +153,16 @@ def _vjp_values_differ(node: Any, values: list[np.ndarray], positions: list[int]
     by_backward = by_backward if isinstance(by_backward, tuple) else (by_backward,)
     by_vjp = by_vjp if isinstance(by_vjp, tuple) else (by_vjp,)
     for position in positions:
-        expected = np.broadcast_to(np.asarray(by_backward[position], dtype=np.float64), grad_out.shape)
+        shape = values[position].shape
         found = by_vjp[position]
-        found_values = np.asarray(found.data if isinstance(found, Tensor) else found, dtype=np.float64)
-        if found_values.shape != expected.shape:
-            expected = np.asarray(by_backward[position], dtype=np.float64)
-        if found_values.shape != expected.shape or not np.allclose(found_values, expected, rtol=1e-9, atol=1e-12):
+        if found is None:
+            return f"its vjp gives no gradient for input {position}, which needs one"
+        try:  # both as the engine keeps them: summed back to the input's shape
+            expected = unbroadcast(np.asarray(by_backward[position], dtype=np.float64), shape, node.name)
+            found_values = unbroadcast(np.asarray(getattr(found, "data", found), dtype=np.float64), shape, node.name)
+        except ShapeError as error:
+            return f"its vjp or backward gives a gradient of the wrong shape ({error})"
+        if not np.allclose(found_values, expected, rtol=1e-9, atol=1e-12, equal_nan=True):
             return f"its vjp gives values other than its backward for input {position}"
     return ""
 
@@ -198,7 +210,7 @@ def hessian_checks(
     all), and the worst row is reported, with the same plain words as a hand-written gradient
     (transposed, scaled) and a note when the hand-written Hessian is not symmetric.
     """
-    from . import _diagnose_hand_gradient, _hand_gradients, _shape_problem  # the first-order rules, reused
+    from . import _diagnose_hand_gradient  # the first-order rule, reused
     from .finite_differences import Differences, compare
     from ..functional import grad, hessian
 
@@ -210,10 +222,29 @@ def hessian_checks(
     (x,) = arrays
     name = f"Hessian of {names[0]}"
     size = x.size
-    (given,) = _hand_gradients(hessian_f(x.copy()), [np.zeros(x.shape + x.shape)], [name])
+    if not callable(hessian_f):
+        raise TypeError(
+            f"check_gradient: hessian must be a function of x returning its Hessian, got {type(hessian_f).__name__}"
+        )
+    returned = hessian_f(x.copy())
+    wanted = format_shape(x.shape + x.shape)
+    try:
+        if returned is None or isinstance(returned, str):
+            raise TypeError
+        given = np.array(returned, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"check_gradient: hessian returned {type(returned).__name__}; return an array of shape {wanted} "
+            f"(x has shape {format_shape(x.shape)})"
+        ) from None
     exact = hessian(f)(x.copy())
     if given.shape != exact.shape:
-        return [_shape_problem(name, given, exact)]
+        problem = InputCheck(name, given.shape, passed=False)
+        problem.notes.append(
+            f"the hand-written Hessian has shape {format_shape(given.shape)}; the Hessian of x of shape "
+            f"{format_shape(x.shape)} has shape {wanted} (x.shape twice)"
+        )
+        return [problem]
     gradient = grad(f)
     rows = []
     for j in range(size):
@@ -249,6 +280,6 @@ def hessian_checks(
     flat = given.reshape(size, size)
     if not np.allclose(flat, flat.T, rtol=rtol, atol=atol):
         worst.notes.append(
-            "the hand-written Hessian is not symmetric; the Hessian of a twice continuously differentiable f is"
+            "the hand-written Hessian is not symmetric, but the Hessian of a twice continuously differentiable f always is"
         )
     return [worst]

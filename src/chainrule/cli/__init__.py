@@ -114,7 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delta.add_argument("--seed", type=_seed, default=0, help="random seed of the example (default 0)")
     newton = demos.add_parser("newton", help="Newton's method (Hessian from cr.hessian) against gradient descent")
-    newton.add_argument("--steps", type=_positive_int, default=8, help="Newton steps shown (default 8)")
+    newton.add_argument(
+        "--steps",
+        type=option_type(lambda n: 1 <= n <= 100, "an integer from 1 to 100", int),
+        default=8,
+        help="Newton steps shown (default 8)",
+    )
     newton.add_argument("--lr", type=_positive_float, default=1.0, help="gradient descent's learning rate (default 1)")
 
     train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
@@ -220,7 +225,7 @@ def _demo(args: argparse.Namespace) -> int:
     elif args.demo == "newton":
         from ..examples import newton
 
-        return 0 if newton.demo(steps=args.steps, learning_rate=args.lr) < 1e-6 else 1
+        return 0 if newton.demo(steps=args.steps, learning_rate=args.lr) else 1
     else:
         from ..examples import delta_rule
 

@@ -25,6 +25,7 @@ uses are added, and the saved values of each node are freed after its backward u
 
 from __future__ import annotations
 
+import threading
 from heapq import heappop, heappush
 from typing import Any, Sequence
 
@@ -33,25 +34,45 @@ import numpy as np
 from . import observers, versions
 from .grad_mode import enable_grad
 from .graph import _accumulate_leaf, _freed, as_gradient_array, fit_gradient, unbroadcast, wrong_count
+from .function import _real_array
 from .tensor import Tensor
-from ..errors import GraphError, ShapeError, format_shape, tensor_label
+from ..errors import DTypeError, GraphError, ShapeError, check_flag, describe_value, format_shape, tensor_label
 
 
-#: How many function transformations (cr.grad, cr.jacobian, …) are evaluating their function now.
-#: Above 0, an inner transformation composes with the outer one, and a traced function runs as plain f.
-transforms_running = 0
+class _ThreadState(threading.local):
+    transforms = 0  # function transformations (cr.grad, cr.jacobian, …) evaluating their function in this thread
+
+
+_state = _ThreadState()
+_threads_transforming = 0  # threads with a transformation at work; while 0, nothing reads _state
+_lock = threading.Lock()
+
+
+def transforming_now() -> bool:
+    """True while a function transformation evaluates its function in this thread.
+
+    Then an inner transformation composes with the outer one, and a traced function runs as its
+    plain ``f`` (the transformation differentiates f's graph itself).
+    """
+    return bool(_threads_transforming) and _state.transforms > 0
 
 
 class transforming:  # noqa: N801 - used like a function
     """Context manager around a transformation's call of its function (``chainrule.functional``)."""
 
     def __enter__(self) -> None:
-        global transforms_running
-        transforms_running += 1
+        global _threads_transforming
+        if _state.transforms == 0:
+            with _lock:
+                _threads_transforming += 1
+        _state.transforms += 1
 
     def __exit__(self, *exc_info: object) -> None:
-        global transforms_running
-        transforms_running -= 1
+        global _threads_transforming
+        _state.transforms -= 1
+        if _state.transforms == 0:
+            with _lock:
+                _threads_transforming -= 1
 
 
 def grad(
@@ -76,8 +97,16 @@ def grad(
     >>> g.data
     array([2., 4.])
     """
-    output_list = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    input_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    create_graph = check_flag("grad", "create_graph", create_graph)
+    allow_unused = check_flag("grad", "allow_unused", allow_unused)
+    if retain_graph is not None:
+        retain_graph = check_flag("grad", "retain_graph", retain_graph)
+    output_list = _as_list(outputs, "outputs")
+    input_list = _as_list(inputs, "inputs")
+    if not output_list or not input_list:
+        raise GraphError(
+            f"grad: no {'outputs' if not output_list else 'inputs'} given; pass a tensor or a list of them"
+        )
     for position, tensor in enumerate(input_list):
         if not isinstance(tensor, Tensor):
             raise GraphError(f"grad: input {position} is {type(tensor).__name__}, not a tensor")
@@ -104,6 +133,15 @@ def grad(
     return tuple(results)
 
 
+def _as_list(items: Any, what: str) -> list[Any]:
+    """``outputs`` or ``inputs`` as a list: one tensor, or a list or tuple of them."""
+    if isinstance(items, Tensor):
+        return [items]
+    if isinstance(items, (list, tuple)):
+        return list(items)
+    raise GraphError(f"grad: {what} must be a tensor or a list of tensors, got {describe_value(items)}")
+
+
 def _roots(outputs: list[Any], grad_outputs: Any, create_graph: bool) -> tuple[list[Tensor], list[Any]]:
     """The outputs and the gradient each starts with (1 for a scalar), checked."""
     if grad_outputs is None:
@@ -120,8 +158,9 @@ def _roots(outputs: list[Any], grad_outputs: Any, create_graph: bool) -> tuple[l
             raise GraphError(f"grad: output {position} is {type(output).__name__}, not a tensor")
         if not output.requires_grad:
             raise GraphError(
-                f"grad: output {position} does not require grad: it was not computed from a tensor with "
-                "requires_grad=True (or it was computed inside no_grad())"
+                f"grad: output {position} does not depend on any tensor that requires grad: it is a constant (the "
+                "derivative of a polynomial past its degree, a result of traced(x): use traced.graph(x)), or it was "
+                "computed inside no_grad() or from tensors without requires_grad=True"
             )
         if given is None:
             if output.data.size != 1:
@@ -130,7 +169,13 @@ def _roots(outputs: list[Any], grad_outputs: Any, create_graph: bool) -> tuple[l
                     "pass grad_outputs of its shape (or reduce it with .sum())"
                 )
             given = np.ones_like(output.data)
-        value = given.data if isinstance(given, Tensor) else np.asarray(given, dtype=output.data.dtype)
+        if isinstance(given, Tensor) and given.data.dtype != output.data.dtype:
+            raise DTypeError(
+                f"grad: grad_outputs {position} is {given.data.dtype} but output {position} is {output.data.dtype}; "
+                "give it the output's dtype"
+            )
+        value = given.data if isinstance(given, Tensor) else _real_array(given, "grad", output.data.dtype)
+        value = value.astype(output.data.dtype, copy=False)
         if value.shape != output.data.shape:
             raise ShapeError(
                 f"grad: grad_outputs {position} has shape {format_shape(value.shape)} but output {position} "

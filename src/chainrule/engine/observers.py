@@ -82,16 +82,17 @@ class observe:  # noqa: N801 - used like a function
 
     def __enter__(self) -> Observer:
         global _threads_on
-        if not _state.observers:
+        self._previous = _state.observers
+        if not self._previous:
             with _lock:
                 _threads_on += 1
-        _state.observers = _state.observers + (self.observer,)
+        _state.observers = self._previous + (self.observer,)
         return self.observer
 
     def __exit__(self, *exc_info: object) -> None:
         global _threads_on
-        _state.observers = tuple(item for item in _state.observers if item is not self.observer)
-        if not _state.observers:
+        _state.observers = self._previous  # what it was on entry: nesting the same observer twice undoes once
+        if not self._previous:
             with _lock:
                 _threads_on -= 1
 

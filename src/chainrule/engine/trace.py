@@ -283,7 +283,9 @@ class Traced:
             raise TypeError(
                 f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
             )
-        if autograd.transforms_running:  # inside cr.grad, cr.hessian…: the transformation differentiates f itself
+        if (
+            autograd._threads_transforming and autograd.transforming_now()
+        ):  # inside cr.grad, cr.hessian…: the transformation differentiates f itself
             return self.f(*args)
         if grad_mode._threads_off or observers._threads_on:  # some thread has a mode on: look at this one's
             if not grad_mode.is_grad_enabled():
