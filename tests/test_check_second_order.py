@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.check import check_gradient, gradgradcheck
+from oracles import Cube
 
 
 def test_gradgradcheck_passes_on_a_network_of_built_in_ops(rng: np.random.Generator) -> None:
@@ -16,15 +17,8 @@ def test_gradgradcheck_passes_on_a_network_of_built_in_ops(rng: np.random.Genera
     assert str(report).startswith("gradgradcheck: passed")
 
 
-class CubeWithConstantSlope(cr.Function):
+class CubeWithConstantSlope(Cube):
     """d/dx x³ = 3x² (its vjp reads 3x² from the forward: right values, but no dependence on x)"""
-
-    def forward(self, x):
-        self.x = x
-        return x**3
-
-    def backward(self, grad_out):
-        return grad_out * 3 * self.x**2
 
     def vjp(self, grad_out, x):
         return grad_out * cr.tensor(3 * self.x**2)  # a constant: the second derivative is lost
@@ -84,15 +78,8 @@ def test_a_hand_written_hessian_is_checked(rng: np.random.Generator) -> None:
     assert any("not symmetric" in note for note in check.notes)
 
 
-class WrongVjpAfterAReduction(cr.Function):
+class WrongVjpAfterAReduction(Cube):
     """d/dx x³ = 3x² (a scalar op after a sum: its vjp is wrong, 2x² instead of 3x²)"""
-
-    def forward(self, x):
-        self.x = x
-        return x**3
-
-    def backward(self, grad_out):
-        return grad_out * 3 * self.x**2
 
     def vjp(self, grad_out, x):
         return grad_out * 2 * x * x
