@@ -21,6 +21,7 @@ from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad
 from . import ops
 from .ops import *  # noqa: F403 - every op function, listed once in chainrule/ops/__init__.py
 from .engine.tensor import Tensor, tensor
+from .random import default_generator, manual_seed
 
 # Layers above the engine: networks, optimizers, data, training, model files.
 from . import data, nn, optim  # noqa: E402  (isort: skip)
@@ -54,6 +55,8 @@ __all__ = [
     "explain",
     "fit",
     "load",
+    "manual_seed",
+    "default_generator",
     "nn",
     "optim",
     "save",

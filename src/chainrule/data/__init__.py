@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..engine.tensor import Tensor
+from ..random import as_generator
 
 
 @dataclass(frozen=True, repr=False)
@@ -256,6 +257,7 @@ class DataLoader:
     """Mini-batches of (features tensor, labels array), reshuffled each epoch with a seeded generator.
 
     ``batch_size=None`` gives the whole set as one batch (full-batch gradient descent).
+    ``seed=None`` shuffles with the default generator, which ``chainrule.manual_seed`` seeds.
     """
 
     def __init__(
@@ -272,7 +274,7 @@ class DataLoader:
         self.features, self.labels = features, labels
         self.batch_size = None if batch_size is None else check_integer("DataLoader", "batch_size", batch_size)
         self.shuffle = check_flag("DataLoader", "shuffle", shuffle)
-        self.rng = np.random.default_rng(None if seed is None else check_integer("DataLoader", "seed", seed, minimum=0))
+        self.rng = as_generator(None if seed is None else check_integer("DataLoader", "seed", seed, minimum=0))
 
     def __len__(self) -> int:
         if self.batch_size is None:
