@@ -10,7 +10,7 @@
 (16, 4)
 """
 
-from . import init
+from . import init, utils
 from .layers import (
     ACTIVATIONS,
     BCELoss,
@@ -52,4 +52,5 @@ __all__ = [
     "describe",
     "from_config",
     "init",
+    "utils",
 ]
