@@ -42,14 +42,19 @@ class MaxPool2d(Function):
         self.geometry, self.padding = (stride, dilation), padding
         xp = padded(x, padding, pad_value_for(x.dtype))
         self.padded_shape, self.kernel = xp.shape, kernel_size
-        flat = windows(xp, kernel_size, stride, dilation).reshape(*x.shape[:2], out_h, out_w, -1)
-        self.winner = flat.argmax(axis=-1)[..., np.newaxis]
-        return np.take_along_axis(flat, self.winner, axis=-1)[..., 0]
+        # (kh·kw, N, C, out_h, out_w): the window's values along axis 0, each offset a whole image
+        flat = (
+            windows(xp, kernel_size, stride, dilation)
+            .transpose(4, 5, 0, 1, 2, 3)
+            .reshape(-1, *x.shape[:2], out_h, out_w)
+        )
+        self.winner = flat.argmax(axis=0)[np.newaxis]
+        return np.take_along_axis(flat, self.winner, axis=0)[0]
 
     def backward(self, grad_out):
-        grad_windows = np.zeros((*grad_out.shape, self.kernel[0] * self.kernel[1]), dtype=grad_out.dtype)
-        np.put_along_axis(grad_windows, self.winner, grad_out[..., np.newaxis], axis=-1)
-        grad_windows = grad_windows.reshape(*grad_out.shape, *self.kernel)
+        grad_windows = np.zeros((self.kernel[0] * self.kernel[1], *grad_out.shape), dtype=grad_out.dtype)
+        np.put_along_axis(grad_windows, self.winner, grad_out[np.newaxis], axis=0)
+        grad_windows = grad_windows.reshape(*self.kernel, *grad_out.shape)
         return cropped(scatter_windows(grad_windows, self.padded_shape, *self.geometry), self.padding)
 
 
@@ -72,7 +77,7 @@ class AvgPool2d(Function):
 
     def backward(self, grad_out):
         share = grad_out / np.asarray(self.kernel[0] * self.kernel[1], dtype=grad_out.dtype)
-        grad_windows = np.broadcast_to(share[..., np.newaxis, np.newaxis], (*grad_out.shape, *self.kernel))
+        grad_windows = np.broadcast_to(share, (*self.kernel, *grad_out.shape))  # the same share at every offset
         return cropped(scatter_windows(grad_windows, self.padded_shape, self.stride, (1, 1)), self.padding)
 
 
