@@ -209,6 +209,13 @@ class Conv1d(Conv2d):
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
         _check_conv(self.name, x, weight, bias, groups, 1)
+        span = dilation[1] * (weight.shape[2] - 1) + 1
+        if x.shape[2] + 2 * padding[1] < span:
+            dilated = f" (dilated to {span})" if span != weight.shape[2] else ""
+            raise ShapeError(
+                f"{self.name}: kernel {weight.shape[2]}{dilated} is larger than the padded input's length "
+                f"{x.shape[2] + 2 * padding[1]} (input shape {format_shape(x.shape)}, padding {padding[1]})"
+            )
         out = super().forward(
             x[:, :, np.newaxis],
             weight[:, :, np.newaxis],

@@ -128,7 +128,8 @@ class BatchNorm(_Affine):
             grads.append(grad_weight)
         if options["has_bias"]:
             grads.append(grad_bias)
-        return (*grads, *[None] * (len(self.needs_input_grad) - len(grads)))
+        grads += [None] * (len(self.needs_input_grad) - len(grads))  # the running statistics: no gradient
+        return tuple(grads) if len(grads) > 1 else grads[0]
 
 
 def _check_batch_norm(x, weight, bias, running_mean, running_var) -> None:
@@ -194,7 +195,7 @@ class LayerNorm(_Affine):
             grads.append(grad_weight)
         if options["has_bias"]:
             grads.append(grad_bias)
-        return tuple(grads)
+        return tuple(grads) if len(grads) > 1 else grad_x
 
 
 def batch_norm(

@@ -16,20 +16,23 @@ from ..errors import ShapeError, format_shape
 from .convolution import Pair, cropped, output_size, pad_value_for, padded, pair, scatter_windows, windows
 
 
-def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair, dilation: Pair) -> None:
+def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair) -> None:
     if x.ndim != 4:
         single = "; for one image add the batch axis: x[None]" if x.ndim == 3 else ""
         raise ShapeError(f"{op}: expects a 4-D input (N, C, H, W), got shape {format_shape(x.shape)}{single}")
-    for size, pad, spread in zip(kernel, padding, dilation):
-        if 2 * pad > spread * (size - 1) + 1:
-            raise ShapeError(
-                f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
-                f"(input shape {format_shape(x.shape)})"
-            )
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ShapeError(
+            f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
+            f"(input shape {format_shape(x.shape)})"
+        )
 
 
 class MaxPool2d(Function):
-    """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere"""
+    """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere
+
+    A dilated window can fall wholly on padding: its maximum is −inf and its gradient goes nowhere
+    (PyTorch sends it to an input pixel outside the window).
+    """
 
     name = "max_pool2d"
 
@@ -37,7 +40,7 @@ class MaxPool2d(Function):
         return f"max_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
     def forward(self, x, kernel_size, stride, padding, dilation):
-        _check_pool(self.name, x, kernel_size, padding, dilation)
+        _check_pool(self.name, x, kernel_size, padding)
         out_h, out_w = output_size(self.name, x.shape, kernel_size, stride, padding, dilation)
         self.geometry, self.padding = (stride, dilation), padding
         xp = padded(x, padding, pad_value_for(x.dtype))
@@ -67,7 +70,7 @@ class AvgPool2d(Function):
         return f"avg_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
     def forward(self, x, kernel_size, stride, padding):
-        _check_pool(self.name, x, kernel_size, padding, (1, 1))
+        _check_pool(self.name, x, kernel_size, padding)
         output_size(self.name, x.shape, kernel_size, stride, padding, (1, 1))
         self.stride, self.padding, self.kernel = stride, padding, kernel_size
         xp = padded(x, padding)
