@@ -93,3 +93,16 @@ def test_check_module_checks_a_cnn_and_leaves_its_running_statistics_alone() -> 
     assert check_module(net, cr.cross_entropy, (x, y))
     for name, values in net.named_buffers():
         np.testing.assert_array_equal(values, before[name])
+
+
+def test_the_readme_convolution_example_finds_the_shifted_gradient(capsys) -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Check your own convolution backward", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(code, {})  # noqa: S102 - the README's own example
+    printed = capsys.readouterr().out
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0]
+    assert printed.splitlines()[0] == shown.splitlines()[0] and printed.splitlines()[-1] == shown.splitlines()[-1]
+    assert printed.splitlines()[2] == shown.splitlines()[2]  # the failing row for x, every number as shown
