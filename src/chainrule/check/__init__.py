@@ -210,27 +210,32 @@ def gradcheck(
 
 def check_gradient(
     f: Callable[..., Any],
-    grad_f: Callable[..., Any],
+    grad_f: Callable[..., Any] | None,
     *inputs: Any,
     eps: float | None = None,
     rtol: float = RTOL,
     atol: float = ATOL,
     names: Sequence[str] | None = None,
+    hessian: Callable[..., Any] | None = None,
 ) -> CheckReport:
     """Check a hand-written gradient ``grad_f`` of the scalar function ``f`` at ``inputs``.
 
     ``grad_f`` takes the inputs as NumPy arrays and returns one gradient array per input (a
     single array for a single input). Each is compared with chainrule's autodiff and with
     finite differences; the report names the input and element where they part, and says so
-    plainly when a gradient is transposed, reshaped, or off by a constant factor.
+    plainly when a gradient is transposed, reshaped, or off by a constant factor. A hand-written
+    ``hessian`` (for f of one input x: an array of shape ``x.shape + x.shape``) is checked too,
+    against ``cr.hessian`` and finite differences of the gradient (``grad_f=None`` checks it alone).
     """
     eps, rtol, atol = _settings("check_gradient", eps, rtol, atol)
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
-    hand_list = _hand_gradients(grad_f(*[a.copy() for a in arrays]), arrays, names)
+    checks = []
+    if hessian is not None:
+        checks += hessian_checks(f, hessian, arrays, names, eps, rtol, atol)
+    hand_list = [] if grad_f is None else _hand_gradients(grad_f(*[a.copy() for a in arrays]), arrays, names)
     true, _ = _autodiff(f, arrays, "check_gradient")
     differences = _differences_of("check_gradient", f, arrays, eps, (rtol, atol))
-    checks = []
     for position, (name, given, exact) in enumerate(zip(names, hand_list, true)):
         if given.shape != exact.shape:
             checks.append(_shape_problem(name, given, exact))
@@ -501,3 +506,6 @@ def function_of_leaves(loss: Tensor) -> tuple[Callable[..., Tensor], list[Tensor
         return computed[id(loss)]
 
     return replay, leaves
+
+
+from .second_order import gradgradcheck, hessian_checks  # noqa: E402, F401  (public; built on gradcheck above)

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..engine import anomaly
+from ..engine.recording import recording_trace
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from ..errors import ShapeError, check_flag, check_number, describe_value, format_shape
@@ -97,7 +97,7 @@ class BatchNorm(_Affine):
                     f"{format_shape(x.shape)}; use a batch of several samples, or eval() mode"
                 )
             self.normalized_x, self.inverse_std, variance = normalized(x, axes, eps)
-            if has_stats and anomaly.recorder() is None:  # a trace's recording run leaves them to its replay
+            if has_stats and not recording_trace():  # a trace's recording run leaves them to its replay
                 if batches is not None:
                     batches += 1
                 factor = 1.0 / float(batches) if momentum is None else momentum

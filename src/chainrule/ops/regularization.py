@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import anomaly
+from ..engine.recording import recording_trace
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor, tensor as _tensor
 from ..errors import check_flag, describe_value
@@ -31,7 +31,7 @@ class Dropout(Function):
 
     def forward(self, x, p, rng):
         generator = np.random.default_rng(rng) if isinstance(rng, numbers.Integral) else rng or default_generator()
-        if anomaly.recorder() is None:
+        if not recording_trace():
             kept = generator.random(x.shape) >= p
         else:  # a trace's recording run, replayed at once: the replay draws the mask, as one eager call would
             state = generator.bit_generator.state
