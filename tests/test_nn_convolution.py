@@ -150,3 +150,28 @@ def test_flatten_merges_the_axes_it_is_given(torch, rng) -> None:
 def test_layer_mistakes_are_explained(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_gradient_penalty_through_a_cnn_equals_torchs(torch, rng) -> None:
+    """Second order through conv, batch norm, max and average pooling: ∂/∂θ ‖∂L/∂x‖² against PyTorch."""
+    mine = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.Tanh(), nn.MaxPool2d(2), nn.Flatten())
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3, padding=1),
+        torch.nn.BatchNorm2d(3),
+        torch.nn.Tanh(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+    )
+    mine.load_state_dict({f"layers.{key}": value for key, value in torch_state(theirs).items()})
+    x = rng.normal(size=(3, 2, 4, 4))
+    leaf = cr.tensor(x, requires_grad=True)
+    (grad_x,) = cr.autograd.grad(cr.avg_pool2d(mine(leaf).reshape(3, 3, 2, 2), 2).sum(), leaf, create_graph=True)
+    (grad_x * grad_x).sum().backward()
+    torch_leaf = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.avg_pool2d(theirs(torch_leaf).reshape(3, 3, 2, 2), 2).sum()
+    (torch_grad,) = torch.autograd.grad(out, torch_leaf, create_graph=True)
+    (torch_grad * torch_grad).sum().backward()
+    np.testing.assert_allclose(grad_x.data, torch_grad.detach().numpy(), rtol=1e-10, atol=1e-10)
+    for name, parameter in mine.named_parameters():
+        expected = dict(theirs.named_parameters())[name.removeprefix("layers.")].grad.numpy()
+        np.testing.assert_allclose(np.asarray(parameter.grad), expected, rtol=1e-9, atol=1e-10, err_msg=name)

@@ -73,3 +73,26 @@ def test_float32_stays_float32_and_lists_of_indices_work() -> None:
 def test_bad_inputs_get_one_line_naming_the_op(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_embedding_vjp_and_jvp_match_backward_and_torch(torch) -> None:
+    from oracles import torch_jvp
+
+    rng = np.random.default_rng(5)
+    indices, weight = np.array([[0, 3], [3, 1]]), rng.normal(size=(4, 2))
+    out = cr.embedding(indices, cr.tensor(weight, requires_grad=True), padding_idx=1)
+    node, grad_out = out.grad_fn, rng.normal(size=out.shape)
+    (_, expected), (none, ours) = node.backward(grad_out), node.vjp(cr.tensor(grad_out), *node.inputs)
+    assert none is None
+    np.testing.assert_allclose(ours.data, expected, rtol=1e-15)
+    tangent = rng.normal(size=weight.shape)
+    mine = node.jvp((cr.tensor(np.zeros(indices.shape)), cr.tensor(tangent)), *node.inputs)
+    theirs = torch_jvp(torch, lambda w: torch.nn.functional.embedding(torch.tensor(indices), w), [weight], [tangent])
+    np.testing.assert_allclose(mine.data, theirs, rtol=1e-15)
+    upstream = rng.normal(size=weight.shape)  # the scatter's own gradient: the lookup again, padding row left out
+    g = cr.tensor(grad_out, requires_grad=True)
+    scattered = cr.ops.lookup.EmbeddingGrad.apply(g, indices=indices, weight_shape=weight.shape, padding_idx=1)
+    (scattered * upstream).sum().backward()
+    kept = upstream.copy()
+    kept[1] = 0
+    np.testing.assert_allclose(g.grad, kept[indices], rtol=1e-15)

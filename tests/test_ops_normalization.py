@@ -181,3 +181,58 @@ def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, error, message) 
     with pytest.raises(error, match=message) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.finite_differences], ids=str)
+def test_third_derivatives_match_finite_differences_of_the_second(case, rng, torch) -> None:
+    """Σ ∂/∂x (Σ ∂/∂x (Σ out ⊙ v) ⊙ u) ⊙ w against central differences of the second derivative.
+
+    PyTorch is no oracle here: its third derivatives of batch_norm and layer_norm disagree with finite
+    differences of its own second derivatives (shown below for layer_norm), while ours agree.
+    """
+    from chainrule.check import numerical_gradient
+    from oracles import relative_error, vjp_through
+
+    arrays = case.inputs(rng)
+    shape = case.chainrule(*(cr.tensor(a) for a in arrays)).shape
+    v, u, w = (
+        rng.normal(size=shape),
+        [rng.normal(size=a.shape) for a in arrays],
+        [rng.normal(size=a.shape) for a in arrays],
+    )
+
+    def second(*tensors):
+        with cr.enable_grad():  # numerical_gradient calls it without recording; the vjps need their graph
+            leaves = [cr.tensor(t.data if isinstance(t, cr.Tensor) else t, requires_grad=True) for t in tensors]
+            firsts = vjp_through(case.chainrule(*leaves), leaves, cr.tensor(v))
+            total = sum(((g * k).sum() for g, k in zip(firsts, u) if g is not None), cr.tensor(0.0))
+            seconds = vjp_through(total, leaves, cr.tensor(1.0))
+            return leaves, sum(((g * k).sum() for g, k in zip(seconds, w) if g is not None), cr.tensor(0.0))
+
+    leaves, total = second(*arrays)
+    if total.requires_grad:  # evaluation mode is affine in x: no third derivative at all
+        total.backward()
+    numeric = numerical_gradient(lambda *ts: second(*ts)[1].item(), *arrays, eps=1e-5)
+    for leaf, expected in zip(leaves, numeric):
+        mine = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad
+        assert relative_error(mine, expected) < 1e-6, case
+
+
+def test_torchs_third_derivative_of_layer_norm_is_not_the_derivative_of_its_second(torch, rng) -> None:
+    """Why the third derivatives above are not compared with PyTorch's (torch 2.13): its own numbers disagree."""
+    x0, v, u, w = (rng.normal(size=(4, 6)) for _ in range(4))
+
+    def second(values):
+        x = torch.tensor(values, requires_grad=True)
+        (g,) = torch.autograd.grad(torch.nn.functional.layer_norm(x, (6,)), x, torch.tensor(v), create_graph=True)
+        (h,) = torch.autograd.grad((g * torch.tensor(u)).sum(), x, create_graph=True)
+        return x, (h * torch.tensor(w)).sum()
+
+    x, total = second(x0)
+    (third,) = torch.autograd.grad(total, x)
+    numeric = np.zeros_like(x0)
+    for index in np.ndindex(x0.shape):
+        step = np.zeros_like(x0)
+        step[index] = 1e-5
+        numeric[index] = (second(x0 + step)[1].item() - second(x0 - step)[1].item()) / 2e-5
+    assert np.abs(third.numpy() - numeric).max() > 1e-2 * np.abs(numeric).max()

@@ -137,13 +137,54 @@ def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | N
         )
 
 
+def conv_columns(x: np.ndarray, kernel: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
+    """The windows matrix of x (N, C, H, W): rows (channel, kernel row, kernel column), columns (sample, output pixel)."""
+    batch, channels = x.shape[:2]
+    cut = windows(padded(x, padding), kernel, stride, dilation)  # (N, C, out_h, out_w, kh, kw)
+    return cut.transpose(1, 4, 5, 0, 2, 3).reshape(channels * kernel[0] * kernel[1], -1)
+
+
+def conv_output(columns: np.ndarray, weight: np.ndarray, batch: int, out_size: Pair, groups: int) -> np.ndarray:
+    """W (out, C/g·kh·kw) @ windows per group, as the (N, out, out_h, out_w) output, without the bias."""
+    matrix = weight.reshape(weight.shape[0], -1)
+    out = _product(_blocks(matrix, groups), _blocks(columns, groups)).reshape(-1, columns.shape[1])
+    return out.reshape(-1, batch, *out_size)
+
+
+def _rows(grad_out: np.ndarray) -> np.ndarray:
+    """The output's gradient (N, out, out_h, out_w) as a matrix (out, N·out_h·out_w), columns as in the windows."""
+    return np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(grad_out.shape[1], -1)
+
+
+def conv_input_grad(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], geometry: dict) -> np.ndarray:
+    """dL/dx of a convolution: Wᵀ @ the output's gradient, each column a window's gradient added back onto x."""
+    stride, padding, dilation, groups = (geometry[key] for key in ("stride", "padding", "dilation", "groups"))
+    batch, out_channels, out_h, out_w = grad_out.shape
+    kernel = weight.shape[2:]
+    matrix = _blocks(weight.reshape(out_channels, -1), groups).transpose(0, 2, 1)
+    grad_columns = _product(matrix, _blocks(_rows(grad_out), groups))  # (G, C/g·kh·kw, N·oh·ow)
+    grad_windows = grad_columns.reshape(-1, *kernel, batch, out_h, out_w).transpose(1, 2, 0, 3, 4, 5)
+    channels_first = (x_shape[1], batch, x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    return cropped(scatter_windows(grad_windows, channels_first, stride, dilation).transpose(1, 0, 2, 3), padding)
+
+
+def conv_weight_grad(
+    columns: np.ndarray, grad_out: np.ndarray, weight_shape: tuple[int, ...], groups: int
+) -> np.ndarray:
+    """dL/dW of a convolution: the output's gradient @ the windows matrixᵀ, per group."""
+    rows = _rows(grad_out)
+    return _product(_blocks(rows, groups), _blocks(columns, groups).transpose(0, 2, 1)).reshape(weight_shape)
+
+
 class Conv2d(Function):
     """d/dx conv2d(x, W) · G = Σ windows of (Wᵀ @ G) added back onto x, d/dW = G @ windows(x)ᵀ, d/db = Σ G
 
     Forward: out[n, o, i, j] = b[o] + Σ_c,p,q W[o, c, p, q] · x_padded[n, g·C/g + c, i·s + p·d, j·s + q·d]
     for output channel o in group g; computed as W (out, C/g·kh·kw) @ windows (C/g·kh·kw, N·out_h·out_w)
     per group: the windows matrix has one column per output pixel, its rows ordered (channel,
-    kernel row, kernel column), so that every copy and addition runs along rows of pixels.
+    kernel row, kernel column), so that every copy and addition runs along rows of pixels. The
+    differentiable backward (``vjp``) applies the two gradients as ops of their own,
+    ``ConvInputGrad`` and ``ConvWeightGrad``, whose own gradients are convolutions again.
     """
 
     def formula(self, names):
@@ -151,42 +192,117 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
         _check_conv(self.name, x, weight, bias, groups, 2)
-        kernel = weight.shape[2:]
-        out_h, out_w = output_size(self.name, x.shape, kernel, stride, padding, dilation)
-        self.weight, self.geometry = weight, (stride, padding, dilation, groups)
-        xp = padded(x, padding)
-        self.padded_shape = xp.shape
-        batch, channels = x.shape[:2]
-        # (C, kh, kw, N, out_h, out_w) → rows (channel, kernel offset), columns (sample, output pixel)
-        columns = windows(xp, kernel, stride, dilation).transpose(1, 4, 5, 0, 2, 3)
-        self.columns = columns.reshape(channels * kernel[0] * kernel[1], batch * out_h * out_w)
-        matrix = weight.reshape(weight.shape[0], -1)
-        out = _product(_blocks(matrix, groups), _blocks(self.columns, groups)).reshape(-1, self.columns.shape[1])
+        out_size = output_size(self.name, x.shape, weight.shape[2:], stride, padding, dilation)
+        self.x_shape, self.weight = x.shape, weight
+        self.columns = conv_columns(x, weight.shape[2:], stride, padding, dilation)
+        out = conv_output(self.columns, weight, x.shape[0], out_size, groups)
         if bias is not None:
-            out += bias[:, np.newaxis]
-        return np.ascontiguousarray(out.reshape(-1, batch, out_h, out_w).transpose(1, 0, 2, 3))
+            out += bias.reshape(-1, 1, 1, 1)
+        return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
     def backward(self, grad_out):
-        stride, padding, dilation, groups = self.geometry
-        needs = self.needs_input_grad
-        weight, columns = self.weight, self.columns
-        out_channels, kernel = weight.shape[0], weight.shape[2:]
-        batch, _, out_h, out_w = grad_out.shape
-        rows = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_channels, -1)  # (out, N·oh·ow)
-        grad_x = grad_weight = None
+        needs, options = self.needs_input_grad, self.options
+        grad_x = conv_input_grad(grad_out, self.weight, self.x_shape, options) if needs[0] else None
+        grad_weight = None
         if needs[1]:
-            grad_weight = _product(_blocks(rows, groups), _blocks(columns, groups).transpose(0, 2, 1))
-            grad_weight = grad_weight.reshape(weight.shape)
-        if needs[0]:
-            matrix = _blocks(weight.reshape(out_channels, -1), groups).transpose(0, 2, 1)
-            grad_columns = _product(matrix, _blocks(rows, groups)).reshape(columns.shape)  # (C·kh·kw, N·oh·ow)
-            grad_windows = grad_columns.reshape(-1, *kernel, batch, out_h, out_w).transpose(1, 2, 0, 3, 4, 5)
-            channels_first = (self.padded_shape[1], batch, *self.padded_shape[2:])
-            grad = scatter_windows(grad_windows, channels_first, stride, dilation).transpose(1, 0, 2, 3)
-            grad_x = cropped(grad, padding)
+            grad_weight = conv_weight_grad(self.columns, grad_out, self.weight.shape, options["groups"])
         if len(needs) == 3:
-            return grad_x, grad_weight, rows.sum(axis=1) if needs[2] else None
+            return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
         return grad_x, grad_weight
+
+    def vjp(self, grad_out, x, weight, bias=None):
+        needs, options = self.needs_input_grad, self.options
+        grad_x = ConvInputGrad.apply(grad_out, weight, x_shape=x.shape, **options) if needs[0] else None
+        grad_weight = ConvWeightGrad.apply(x, grad_out, weight_shape=weight.shape, **options) if needs[1] else None
+        if bias is None:
+            return grad_x, grad_weight
+        return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+
+    def jvp(self, tangents, x, weight, bias=None):
+        cls = type(self)
+        moved_x = (
+            cls.apply(tangents[0], weight, **self.options)
+            if bias is None
+            else cls.apply(tangents[0], weight, tangents[2], **self.options)
+        )
+        return moved_x + cls.apply(x, tangents[1], **self.options)
+
+
+class ConvInputGrad(Function):
+    """d/dG T(G, W) · U = conv2d(U, W), d/dW T(G, W) · U = ConvWeightGrad(U, G), where T(G, W) = conv2d's dL/dx
+
+    The input gradient of a convolution as an op of its own (a transposed convolution), so that a
+    gradient can be differentiated again: ⟨U, T(G, W)⟩ = ⟨conv2d(U, W), G⟩ gives both rules.
+    """
+
+    name = "conv2d_input_grad"
+
+    def forward(self, grad_out, weight, *, x_shape, stride, padding, dilation, groups):
+        self.grad_out, self.weight = grad_out, weight
+        return conv_input_grad(grad_out, weight, x_shape, self.options_of(stride, padding, dilation, groups))
+
+    @staticmethod
+    def options_of(stride, padding, dilation, groups) -> dict:
+        return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+    def _geometry(self) -> dict:
+        return {key: self.options[key] for key in ("stride", "padding", "dilation", "groups")}
+
+    def backward(self, upstream):
+        needs, geometry = self.needs_input_grad, self._geometry()
+        kernel, groups = self.weight.shape[2:], geometry["groups"]
+        columns = conv_columns(upstream, kernel, geometry["stride"], geometry["padding"], geometry["dilation"])
+        grad_g = None
+        if needs[0]:
+            grad_g = conv_output(columns, self.weight, upstream.shape[0], self.grad_out.shape[2:], groups)
+            grad_g = np.ascontiguousarray(grad_g.transpose(1, 0, 2, 3))
+        grad_w = conv_weight_grad(columns, self.grad_out, self.weight.shape, groups) if needs[1] else None
+        return grad_g, grad_w
+
+    def vjp(self, upstream, grad_out, weight):
+        needs, geometry = self.needs_input_grad, self._geometry()
+        grad_g = Conv2d.apply(upstream, weight, **geometry) if needs[0] else None
+        grad_w = ConvWeightGrad.apply(upstream, grad_out, weight_shape=weight.shape, **geometry) if needs[1] else None
+        return grad_g, grad_w
+
+    def jvp(self, tangents, grad_out, weight):
+        cls, options = type(self), self.options
+        return cls.apply(tangents[0], weight, **options) + cls.apply(grad_out, tangents[1], **options)
+
+
+class ConvWeightGrad(Function):
+    """d/dx V(x, G) · U = ConvInputGrad(G, U), d/dG V(x, G) · U = conv2d(x, U), where V(x, G) = conv2d's dL/dW
+
+    The weight gradient of a convolution as an op of its own: ⟨U, V(x, G)⟩ = ⟨conv2d(x, U), G⟩.
+    """
+
+    name = "conv2d_weight_grad"
+
+    def forward(self, x, grad_out, *, weight_shape, stride, padding, dilation, groups):
+        self.x, self.grad_out = x, grad_out
+        self.columns = conv_columns(x, weight_shape[2:], stride, padding, dilation)
+        return conv_weight_grad(self.columns, grad_out, weight_shape, groups)
+
+    def backward(self, upstream):
+        needs, options = self.needs_input_grad, self.options
+        geometry = {key: options[key] for key in ("stride", "padding", "dilation", "groups")}
+        grad_x = conv_input_grad(self.grad_out, upstream, self.x.shape, geometry) if needs[0] else None
+        grad_g = None
+        if needs[1]:
+            grad_g = conv_output(self.columns, upstream, self.x.shape[0], self.grad_out.shape[2:], options["groups"])
+            grad_g = np.ascontiguousarray(grad_g.transpose(1, 0, 2, 3))
+        return grad_x, grad_g
+
+    def vjp(self, upstream, x, grad_out):
+        needs, options = self.needs_input_grad, self.options
+        geometry = {key: options[key] for key in ("stride", "padding", "dilation", "groups")}
+        grad_x = ConvInputGrad.apply(grad_out, upstream, x_shape=x.shape, **geometry) if needs[0] else None
+        grad_g = Conv2d.apply(x, upstream, **geometry) if needs[1] else None
+        return grad_x, grad_g
+
+    def jvp(self, tangents, x, grad_out):
+        cls, options = type(self), self.options
+        return cls.apply(tangents[0], grad_out, **options) + cls.apply(x, tangents[1], **options)
 
 
 def _blocks(matrix: np.ndarray, groups: int) -> np.ndarray:
@@ -232,6 +348,15 @@ class Conv1d(Conv2d):
         grad_x = None if grads[0] is None else grads[0][:, :, 0]
         grad_weight = None if grads[1] is None else grads[1][:, :, 0]
         return (grad_x, grad_weight, *grads[2:])
+
+    def vjp(self, grad_out, x, weight, bias=None):
+        grads = Conv2d.vjp(self, _with_height(grad_out), _with_height(x), _with_height(weight), bias)
+        return tuple(g if g is None or g.ndim == 1 else g.reshape(g.shape[:2] + g.shape[3:]) for g in grads)
+
+
+def _with_height(t: Tensor) -> Tensor:
+    """A 1-D convolution's (N, C, L) tensor as the (N, C, 1, L) one the 2-D ops take."""
+    return t.reshape(t.shape[:2] + (1,) + t.shape[2:])
 
 
 def _conv(op: type[Conv2d], sizes: Any, tensors: tuple[Any, ...], geometry: tuple[Any, ...], name) -> Tensor:
@@ -332,6 +457,12 @@ class Pad(Function):
         grad = np.zeros(self.x_shape, dtype=grad_out.dtype)
         grad[self.source] = grad_out[self.target]
         return grad
+
+    def vjp(self, grad_out, x):  # the opposite pads: what was added is cut, what was cut comes back as zeros
+        return Pad.apply(grad_out, pad=tuple(-size for size in self.options["pad"]), value=0.0)
+
+    def jvp(self, tangents, x):
+        return Pad.apply(tangents[0], pad=self.options["pad"], value=0.0)
 
 
 def pad(x: Any, pad: Sequence[int], value: float = 0.0, name: str | None = None) -> Tensor:

@@ -36,11 +36,50 @@ class Embedding(Function):
         return weight[indices]
 
     def backward(self, grad_out):
-        grad = np.zeros(self.weight_shape, dtype=grad_out.dtype)
-        np.add.at(grad, self.indices.reshape(-1), grad_out.reshape(-1, self.weight_shape[1]))
-        if self.padding_idx is not None:
-            grad[self.padding_idx] = 0
-        return None, grad
+        return None, _rows_added(grad_out, self.indices, self.weight_shape, self.padding_idx)
+
+    def vjp(self, grad_out, indices, weight):
+        options = {"indices": self.indices, "weight_shape": self.weight_shape, "padding_idx": self.padding_idx}
+        return None, EmbeddingGrad.apply(grad_out, **options)
+
+    def jvp(self, tangents, indices, weight):
+        return Embedding.apply(indices, tangents[1], padding_idx=self.padding_idx)
+
+
+def _rows_added(grad_out: np.ndarray, indices: np.ndarray, weight_shape: tuple, padding_idx: int | None) -> np.ndarray:
+    """Each looked-up row's gradient added into the row it came from (padding_idx's row left 0)."""
+    grad = np.zeros(weight_shape, dtype=grad_out.dtype)
+    np.add.at(grad, indices.reshape(-1), grad_out.reshape(-1, weight_shape[1]))
+    if padding_idx is not None:
+        grad[padding_idx] = 0
+    return grad
+
+
+class EmbeddingGrad(Function):
+    """d/dG rows_added(G) · U = U[indices] (0 for padding_idx's row): the embedding's backward as an op, linear in G"""
+
+    name = "embedding_grad"
+
+    def forward(self, grad_out, indices, weight_shape, padding_idx):
+        return _rows_added(grad_out, indices, weight_shape, padding_idx)
+
+    def _kept(self, upstream):
+        padding_idx = self.options["padding_idx"]
+        if padding_idx is None:
+            return upstream
+        mask = np.ones((upstream.shape[0], 1), dtype=upstream.dtype)
+        mask[padding_idx] = 0
+        return upstream * mask
+
+    def backward(self, upstream):
+        return self._kept(upstream)[self.options["indices"]]
+
+    def vjp(self, upstream, grad_out):
+        indices = Tensor(self.options["indices"], dtype=self.options["indices"].dtype)
+        return Embedding.apply(indices, self._kept(upstream), padding_idx=None)
+
+    def jvp(self, tangents, grad_out):
+        return EmbeddingGrad.apply(tangents[0], **self.options)
 
 
 def embedding(indices: Any, weight: Any, padding_idx: int | None = None, name: str | None = None) -> Tensor:

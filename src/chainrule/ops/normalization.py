@@ -21,6 +21,8 @@ import numpy as np
 from ..engine.recording import recording_trace
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
+from .elementwise import sqrt
+from .reduce import mean
 from ..errors import ShapeError, check_flag, check_number, describe_value, format_shape
 
 
@@ -45,8 +47,63 @@ def normalized_backward(
     return grad
 
 
+def _normalized_tensor(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor]:
+    """(x̂, 1/√(σ² + ε)) of ``normalized``, with chainrule ops: tensors that can be differentiated again."""
+    centered = x - mean(x, axis=axes, keepdims=True)
+    inverse_std = 1 / sqrt(mean(centered * centered, axis=axes, keepdims=True) + eps)
+    return centered * inverse_std, inverse_std
+
+
+def _projected(grad: Tensor, normalized_x: Tensor, inverse_std: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """``normalized_backward`` with chainrule ops. The Jacobian of x ↦ x̂ is symmetric, so this is its JVP too."""
+    projection = mean(grad * normalized_x, axis=axes, keepdims=True)
+    return inverse_std * (grad - mean(grad, axis=axes, keepdims=True) - normalized_x * projection)
+
+
 class _Affine(Function):
-    """Shared by both norms: γ·x̂ + β with γ and β optional inputs, and their gradients."""
+    """Shared by both norms: γ·x̂ + β with γ and β optional inputs, and their gradients.
+
+    A subclass says how x̂ is made from the input tensor (``_statistics``: x̂ and 1/√(σ² + ε) as tensors,
+    and whether they are the input's own, so that x̂ depends on x through them) and the shape γ and β
+    broadcast as (``_parameter_shape``).
+    """
+
+    def _statistics(self, x: Tensor) -> tuple[Tensor, Tensor, bool, tuple[int, ...]]:
+        raise NotImplementedError
+
+    def _parameters(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor | None, Tensor | None, int]:
+        """γ, β (None when absent) and how many inputs they and x take."""
+        rest = list(inputs[1:])
+        weight = rest.pop(0) if self.options["has_weight"] else None
+        bias = rest.pop(0) if self.options["has_bias"] else None
+        return weight, bias, 1 + (weight is not None) + (bias is not None)
+
+    def vjp(self, grad_out, *inputs):
+        x, needs, shape = inputs[0], self.needs_input_grad, self._parameter_shape(inputs[0])
+        weight, bias, used = self._parameters(inputs)
+        normalized_x, inverse_std, own, axes = self._statistics(x)
+        grads: list = [None]
+        if needs[0]:
+            grad_normalized = grad_out if weight is None else grad_out * weight.reshape(shape)
+            grads[0] = (
+                _projected(grad_normalized, normalized_x, inverse_std, axes) if own else grad_normalized * inverse_std
+            )
+        if weight is not None:
+            grads.append((grad_out * normalized_x).sum(axis=self.sum_axes).reshape(weight.shape) if needs[1] else None)
+        if bias is not None:
+            grads.append(grad_out.sum(axis=self.sum_axes).reshape(bias.shape) if needs[used - 1] else None)
+        grads += [None] * (len(inputs) - used)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+    def jvp(self, tangents, *inputs):
+        x, shape = inputs[0], self._parameter_shape(inputs[0])
+        weight, bias, _ = self._parameters(inputs)
+        normalized_x, inverse_std, own, axes = self._statistics(x)
+        moved = _projected(tangents[0], normalized_x, inverse_std, axes) if own else tangents[0] * inverse_std
+        out = moved if weight is None else moved * weight.reshape(shape) + normalized_x * tangents[1].reshape(shape)
+        if bias is not None:
+            out = out + tangents[1 + (weight is not None)].reshape(shape)
+        return out
 
     def _scale_and_shift(self, normalized_x, weight, bias, shape):
         out = normalized_x if weight is None else normalized_x * weight.reshape(shape)
@@ -109,7 +166,8 @@ class BatchNorm(_Affine):
         else:
             inverse_std = 1 / np.sqrt(running_var.astype(x.dtype) + np.asarray(eps, dtype=x.dtype))
             self.inverse_std = inverse_std.reshape(shape)
-            self.normalized_x = (x - running_mean.astype(x.dtype).reshape(shape)) * self.inverse_std
+            self.running_mean = running_mean.astype(x.dtype).reshape(shape)  # copies: the stored values may move
+            self.normalized_x = (x - self.running_mean) * self.inverse_std
         return self._scale_and_shift(self.normalized_x, weight, bias, shape)
 
     def backward(self, grad_out):
@@ -130,6 +188,15 @@ class BatchNorm(_Affine):
             grads.append(grad_bias)
         grads += [None] * (len(self.needs_input_grad) - len(grads))  # the running statistics: no gradient
         return tuple(grads) if len(grads) > 1 else grads[0]
+
+    def _parameter_shape(self, x: Tensor) -> tuple[int, ...]:
+        return (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+    def _statistics(self, x):
+        if self.training:
+            return (*_normalized_tensor(x, self.sum_axes, self.options["eps"]), True, self.sum_axes)
+        inverse_std = Tensor(self.inverse_std)  # the running statistics: constants
+        return (x - Tensor(self.running_mean)) * inverse_std, inverse_std, False, self.sum_axes
 
 
 def _check_batch_norm(x, weight, bias, running_mean, running_var) -> None:
@@ -158,6 +225,12 @@ class LayerNorm(_Affine):
     """
 
     name = "layer_norm"
+
+    def _parameter_shape(self, x: Tensor) -> tuple[int, ...]:
+        return self.options["normalized_shape"]
+
+    def _statistics(self, x):
+        return (*_normalized_tensor(x, self.norm_axes, self.options["eps"]), True, self.norm_axes)
 
     def forward(self, x, *arrays, normalized_shape, has_weight, has_bias, eps):
         arrays = list(arrays)

@@ -43,6 +43,12 @@ class Dropout(Function):
     def backward(self, grad_out):
         return grad_out * self.scale
 
+    def vjp(self, grad_out, x):
+        return grad_out * self.scale  # the mask drawn by forward: a constant
+
+    def jvp(self, tangents, x):
+        return tangents[0] * self.scale
+
 
 def dropout(
     x: Any, p: float = 0.5, training: bool = True, rng: int | np.random.Generator | None = None, name: str | None = None
