@@ -63,6 +63,10 @@ def test_batch_norm_float32_layer_keeps_float32(rng) -> None:
     out.sum().backward()
     assert layer.weight.grad.dtype == np.float32
     assert layer.eval()(np.ones((1, 2, 1, 1), dtype=np.float32)).dtype == np.float32
+    net = nn.Sequential(nn.Conv2d(1, 2, 1), nn.Sequential(nn.BatchNorm2d(2))).astype(np.float32)  # nested too
+    assert net.layers[1].layers[0].running_var.dtype == np.float32
+    assert net.layers[1].layers[0].num_batches_tracked.dtype == np.int64
+    assert [type(m).__name__ for m in net.modules()] == ["Sequential", "Conv2d", "Sequential", "BatchNorm2d"]
 
 
 def test_layer_norm_layer_equals_torch(torch, rng) -> None:

@@ -197,7 +197,23 @@ class Module:
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
+        for module in self.modules():
+            module.cast_buffers(dtype)
         return self
+
+    def cast_buffers(self, dtype: np.dtype) -> None:
+        """Convert the buffers that follow the parameters' dtype (batch norm's running statistics); none here."""
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every module inside it, each once, parents before children (as PyTorch's)."""
+        seen: set[int] = set()
+        pending: list[Module] = [self]
+        while pending:
+            module = pending.pop(0)
+            if id(module) not in seen:
+                seen.add(id(module))
+                yield module
+                pending[:0] = [child for _, child in module.children()]
 
     # ----------------------------------------------------------------- printing
     def extra_repr(self) -> str:

@@ -104,13 +104,11 @@ class _BatchNorm(Module):
             num_batches_tracked=batches,
         )
 
-    def astype(self, dtype: Any) -> Module:
-        """Parameters and running statistics to ``dtype`` (float32 or float64), as PyTorch's ``.float()``."""
-        super().astype(dtype)
+    def cast_buffers(self, dtype: np.dtype) -> None:
+        """The running statistics follow ``astype`` (num_batches_tracked stays an integer), as PyTorch's ``.float()``."""
         if self.track_running_stats:
             self.running_mean = self.running_mean.astype(dtype)
             self.running_var = self.running_var.astype(dtype)
-        return self
 
     def extra_repr(self) -> str:
         return (
