@@ -216,3 +216,38 @@ def test_a_dataset_shows_a_summary_not_its_rows() -> None:
     )
     many = data.Dataset(np.ones((2, 12)), np.array([0, 1]), tuple(f"x{i}" for i in range(12)), ("no", "yes"))
     assert repr(many) == "Dataset(2 samples, 12 features, 2 classes (no, yes))"
+
+
+def test_load_digits_images_labels_and_values() -> None:
+    digits = data.load_digits()
+    assert digits.features.shape == (1797, 1, 8, 8) and digits.features.dtype == np.float64
+    assert digits.labels.shape == (1797,) and digits.labels.dtype == np.int64
+    assert digits.class_names == tuple("0123456789") and len(digits.feature_names) == 64
+    counts = np.bincount(digits.labels)
+    assert counts.tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]  # the UCI test set's counts
+    values = digits.features
+    assert values.min() == 0 and values.max() == 16 and np.all(values == np.round(values))
+    assert np.all(values[:, 0, :, 0].sum(axis=0) < values[:, 0, :, 3].sum(axis=0))  # ink is in the middle, not the edge
+    flat = data.load_digits(flatten=True)
+    assert flat.features.shape == (1797, 64)
+    np.testing.assert_array_equal(flat.features, digits.features.reshape(1797, 64))  # row by row
+    np.testing.assert_array_equal(flat.labels, digits.labels)
+
+
+def test_the_first_digit_is_a_zero_drawn_as_a_ring() -> None:
+    zero = data.load_digits().features[0, 0]
+    assert data.load_digits().labels[0] == 0
+    assert zero[3:5, 3:5].max() == 0 and zero[3:5, [2, 6]].min() >= 8  # hollow middle, inked sides
+    assert zero[0].tolist() == [0, 0, 5, 13, 9, 1, 0, 0]  # scikit-learn's digits.images[0], top row
+
+
+def test_the_digits_license_notice_ships_beside_the_data() -> None:
+    from importlib import resources
+
+    notice = resources.files("chainrule.data").joinpath("digits-LICENSE.txt").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in notice and "Alpaydin" in notice
+
+
+def test_load_digits_flatten_must_be_a_flag() -> None:
+    with pytest.raises(TypeError, match="^load_digits: flatten must be True or False"):
+        data.load_digits(flatten="yes")

@@ -317,6 +317,20 @@ def test_unnamed_constants_in_formulas_are_written_as_the_values_beside_them() -
     assert "t1 = x · 1e-08" in explanation.text()  # plain text keeps Python's notation, as its values do
 
 
+def test_a_convolution_is_explained_with_its_shapes_and_summaries_of_its_values() -> None:
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.normal(size=(2, 1, 6, 6)), name="x")
+    w = cr.tensor(rng.normal(size=(3, 1, 3, 3)), requires_grad=True, name="w")
+    loss = cr.sum(cr.max_pool2d(cr.conv2d(x, w, padding=1, name="h"), 2, name="p"), name="L")
+    text = str(cr.explain(loss, digits=3))
+    assert "h = conv2d(x, w, stride=(1, 1), padding=(1, 1))" in text
+    assert "rule: d/dx conv2d(x, W) · G = Σ windows of (Wᵀ @ G) added back onto x" in text
+    h = cr.conv2d(x, w, padding=1).data
+    summary = f"(2, 3, 6, 6) min {h.min():.3g}, mean {h.mean():.3g}, max {h.max():.3g}"
+    assert summary in text
+    assert len(text.splitlines()) < 25 and max(len(line) for line in text.splitlines()) < 200
+
+
 def test_a_second_derivative_is_explained_step_by_step(torch) -> None:
     """The backward pass of a backward pass (create_graph=True) is a graph like any other: explain walks it."""
     w, x = cr.tensor(2.0, requires_grad=True, name="w"), cr.tensor(0.5, requires_grad=True, name="x")

@@ -29,8 +29,13 @@ from test_ops_linalg import CASES as LINALG_CASES
 from test_ops_loss import CASES as LOSS_CASES
 from test_ops_reduce import CASES as REDUCE_CASES
 from test_ops_shape import CASES as SHAPE_CASES
+from test_ops_convolution import CASES as CONVOLUTION_CASES
+from test_ops_normalization import CASES as NORMALIZATION_CASES
+from test_ops_pooling import CASES as POOLING_CASES
+from test_ops_regularization import CASES as REGULARIZATION_CASES
 
 CASES = ELEMENTWISE_CASES + LINALG_CASES + REDUCE_CASES + SHAPE_CASES + ACTIVATION_CASES + LOSS_CASES
+CASES += CONVOLUTION_CASES + POOLING_CASES + NORMALIZATION_CASES + REGULARIZATION_CASES
 TORCH_CASES = [case for case in CASES if case.torch is not None]
 TOLERANCE = 1e-10
 
@@ -158,7 +163,13 @@ def test_forward_over_reverse_gives_the_hessian_vector_product_of_reverse_over_r
     assert ours == pytest.approx(expected, rel=1e-12, abs=1e-12), case
 
 
-@pytest.mark.parametrize("case", TORCH_CASES, ids=str)
+# PyTorch's third derivatives of batch_norm and layer_norm disagree with finite differences of its own second
+# derivatives (its hand-written double backward is not differentiated right); ours are checked against finite
+# differences instead (test_ops_normalization.py).
+THIRD_ORDER_CASES = [case for case in TORCH_CASES if not case.name.startswith(("batch_norm", "layer_norm"))]
+
+
+@pytest.mark.parametrize("case", THIRD_ORDER_CASES, ids=str)
 def test_third_derivatives_match_torch(case: OpCase, torch: Any, rng: np.random.Generator) -> None:
     """Reverse over reverse over reverse: the vjps of the ops the vjps are written with, against PyTorch."""
     setup = Setup(case, rng)

@@ -18,7 +18,13 @@ TORCH_SETTINGS = [
     ("sgd", {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 0.001}),
     ("adam", {"lr": 0.01}),
     ("adam", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.01}),
+    ("adam", {"lr": 0.01, "amsgrad": True}),
+    ("adam", {"lr": 0.03, "betas": (0.5, 0.9), "weight_decay": 0.1, "amsgrad": True}),
+    ("adamw", {}),
+    ("adamw", {"lr": 0.02, "weight_decay": 0.3}),
+    ("adamw", {"lr": 0.01, "betas": (0.7, 0.95), "eps": 1e-5, "weight_decay": 0.05, "amsgrad": True}),
 ]
+OURS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW}
 
 
 @pytest.mark.parametrize(("kind", "settings"), TORCH_SETTINGS, ids=lambda value: str(value))
@@ -27,8 +33,8 @@ def test_same_parameters_as_torch_optim_over_20_steps(kind, settings, torch, rng
     gradients = [[rng.normal(size=p.shape) for p in start] for _ in range(20)]
     ours = [cr.tensor(p, requires_grad=True) for p in start]
     theirs = [torch.tensor(p, requires_grad=True) for p in start]
-    optimizer = (optim.SGD if kind == "sgd" else optim.Adam)(ours, **settings)
-    reference = (torch.optim.SGD if kind == "sgd" else torch.optim.Adam)(theirs, **settings)
+    optimizer = OURS[kind](ours, **settings)
+    reference = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[kind](theirs, **settings)
     for step_gradients in gradients:
         for mine, other, gradient in zip(ours, theirs, step_gradients):
             mine.grad = gradient.copy()
@@ -129,9 +135,11 @@ def test_nag_is_sutskevers_form_with_the_momentum_schedule() -> None:
         lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
         lambda p: optim.NAG(p, lr=0.1),
         lambda p: optim.Adam(p, lr=0.05),
+        lambda p: optim.Adam(p, lr=0.05, amsgrad=True),
+        lambda p: optim.AdamW(p, lr=0.05, weight_decay=0.1, amsgrad=True),
         lambda p: optim.SGD(p, lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.1),
     ],
-    ids=["momentum", "nag", "adam", "nesterov+decay"],
+    ids=["momentum", "nag", "adam", "amsgrad", "adamw", "nesterov+decay"],
 )
 def test_resuming_from_state_equals_an_uninterrupted_run(make) -> None:
     def loss(w):
@@ -252,3 +260,56 @@ def test_a_loaded_state_has_its_hyperparameters_checked_too() -> None:
     del state["hyperparameters"]["lr"]
     with pytest.raises(ValueError, match=r"^load_state_dict: the state's hyperparameters"):
         opt.load_state_dict(state)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adamw_and_amsgrad_follow_torch_over_300_steps_of_a_real_loss(amsgrad, torch, rng) -> None:
+    """Gradients from the parameters themselves (not fed in), so any difference would feed back and grow."""
+    target = rng.normal(size=(5, 3))
+    start = rng.normal(size=(5, 3))
+    ours = cr.tensor(start, requires_grad=True)
+    theirs = torch.tensor(start, requires_grad=True)
+    optimizer = optim.AdamW([ours], lr=0.05, weight_decay=0.2, amsgrad=amsgrad)
+    reference = torch.optim.AdamW([theirs], lr=0.05, weight_decay=0.2, amsgrad=amsgrad)
+    for _ in range(300):
+        optimizer.zero_grad()
+        (cr.tanh(ours * 3.0) - target).__pow__(2).sum().backward()
+        optimizer.step()
+        reference.zero_grad()
+        ((torch.tanh(theirs * 3.0) - torch.tensor(target)) ** 2).sum().backward()
+        reference.step()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
+    if amsgrad:  # the running maximum is what PyTorch keeps as max_exp_avg_sq
+        np.testing.assert_allclose(
+            optimizer.state[0]["v_max"], reference.state[theirs]["max_exp_avg_sq"].numpy(), rtol=1e-10
+        )
+
+
+def test_amsgrad_never_lets_the_second_moment_shrink() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    optimizer = optim.Adam([w], lr=0.1, amsgrad=True)
+    for gradient in [10.0, 0.1, 0.1, 0.1]:
+        w.grad = np.array([gradient])
+        optimizer.step()
+    state = optimizer.state[0]
+    assert state["v"][0] < state["v_max"][0] == pytest.approx(1e-3 * 100)
+
+
+def test_adamw_decays_the_weights_without_touching_the_moments() -> None:
+    w = cr.tensor([2.0], requires_grad=True)
+    optimizer = optim.AdamW([w], lr=0.1, weight_decay=0.5)
+    w.grad = np.array([0.0])
+    optimizer.step()  # zero gradient: only the decay moves the weight
+    assert w.data[0] == pytest.approx(2.0 * (1 - 0.1 * 0.5), abs=1e-15)
+    assert optimizer.state[0]["m"][0] == 0 and optimizer.state[0]["v"][0] == 0
+    assert optim.AdamW([cr.tensor([1.0], requires_grad=True)]).weight_decay == 0.01  # PyTorch's default
+
+
+def test_param_groups_is_the_hyperparameter_dictionary() -> None:
+    w = cr.tensor([1.0], requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.5)
+    assert optimizer.param_groups[0]["lr"] == 0.5
+    optimizer.param_groups[0]["lr"] = 0.25
+    w.grad = np.array([1.0])
+    optimizer.step()
+    assert w.data[0] == 0.75 and optimizer.lr == 0.25

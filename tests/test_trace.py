@@ -7,10 +7,14 @@ import pytest
 
 import chainrule as cr
 import test_ops_activation
+import test_ops_convolution
 import test_ops_elementwise
 import test_ops_linalg
 import test_ops_loss
+import test_ops_normalization
+import test_ops_pooling
 import test_ops_reduce
+import test_ops_regularization
 import test_ops_shape
 from chainrule import data, nn, optim
 from chainrule.examples import scalar_network as seed
@@ -135,6 +139,10 @@ EVERY_OP_CASE = [
         test_ops_loss,
         test_ops_reduce,
         test_ops_shape,
+        test_ops_convolution,
+        test_ops_pooling,
+        test_ops_normalization,
+        test_ops_regularization,
     )
     for case in module.CASES
 ]

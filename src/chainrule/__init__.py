@@ -22,6 +22,7 @@ from . import ops
 from .ops import *  # noqa: F403 - every op function, listed once in chainrule/ops/__init__.py
 from .engine import autograd
 from .engine.tensor import Tensor, tensor
+from .random import default_generator, manual_seed
 
 # Layers above the engine: networks, optimizers, data, training, model files.
 from . import data, nn, optim  # noqa: E402  (isort: skip)
@@ -56,6 +57,8 @@ __all__ = [
     "explain",
     "fit",
     "load",
+    "manual_seed",
+    "default_generator",
     "nn",
     "optim",
     "save",

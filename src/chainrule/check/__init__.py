@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..engine import anomaly
+from .diagnosis import spatial_mistakes
 from .report import CheckReport, InputCheck
 from ..errors import GraphError, ShapeError, format_shape
 from ..explanation.explain import freed_graph
@@ -244,6 +245,7 @@ def check_gradient(
         )
         if not check.passed:
             check.notes += _diagnose_hand_gradient(name, given, exact, rtol, atol)
+            check.notes += spatial_mistakes(name, given, exact, rtol, atol)
         autodiff_check = compare(name, exact, differences, position, rtol, atol)
         if autodiff_check.only_undefined:
             check.notes += [note for note in autodiff_check.notes if note not in check.notes]
@@ -339,7 +341,10 @@ def check_module(
 ) -> CheckReport:
     """``gradcheck`` for every parameter of a network on one batch ``(features, targets)``.
 
-    The model is left as it was (values, dtypes and ``.grad``).
+    The model is left as it was (values, dtypes and ``.grad``, and its buffers: batch norm's running
+    statistics, which each evaluation in training mode moves). Dropout in training mode draws a new
+    mask at each evaluation: check in ``eval()`` mode, or fix its mask with a seed as the layer's
+    ``rng`` attribute (``layer.rng = 0``: the same mask at every call).
     """
     eps, rtol, atol = _settings("check_module", eps, rtol, atol)
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
@@ -349,6 +354,7 @@ def check_module(
         raise TypeError(f"check_module: model must be a chainrule nn.Module, got {type(model).__name__}")
     named = list(model.named_parameters())
     saved = [(parameter.data, parameter.grad) for _, parameter in named]
+    buffers = [(values, values.copy()) for _, values in model.named_buffers()]  # running statistics move
     try:
         for _, parameter in named:
             parameter.data = np.array(parameter.data, dtype=np.float64)
@@ -372,6 +378,8 @@ def check_module(
     finally:
         for (_, parameter), (data, grad) in zip(named, saved):
             parameter.data, parameter.grad = data, grad
+        for values, copy in buffers:
+            values[...] = copy
     checks = [
         compare(name, grad, differences, i, rtol, atol, function="the loss")
         for i, ((name, _), grad) in enumerate(zip(named, claimed))

@@ -1,4 +1,4 @@
-"""Data: the Iris set shipped with the package, seeded splits, standardisation, mini-batches.
+"""Data: the Iris and digits sets shipped with the package, seeded splits, standardisation, mini-batches.
 
 >>> from chainrule import data
 >>> iris = data.load_iris()
@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..engine.tensor import Tensor
+from ..random import as_generator
 
 
 @dataclass(frozen=True, repr=False)
@@ -38,9 +39,13 @@ class Dataset:
     class_names: tuple[str, ...]
 
     def __repr__(self) -> str:
-        features = len(self.feature_names) if self.features.ndim < 2 else self.features.shape[1]
+        if self.features.ndim > 2:  # images: (N, C, H, W)
+            described = "images of " + "×".join(str(size) for size in self.features.shape[1:])
+        else:
+            count = len(self.feature_names) if self.features.ndim < 2 else self.features.shape[1]
+            described = _counted(count, "feature", self.feature_names)
         return (
-            f"Dataset({len(self.features)} samples, {_counted(features, 'feature', self.feature_names)}, "
+            f"Dataset({len(self.features)} samples, {described}, "
             f"{_counted(len(self.class_names), 'class', self.class_names)})"
         )
 
@@ -256,6 +261,7 @@ class DataLoader:
     """Mini-batches of (features tensor, labels array), reshuffled each epoch with a seeded generator.
 
     ``batch_size=None`` gives the whole set as one batch (full-batch gradient descent).
+    ``seed=None`` shuffles with the default generator, which ``chainrule.manual_seed`` seeds.
     """
 
     def __init__(
@@ -272,7 +278,7 @@ class DataLoader:
         self.features, self.labels = features, labels
         self.batch_size = None if batch_size is None else check_integer("DataLoader", "batch_size", batch_size)
         self.shuffle = check_flag("DataLoader", "shuffle", shuffle)
-        self.rng = np.random.default_rng(None if seed is None else check_integer("DataLoader", "seed", seed, minimum=0))
+        self.rng = as_generator(None if seed is None else check_integer("DataLoader", "seed", seed, minimum=0))
 
     def __len__(self) -> int:
         if self.batch_size is None:
@@ -288,6 +294,9 @@ class DataLoader:
         for start in range(0, count, self.batch_size):
             index = order[start : start + self.batch_size]
             yield Tensor._from_op(self.features[index], None), self.labels[index]
+
+
+from .digits import load_digits as load_digits  # noqa: E402 - it builds a Dataset, defined above
 
 
 def three_matrix_inputs(samples: int = 1000, seed: int = 0) -> np.ndarray:

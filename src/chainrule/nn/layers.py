@@ -15,12 +15,14 @@ from .. import ops
 from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from ..ops.loss import _check_reduction as check_reduction
 from ..engine.tensor import Tensor
+from ..random import as_generator
 from . import init as initializers
 from .module import Module, Parameter
 
 
 def _generator(rng: int | np.random.Generator | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    """A seed's own generator, a generator as is, or for None the default one (``chainrule.manual_seed``)."""
+    return as_generator(rng)
 
 
 class Linear(Module):
@@ -29,7 +31,7 @@ class Linear(Module):
     ``init`` names an initialisation (see ``chainrule.nn.init``) or is a function; biases use
     the same one for ``"default"`` and for functions such as ``init.normal(0, 0.1)``, zeros for
     the named schemes (Xavier, He) unless ``bias_init`` says otherwise. ``rng`` is a seed or a
-    NumPy generator.
+    NumPy generator; without one the weights come from ``chainrule.manual_seed``'s generator.
 
     >>> from chainrule import nn
     >>> layer = nn.Linear(4, 16, init=nn.init.normal(0.0, 0.1), rng=0)

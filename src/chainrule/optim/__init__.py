@@ -1,7 +1,8 @@
-"""Optimizers: gradient descent (plain, momentum, Nesterov), Nesterov's accelerated gradient, Adam.
+"""Optimizers: gradient descent (plain, momentum, Nesterov), Nesterov's accelerated gradient, Adam, AdamW.
 
 Each ``step()`` updates the parameters in place from their ``.grad``. ``state_dict()`` holds
-every hyperparameter and buffer, so ``load_state_dict()`` resumes training exactly.
+every hyperparameter and buffer, so ``load_state_dict()`` resumes training exactly. The
+learning-rate schedules are in ``chainrule.optim.lr_scheduler``.
 
 Two forms of Nesterov momentum, side by side
 --------------------------------------------
@@ -63,6 +64,15 @@ class Optimizer:
         if name in hyperparameters:
             return hyperparameters[name]
         raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        """One group holding every parameter, as a list of its hyperparameter dictionary (PyTorch's shape).
+
+        Setting ``param_groups[0]["lr"]`` changes the learning rate of the next step; that is
+        how the schedulers of ``chainrule.optim.lr_scheduler`` work.
+        """
+        return [self.hyperparameters]
 
     def zero_grad(self) -> None:
         """Clear every parameter's gradient."""
@@ -297,8 +307,16 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba), with PyTorch's arithmetic::
 
     m ← β₁m + (1 − β₁)g        v ← β₂v + (1 − β₂)g²
-    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+    v̂ ← max(v̂, v) with amsgrad=True (Reddi et al.), else v̂ = v
+    p ← p − (lr / (1 − β₁ᵗ)) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
+
+    ``weight_decay`` (default 0) adds weight_decay·p to the gradient (L2 regularisation);
+    ``AdamW`` decays the weights directly instead.
     """
+
+    flags = ("amsgrad",)
+    decoupled = False  # AdamW: p ← p(1 − lr·weight_decay) before the step, the gradient left alone
+    default_weight_decay = 0.0  # PyTorch's: 0 for Adam, 0.01 for AdamW
 
     def __init__(
         self,
@@ -306,19 +324,28 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float | None = None,
+        amsgrad: bool = False,
     ) -> None:
+        owner = type(self).__name__
+        if weight_decay is None:
+            weight_decay = self.default_weight_decay
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"Adam: betas must be a pair of numbers (beta1, beta2), got {describe_value(betas)}")
-        super().__init__(params, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
+            raise TypeError(f"{owner}: betas must be a pair of numbers (beta1, beta2), got {describe_value(betas)}")
+        super().__init__(
+            params, lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay, amsgrad=amsgrad
+        )
         if not (self.hyperparameters["beta1"] < 1 and self.hyperparameters["beta2"] < 1):
-            raise ValueError(f"Adam: betas must lie in [0, 1), got {tuple(betas)}")
+            raise ValueError(f"{owner}: betas must lie in [0, 1), got {tuple(betas)}")
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         settings = self.hyperparameters  # dictionary reads, not trips through __getattr__
-        beta1, beta2, weight_decay = settings["beta1"], settings["beta2"], settings["weight_decay"]
+        lr, beta1, beta2, weight_decay = settings["lr"], settings["beta1"], settings["beta2"], settings["weight_decay"]
         if weight_decay:
-            grad = grad + weight_decay * value
+            if self.decoupled:
+                value *= 1 - lr * weight_decay
+            else:
+                grad = grad + weight_decay * value
         if "step" not in state:
             state["step"], state["m"], state["v"] = 0, np.zeros_like(value), np.zeros_like(value)
         state["step"] += 1
@@ -326,6 +353,29 @@ class Adam(Optimizer):
         m += (1 - beta1) * (grad - m)
         v *= beta2
         v += (1 - beta2) * grad * grad
-        step_size = settings["lr"] / (1 - beta1**step)
+        if settings["amsgrad"]:  # the largest v so far (from zeros, as PyTorch starts it)
+            if "v_max" not in state:
+                state["v_max"] = np.zeros_like(value)
+            v = np.maximum(state["v_max"], v, out=state["v_max"])
+        step_size = lr / (1 - beta1**step)
         denominator = np.sqrt(v) / math.sqrt(1 - beta2**step) + settings["eps"]
         value -= step_size * (m / denominator)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's defaults (weight_decay 0.01) and arithmetic::
+
+    p ← p (1 − lr·weight_decay), then Adam's step with the gradient as it is
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
+    >>> (w * w).sum().backward(); opt.step(); w.data  # shrunk by 5%, then moved 0.1 against the gradient
+    array([ 0.85, -1.8 ])
+    """
+
+    decoupled = True
+    default_weight_decay = 1e-2
+
+
+from . import lr_scheduler as lr_scheduler  # noqa: E402 - the schedules build on Optimizer above

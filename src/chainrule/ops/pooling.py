@@ -1,0 +1,228 @@
+"""Pooling over windows of (N, C, H, W) inputs: ``max_pool2d`` and ``avg_pool2d``, as in PyTorch.
+
+Both cut the same windows a convolution does (``convolution.windows``) and send each window's
+gradient back onto the pixels it covers (``convolution.scatter_windows``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine.function import Function, named
+from ..engine.tensor import Tensor
+from ..errors import ShapeError, format_shape
+from .convolution import Pair, cropped, output_size, pad_value_for, padded, pair, scatter_windows, windows
+
+
+def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair) -> None:
+    if x.ndim != 4:
+        single = "; for one image add the batch axis: x[None]" if x.ndim == 3 else ""
+        raise ShapeError(f"{op}: expects a 4-D input (N, C, H, W), got shape {format_shape(x.shape)}{single}")
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ShapeError(
+            f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
+            f"(input shape {format_shape(x.shape)})"
+        )
+
+
+def _window_values(x: np.ndarray, routing: dict, fill: float) -> np.ndarray:
+    """Every window of x padded with ``fill``, as (kh·kw, N, C, out_h, out_w): each kernel offset a whole image."""
+    kernel, stride, dilation = routing["kernel_size"], routing["stride"], routing["dilation"]
+    cut = windows(padded(x, routing["padding"], fill), kernel, stride, dilation)
+    return cut.transpose(4, 5, 0, 1, 2, 3).reshape(-1, *cut.shape[:4])
+
+
+def _gather(x: np.ndarray, routing: dict) -> np.ndarray:
+    """The value of x at each window's chosen pixel (``routing["winner"]``): max pooling's forward at fixed winners."""
+    return np.take_along_axis(_window_values(x, routing, 0.0), routing["winner"], axis=0)[0]
+
+
+def _scatter(grad_out: np.ndarray, routing: dict) -> np.ndarray:
+    """Each output's gradient put back on its window's chosen pixel (the adjoint of ``_gather``)."""
+    kernel, padding = routing["kernel_size"], routing["padding"]
+    grad_windows = np.zeros((kernel[0] * kernel[1], *grad_out.shape), dtype=grad_out.dtype)
+    np.put_along_axis(grad_windows, routing["winner"], grad_out[np.newaxis], axis=0)
+    grad_windows = grad_windows.reshape(*kernel, *grad_out.shape)
+    shape = (*grad_out.shape[:2], routing["x_shape"][2] + 2 * padding[0], routing["x_shape"][3] + 2 * padding[1])
+    return cropped(scatter_windows(grad_windows, shape, routing["stride"], routing["dilation"]), padding)
+
+
+class MaxPool2d(Function):
+    """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere
+
+    A dilated window can fall wholly on padding: its maximum is −inf and its gradient goes nowhere
+    (PyTorch sends it to an input pixel outside the window). The differentiable backward routes
+    with ``PoolScatter``, at the winners this forward found (constants, as relu's mask).
+    """
+
+    name = "max_pool2d"
+
+    def formula(self, names):
+        return f"max_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
+
+    def forward(self, x, kernel_size, stride, padding, dilation):
+        _check_pool(self.name, x, kernel_size, padding)
+        output_size(self.name, x.shape, kernel_size, stride, padding, dilation)
+        self.routing = {**self._options(kernel_size, stride, padding, dilation), "x_shape": x.shape}
+        flat = _window_values(x, self.routing, pad_value_for(x.dtype))
+        self.routing["winner"] = flat.argmax(axis=0)[np.newaxis]
+        return np.take_along_axis(flat, self.routing["winner"], axis=0)[0]
+
+    @staticmethod
+    def _options(kernel_size, stride, padding, dilation) -> dict:
+        return {"kernel_size": kernel_size, "stride": stride, "padding": padding, "dilation": dilation}
+
+    def backward(self, grad_out):
+        return _scatter(grad_out, self.routing)
+
+    def vjp(self, grad_out, x):
+        return PoolScatter.apply(grad_out, routing=self.routing)
+
+    def jvp(self, tangents, x):
+        return PoolGather.apply(tangents[0], routing=self.routing)
+
+
+class PoolGather(Function):
+    """d/dx gather(x) · G = G put back on the chosen pixels (PoolScatter): max pooling at fixed winners, linear in x"""
+
+    name = "pool_gather"
+
+    def forward(self, x, routing):
+        return _gather(x, routing)
+
+    def backward(self, grad_out):
+        return _scatter(grad_out, self.options["routing"])
+
+    def vjp(self, grad_out, x):
+        return PoolScatter.apply(grad_out, **self.options)
+
+    def jvp(self, tangents, x):
+        return PoolGather.apply(tangents[0], **self.options)
+
+
+class PoolScatter(Function):
+    """d/dG scatter(G) · U = U at the chosen pixels (PoolGather): max pooling's backward, linear in G"""
+
+    name = "pool_scatter"
+
+    def forward(self, grad_out, routing):
+        return _scatter(grad_out, routing)
+
+    def backward(self, upstream):
+        return _gather(upstream, self.options["routing"])
+
+    def vjp(self, upstream, grad_out):
+        return PoolGather.apply(upstream, **self.options)
+
+    def jvp(self, tangents, grad_out):
+        return PoolScatter.apply(tangents[0], **self.options)
+
+
+def _spread(grad_out: np.ndarray, options: dict) -> np.ndarray:
+    """Average pooling's backward: each output's gradient / (kh·kw) added onto every pixel of its window."""
+    kernel, padding, x_shape = options["kernel_size"], options["padding"], options["x_shape"]
+    share = grad_out / np.asarray(kernel[0] * kernel[1], dtype=grad_out.dtype)
+    grad_windows = np.broadcast_to(share, (*kernel, *grad_out.shape))  # the same share at every offset
+    shape = (*grad_out.shape[:2], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
+    return cropped(scatter_windows(grad_windows, shape, options["stride"], (1, 1)), padding)
+
+
+class AvgPool2d(Function):
+    """d/dx avg_pool2d(x) · G = G / (kh·kw) spread over each window's pixels"""
+
+    name = "avg_pool2d"
+
+    def formula(self, names):
+        return f"avg_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
+
+    def forward(self, x, kernel_size, stride, padding):
+        _check_pool(self.name, x, kernel_size, padding)
+        output_size(self.name, x.shape, kernel_size, stride, padding, (1, 1))
+        self.spreading = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "x_shape": x.shape}
+        count = kernel_size[0] * kernel_size[1]  # padding zeros count, as PyTorch's count_include_pad=True
+        total = windows(padded(x, padding), kernel_size, stride, (1, 1)).sum(axis=(-2, -1))
+        return total / np.asarray(count, dtype=x.dtype)
+
+    def backward(self, grad_out):
+        return _spread(grad_out, self.spreading)
+
+    def vjp(self, grad_out, x):
+        return AvgPoolSpread.apply(grad_out, **self.spreading)
+
+    def jvp(self, tangents, x):
+        return AvgPool2d.apply(tangents[0], **self.options)
+
+
+class AvgPoolSpread(Function):
+    """d/dG spread(G) · U = avg_pool2d(U): average pooling's backward as an op, linear in G"""
+
+    name = "avg_pool2d_spread"
+
+    def forward(self, grad_out, kernel_size, stride, padding, x_shape):
+        return _spread(grad_out, self.options_dict(kernel_size, stride, padding, x_shape))
+
+    @staticmethod
+    def options_dict(kernel_size, stride, padding, x_shape) -> dict:
+        return {"kernel_size": kernel_size, "stride": stride, "padding": padding, "x_shape": x_shape}
+
+    def _pool_options(self) -> dict:
+        return {key: self.options[key] for key in ("kernel_size", "stride", "padding")}
+
+    def backward(self, upstream):
+        kernel, stride, padding = (self.options[key] for key in ("kernel_size", "stride", "padding"))
+        total = windows(padded(upstream, padding), kernel, stride, (1, 1)).sum(axis=(-2, -1))
+        return total / np.asarray(kernel[0] * kernel[1], dtype=upstream.dtype)
+
+    def vjp(self, upstream, grad_out):
+        return AvgPool2d.apply(upstream, **self._pool_options())
+
+    def jvp(self, tangents, grad_out):
+        return AvgPoolSpread.apply(tangents[0], **self.options)
+
+
+def max_pool2d(
+    x: Any,
+    kernel_size: int | Pair,
+    stride: int | Pair | None = None,
+    padding: int | Pair = 0,
+    dilation: int | Pair = 1,
+    name: str | None = None,
+) -> Tensor:
+    """The largest value of each kh×kw window of x (N, C, H, W); ``stride`` defaults to the kernel size.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> cr.max_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2)
+    tensor([[[[ 5.,  7.],
+              [13., 15.]]]])
+    """
+    kernel = pair("max_pool2d", "kernel_size", kernel_size)
+    options = {
+        "kernel_size": kernel,
+        "stride": kernel if stride is None else pair("max_pool2d", "stride", stride),
+        "padding": pair("max_pool2d", "padding", padding, minimum=0),
+        "dilation": pair("max_pool2d", "dilation", dilation),
+    }
+    return named(MaxPool2d.apply(x, **options), name)
+
+
+def avg_pool2d(
+    x: Any, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0, name: str | None = None
+) -> Tensor:
+    """The mean of each kh×kw window of x (N, C, H, W), padding zeros counted; ``stride`` defaults to the kernel.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> cr.avg_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2)
+    tensor([[[[ 2.5,  4.5],
+              [10.5, 12.5]]]])
+    """
+    kernel = pair("avg_pool2d", "kernel_size", kernel_size)
+    options = {
+        "kernel_size": kernel,
+        "stride": kernel if stride is None else pair("avg_pool2d", "stride", stride),
+        "padding": pair("avg_pool2d", "padding", padding, minimum=0),
+    }
+    return named(AvgPool2d.apply(x, **options), name)
