@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.check import check_gradient, gradgradcheck
+from chainrule.check import check_gradient, gradgradcheck, jvpcheck
 from oracles import Cube
 
 
@@ -107,3 +107,22 @@ def test_a_hand_written_hessian_of_the_wrong_shape_or_kind_is_said_plainly() -> 
         TypeError, match=r"check_gradient: hessian returned NoneType; return an array of shape \(3, 3\)"
     ):
         check_gradient(f, None, np.ones(3), hessian=lambda x: None)
+
+
+class CubeWithWrongJvp(Cube):
+    """d/dx x³ = 3x² (its jvp says 2x²: cr.jvp and forward-mode Jacobians would be wrong)"""
+
+    def vjp(self, grad_out, x):
+        return grad_out * 3 * x * x
+
+    def jvp(self, tangents, x):
+        return tangents[0] * 2 * x * x
+
+
+def test_jvpcheck_passes_on_built_in_ops_and_names_a_wrong_jvp(rng: np.random.Generator) -> None:
+    x, w = rng.normal(size=(4, 3)), rng.normal(size=(3, 2))
+    assert jvpcheck(lambda x, w: cr.log_softmax(cr.tanh(x @ w) * x.sum(), axis=1).sum(), x, w)
+    report = jvpcheck(lambda x: cr.exp(CubeWithWrongJvp.apply(x * 0.5)).sum(), rng.uniform(0.5, 1.5, size=3))
+    assert not report and str(report).startswith("jvpcheck: FAILED")
+    assert "first op whose jvp disagrees with its backward is cubewithwrongjvp (op 2 of the graph)" in report.culprit
+    assert gradgradcheck(lambda x: cr.exp(CubeWithWrongJvp.apply(x * 0.5)).sum(), rng.uniform(0.5, 1.5, size=3))

@@ -419,3 +419,4 @@ def function_of_leaves(loss: Tensor) -> tuple[Callable[..., Tensor], list[Tensor
 
 from .per_op import _find_wrong_op, check_graph  # noqa: E402, F401  (public; built on the helpers above)
 from .second_order import gradgradcheck, hessian_checks  # noqa: E402, F401  (public; built on gradcheck above)
+from .forward_mode import jvpcheck  # noqa: E402, F401  (public; built on the helpers above)
