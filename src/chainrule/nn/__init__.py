@@ -11,8 +11,11 @@
 """
 
 from . import init, utils
+from .containers import Embedding, ModuleDict, ModuleList
+from .convolution import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from .layers import (
     ACTIVATIONS,
+    BUILDABLE,
     BCELoss,
     CrossEntropyLoss,
     LeakyReLU,
@@ -30,16 +33,35 @@ from .layers import (
     from_config,
 )
 from .module import Module, Parameter, StateDictError
+from .normalization import BatchNorm1d, BatchNorm2d, Dropout, LayerNorm
+
+# the layers above can be stored in model files (describe, from_config)
+BUILDABLE.update(
+    (cls.__name__, cls)
+    for cls in (AvgPool2d, BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, Dropout, Embedding, Flatten, LayerNorm, MaxPool2d)
+)
 
 __all__ = [
     "ACTIVATIONS",
+    "AvgPool2d",
     "BCELoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool2d",
     "Module",
+    "ModuleDict",
+    "ModuleList",
     "Parameter",
     "ReLU",
     "Sequential",

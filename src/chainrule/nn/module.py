@@ -1,8 +1,9 @@
 """``Module`` and ``Parameter``: networks as objects whose parameters are found by attribute.
 
-A module's parameters are the ``Parameter`` attributes it holds (alone or in lists), and those
-of the modules (and lists of modules) it holds, in the order they were assigned, with dotted
-names such as ``layers.0.weight``. Its buffers are the arrays its class names in ``buffer_names``:
+A module's parameters are the ``Parameter`` attributes it holds (alone, in lists or in dicts), and
+those of the modules (and lists and dicts of modules) it holds, in the order they were assigned, with dotted
+names such as ``layers.0.weight`` (``blocks.conv.weight`` for a dict). Its buffers are the arrays
+named in ``buffer_names`` (the class's, or the module's own where it depends on the arguments):
 state that is saved and loaded with the parameters but never trained (``nn.Standardize``'s mean
 and std, as PyTorch's running statistics).
 """
@@ -78,10 +79,10 @@ class Module:
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
-            elif isinstance(value, (list, tuple)):
-                for index, item in enumerate(value):
+            elif isinstance(value, (list, tuple, dict)):
+                for key, item in _items(value):
                     if isinstance(item, Module):
-                        yield f"{name}.{index}", item
+                        yield f"{name}.{key}", item
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Every parameter with its dotted name, each parameter once, in assignment order."""
@@ -95,10 +96,10 @@ class Module:
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
-            elif isinstance(value, (list, tuple)):
-                for index, item in enumerate(value):
+            elif isinstance(value, (list, tuple, dict)):
+                for key, item in _items(value):
                     if isinstance(item, Parameter):
-                        yield f"{prefix}{name}.{index}", item
+                        yield f"{prefix}{name}.{key}", item
         for name, child in self.children():
             yield from child._walk_parameters(f"{prefix}{name}.")
 
@@ -122,7 +123,7 @@ class Module:
 
     def _buffer_owners(self, prefix: str = "") -> dict[str, tuple[Module, str]]:
         """Each buffer's dotted name, with the module that holds it and its attribute there."""
-        owners = {prefix + attribute: (self, attribute) for attribute in type(self).buffer_names}
+        owners = {prefix + attribute: (self, attribute) for attribute in self.buffer_names}
         for name, child in self.children():
             owners.update(child._buffer_owners(f"{prefix}{name}."))
         return owners
@@ -215,3 +216,8 @@ class Module:
             lines.append(f"  ({name}): {child_text}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _items(container: list | tuple | dict) -> Iterator[tuple[Any, Any]]:
+    """(key, item) pairs of a list or tuple (the index) or a dict (the key), as dotted names use them."""
+    return iter(container.items()) if isinstance(container, dict) else enumerate(container)

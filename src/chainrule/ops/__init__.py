@@ -6,9 +6,14 @@ Every op function takes ``name=`` to name its result (``cr.sigmoid(s, name="h1")
 
 from . import methods
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
+from .convolution import conv1d, conv2d, pad
 from .elementwise import abs, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub, where
 from .linalg import linear, matmul
+from .lookup import embedding
 from .loss import binary_cross_entropy, cross_entropy, mse, squared_norm
+from .normalization import batch_norm, layer_norm
+from .pooling import avg_pool2d, max_pool2d
+from .regularization import dropout
 from .reduce import logsumexp, max, mean, min, sum
 from .shape import astype, concatenate, getitem, reshape, stack, transpose
 
@@ -18,9 +23,11 @@ methods.install()
 def _mark_exact_gradients() -> None:
     """Every op class defined in this package keeps ``Function.exact_gradients``'s promise, unless it says otherwise."""
     from ..engine.function import Function
-    from . import activation, elementwise, linalg, loss, reduce, shape
+    from . import activation, convolution, elementwise, linalg, lookup, loss, normalization, pooling, reduce
+    from . import regularization, shape
 
-    for module in (activation, elementwise, linalg, loss, reduce, shape):
+    modules = (activation, convolution, elementwise, linalg, lookup, loss, normalization, pooling, reduce)
+    for module in (*modules, regularization, shape):
         for item in vars(module).values():
             if isinstance(item, type) and issubclass(item, Function) and item.__module__ == module.__name__:
                 if "exact_gradients" not in vars(item):
@@ -33,13 +40,20 @@ __all__ = [
     "abs",
     "add",
     "astype",
+    "avg_pool2d",
+    "batch_norm",
     "binary_cross_entropy",
     "clip",
     "concatenate",
+    "conv1d",
+    "conv2d",
     "cross_entropy",
     "div",
+    "dropout",
+    "embedding",
     "exp",
     "getitem",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log",
@@ -47,6 +61,7 @@ __all__ = [
     "logsumexp",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
@@ -54,6 +69,7 @@ __all__ = [
     "mse",
     "mul",
     "neg",
+    "pad",
     "pow",
     "relu",
     "reshape",

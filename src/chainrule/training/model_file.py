@@ -33,6 +33,7 @@ FORMAT = "chainrule-model"
 VERSION = 1
 HEADER_KEY = "__chainrule__"
 PARAMETER_PREFIX = "parameter:"
+BUFFER_PREFIX = "buffer:"
 
 
 class ModelFileError(ChainruleError, ValueError):
@@ -41,12 +42,19 @@ class ModelFileError(ChainruleError, ValueError):
 
 def save(model: Module, path: str | Path, metadata: dict[str, Any] | None = None) -> None:
     """Write ``model`` (its architecture and weights) and JSON-able ``metadata`` to ``path`` atomically."""
-    header = {"format": FORMAT, "version": VERSION, "architecture": describe(model), "metadata": metadata or {}}
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "architecture": describe(model),
+        "metadata": metadata or {},
+        "buffers": True,  # every buffer is stored (batch norm's running statistics); older files kept none
+    }
     try:
         header_bytes = json.dumps(header).encode("utf-8")
     except TypeError as error:
         raise TypeError(f"save: metadata must be JSON-serialisable ({error})") from None
     arrays = {PARAMETER_PREFIX + name: parameter.data for name, parameter in model.named_parameters()}
+    arrays.update((BUFFER_PREFIX + name, np.asarray(values)) for name, values in model.named_buffers())
     arrays[HEADER_KEY] = np.frombuffer(header_bytes, dtype=np.uint8)
     with atomic_write(path) as handle:
         np.savez(handle, **arrays)
@@ -73,6 +81,9 @@ def load(path: str | Path) -> Module:
             arrays = {
                 key[len(PARAMETER_PREFIX) :]: archive[key] for key in archive.files if key.startswith(PARAMETER_PREFIX)
             }
+            buffers = {
+                key[len(BUFFER_PREFIX) :]: archive[key] for key in archive.files if key.startswith(BUFFER_PREFIX)
+            }
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
@@ -84,12 +95,7 @@ def load(path: str | Path) -> Module:
             f"load: {name} describes an architecture chainrule cannot build ({_one_line(error)})"
         ) from None
     expected = dict(model.named_parameters())
-    missing = sorted(set(expected) - set(arrays))
-    if missing:
-        raise ModelFileError(f"load: {name} lacks the weights of {', '.join(missing)}")
-    unexpected = sorted(set(arrays) - set(expected))
-    if unexpected:
-        raise ModelFileError(f"load: {name} holds weights its architecture does not use: {', '.join(unexpected)}")
+    _check_names(name, "weights", expected, arrays)
     for key, parameter in expected.items():
         values = arrays[key]
         if values.shape != parameter.shape:
@@ -100,11 +106,36 @@ def load(path: str | Path) -> Module:
         if values.dtype.kind != "f":
             raise ModelFileError(f"load: {name}: {key} holds {values.dtype} values, not floating-point weights")
         parameter.data = values.copy()
+    if header.get("buffers") or buffers:
+        _load_buffers(name, model, buffers)
     metadata = header.get("metadata", {})
     if isinstance(metadata, dict) and metadata.get("task") == "iris" and "standardizer" in metadata:
         model, metadata = _standardizing_first(name, model, metadata)
     model.metadata = metadata  # type: ignore[attr-defined]
     return model
+
+
+def _check_names(name: str, kind: str, expected: dict[str, Any], stored: dict[str, np.ndarray]) -> None:
+    """A ModelFileError unless the file stores exactly the ``kind`` (weights, buffers) the architecture has."""
+    missing = sorted(set(expected) - set(stored))
+    if missing:
+        raise ModelFileError(f"load: {name} lacks the {kind} of {', '.join(missing)}")
+    unexpected = sorted(set(stored) - set(expected))
+    if unexpected:
+        raise ModelFileError(f"load: {name} holds {kind} its architecture does not use: {', '.join(unexpected)}")
+
+
+def _load_buffers(name: str, model: Module, buffers: dict[str, np.ndarray]) -> None:
+    """Put the stored buffers (running statistics) into ``model``, checked as its weights are.
+
+    Files written before buffers were stored have none: their only buffers (``Standardize``'s)
+    came from the architecture.
+    """
+    _check_names(name, "buffers", model._buffer_owners(), buffers)
+    try:
+        model.load_state_dict({**model.state_dict(), **buffers})
+    except (ValueError, TypeError) as error:
+        raise ModelFileError(f"load: {name}: {_one_line(error)}") from None
 
 
 def _standardizing_first(name: str, model: Module, metadata: dict[str, Any]) -> tuple[Module, dict[str, Any]]:

@@ -1,0 +1,349 @@
+"""Convolutions (``conv1d``, ``conv2d``) and zero padding (``pad``), in PyTorch's layout.
+
+A convolution is one matrix product: the input's windows, laid out as the rows of a matrix
+(im2col: one row per output pixel, one column per (channel, kernel row, kernel column)), times
+the weight as a matrix. Its backward is two matrix products too: the weight's gradient is
+``gradᵀ @ windows`` and the windows' gradient ``grad @ weight`` is added back onto the input
+pixels each window was cut from (``scatter_windows``).
+
+Windows come from ``numpy.lib.stride_tricks.sliding_window_view``: a view, copied once into
+the matrix.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..engine.function import Function, named
+from ..engine.tensor import Tensor
+from ..errors import ShapeError, describe_value, format_shape
+from .linalg import matmul_2d
+
+Pair = tuple[int, int]
+
+
+def pair(op: str, name: str, value: Any, minimum: int = 1) -> Pair:
+    """An int or a pair of ints as a pair, each at least ``minimum``, or a one-line error naming ``op``."""
+    items = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
+    if not isinstance(items, (tuple, list)) or len(items) != 2:
+        raise TypeError(f"{op}: {name} must be {wanted} or a pair of them, got {describe_value(value)}")
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
+            raise TypeError(f"{op}: {name} must be {wanted} or a pair of them, got {describe_value(value)}")
+        if item < minimum:
+            raise ValueError(f"{op}: {name} must be {wanted} or a pair of them, got {value!r}")
+    return int(items[0]), int(items[1])
+
+
+def single(op: str, name: str, value: Any, minimum: int = 1) -> Pair:
+    """An int (or a 1-tuple) for a 1-D op, as the pair (1 or 0, value) that the 2-D code takes."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
+        raise TypeError(f"{op}: {name} must be {wanted}, got {describe_value(value)}")
+    return pair(op, name, (minimum, value), minimum)
+
+
+def output_size(op: str, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair:
+    """The output's height and width, or a ShapeError when the (dilated) kernel is larger than the padded input."""
+    padded = (shape[2] + 2 * padding[0], shape[3] + 2 * padding[1])
+    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    if padded[0] < span[0] or padded[1] < span[1]:
+        dilated = f" (dilated to {span})" if span != tuple(kernel) else ""
+        raise ShapeError(
+            f"{op}: kernel {tuple(kernel)}{dilated} is larger than the padded input {padded} "
+            f"(input shape {format_shape(shape)}, padding {tuple(padding)})"
+        )
+    return (padded[0] - span[0]) // stride[0] + 1, (padded[1] - span[1]) // stride[1] + 1
+
+
+def padded(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
+    """``x`` (N, C, H, W) with ``padding`` rows and columns of ``value`` on each side (x itself for no padding)."""
+    if padding == (0, 0):
+        return x
+    out = np.full((*x.shape[:2], x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), value, dtype=x.dtype)
+    out[:, :, padding[0] : padding[0] + x.shape[2], padding[1] : padding[1] + x.shape[3]] = x
+    return out
+
+
+def pad_value_for(dtype: np.dtype) -> float | int:
+    """The value max pooling pads with: one no window's maximum can be (−inf, or an integer dtype's least value)."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def cropped(grad: np.ndarray, padding: Pair) -> np.ndarray:
+    """The part of a padded array's gradient that belongs to the unpadded input (padding's backward)."""
+    if padding == (0, 0):
+        return grad
+    return grad[:, :, padding[0] : grad.shape[2] - padding[0], padding[1] : grad.shape[3] - padding[1]]
+
+
+def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """A view (N, C, out_h, out_w, kh, kw) of every window of the padded input ``xp`` (N, C, H, W)."""
+    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    view = sliding_window_view(xp, span, axis=(2, 3))
+    return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
+
+
+def scatter_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: Pair, dilation: Pair) -> np.ndarray:
+    """The adjoint of ``windows``: each window's gradient (N, C, out_h, out_w, kh, kw) added onto the pixels it covers.
+
+    One vectorised addition per kernel offset (kh·kw of them, each over every sample, channel
+    and output pixel at once); overlapping windows add up.
+    """
+    _, _, out_h, out_w, kh, kw = grad_windows.shape
+    grad = np.zeros(shape, dtype=grad_windows.dtype)
+    for i in range(kh):
+        top = i * dilation[0]
+        rows = slice(top, top + stride[0] * (out_h - 1) + 1, stride[0])
+        for j in range(kw):
+            left = j * dilation[1]
+            grad[:, :, rows, left : left + stride[1] * (out_w - 1) + 1 : stride[1]] += grad_windows[:, :, :, :, i, j]
+    return grad
+
+
+def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int, dims: int) -> None:
+    """One-line errors for a convolution's shapes, naming both."""
+    layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
+    if x.ndim != dims + 2:
+        single_one = "; for one sample add the batch axis: x[None]" if x.ndim == dims + 1 else ""
+        raise ShapeError(f"{op}: expects a {dims + 2}-D input {layout}, got shape {format_shape(x.shape)}{single_one}")
+    if weight.ndim != dims + 2:
+        kernel = "(out, C/groups, k)" if dims == 1 else "(out, C/groups, kh, kw)"
+        raise ShapeError(f"{op}: expects a {dims + 2}-D weight {kernel}, got shape {format_shape(weight.shape)}")
+    channels, out_channels = x.shape[1], weight.shape[0]
+    if channels % groups or out_channels % groups:
+        raise ShapeError(
+            f"{op}: groups={groups} must divide both the input's {channels} channels and the weight's "
+            f"{out_channels} output channels (input {format_shape(x.shape)}, weight {format_shape(weight.shape)})"
+        )
+    if weight.shape[1] * groups != channels:
+        raise ShapeError(
+            f"{op}: input of shape {format_shape(x.shape)} has {channels} channels but the weight of shape "
+            f"{format_shape(weight.shape)} expects {weight.shape[1] * groups} ({weight.shape[1]} per group × {groups})"
+        )
+    if bias is not None and bias.shape != (out_channels,):
+        raise ShapeError(
+            f"{op}: bias must have shape ({out_channels},), one per output channel of the weight "
+            f"{format_shape(weight.shape)}, got {format_shape(bias.shape)}"
+        )
+
+
+class Conv2d(Function):
+    """d/dx conv2d(x, W) · G = Σ windows of (G @ W) added back onto x, d/dW = Gᵀ @ windows(x), d/db = Σ G
+
+    Forward: out[n, o, i, j] = b[o] + Σ_c,p,q W[o, c, p, q] · x_padded[n, g·C/g + c, i·s + p·d, j·s + q·d]
+    for output channel o in group g; computed as windows (one row per output pixel) @ Wᵀ.
+    """
+
+    def formula(self, names):
+        return f"{self.name}({', '.join(names)}, stride={self.options['stride']}, padding={self.options['padding']})"
+
+    def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
+        _check_conv(self.name, x, weight, bias, groups, 2)
+        kernel = weight.shape[2:]
+        out_h, out_w = output_size(self.name, x.shape, kernel, stride, padding, dilation)
+        self.x_shape, self.weight = x.shape, weight
+        self.geometry = (stride, padding, dilation, groups)
+        xp = padded(x, padding)
+        self.padded_shape = xp.shape
+        batch, channels = x.shape[:2]
+        # im2col: (N, out_h, out_w, C, kh, kw) → one row per output pixel, grouped channels side by side
+        columns = windows(xp, kernel, stride, dilation).transpose(0, 2, 3, 1, 4, 5)
+        self.columns = columns.reshape(batch * out_h * out_w, channels * kernel[0] * kernel[1])
+        out = self._product(self.columns, weight, groups)
+        if bias is not None:
+            out += bias
+        return np.ascontiguousarray(out.reshape(batch, out_h, out_w, -1).transpose(0, 3, 1, 2))
+
+    @staticmethod
+    def _product(columns: np.ndarray, weight: np.ndarray, groups: int) -> np.ndarray:
+        """columns (rows, groups·K) @ weight (out, K) per group, as (rows, out)."""
+        matrix = weight.reshape(weight.shape[0], -1)
+        if groups == 1:
+            return matmul_2d(columns, matrix.T)
+        per_group = columns.reshape(columns.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, K)
+        weights = matrix.reshape(groups, -1, matrix.shape[1]).transpose(0, 2, 1)  # (G, K, out/G)
+        return np.matmul(per_group, weights).transpose(1, 0, 2).reshape(columns.shape[0], -1)
+
+    def backward(self, grad_out):
+        stride, padding, dilation, groups = self.geometry
+        needs = self.needs_input_grad
+        weight, columns = self.weight, self.columns
+        out_channels, kernel = weight.shape[0], weight.shape[2:]
+        rows = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, out_channels)  # (N·oh·ow, out)
+        grad_x = grad_weight = grad_bias = None
+        matrix = weight.reshape(out_channels, -1)
+        if groups == 1:
+            if needs[1]:
+                grad_weight = (rows.T @ columns).reshape(weight.shape)
+            if needs[0]:
+                grad_columns = rows @ matrix
+        else:
+            rows_g = rows.reshape(rows.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, out/G)
+            if needs[1]:
+                columns_g = columns.reshape(columns.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, K)
+                grad_weight = np.matmul(rows_g.transpose(0, 2, 1), columns_g).reshape(weight.shape)
+            if needs[0]:
+                matrix_g = matrix.reshape(groups, -1, matrix.shape[1])  # (G, out/G, K)
+                grad_columns = np.matmul(rows_g, matrix_g).transpose(1, 0, 2).reshape(rows.shape[0], -1)
+        if needs[0]:
+            batch, _, out_h, out_w = grad_out.shape
+            grad_windows = grad_columns.reshape(batch, out_h, out_w, -1, *kernel).transpose(0, 3, 1, 2, 4, 5)
+            grad_x = cropped(scatter_windows(grad_windows, self.padded_shape, stride, dilation), padding)
+        if len(needs) == 3:
+            grad_bias = rows.sum(axis=0) if needs[2] else None
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight
+
+
+class Conv1d(Conv2d):
+    """d/dx conv1d(x, W) · G = Σ windows of (G @ W) added back onto x, d/dW = Gᵀ @ windows(x), d/db = Σ G
+
+    A 1-D convolution is a 2-D one on inputs of height 1: (N, C, L) is seen as (N, C, 1, L).
+    """
+
+    def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
+        _check_conv(self.name, x, weight, bias, groups, 1)
+        out = super().forward(
+            x[:, :, np.newaxis],
+            weight[:, :, np.newaxis],
+            bias,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+        )
+        return out[:, :, 0]
+
+    def backward(self, grad_out):
+        grads = super().backward(grad_out[:, :, np.newaxis])
+        grad_x = None if grads[0] is None else grads[0][:, :, 0]
+        grad_weight = None if grads[1] is None else grads[1][:, :, 0]
+        return (grad_x, grad_weight, *grads[2:])
+
+
+def _conv(op: type[Conv2d], sizes: Any, tensors: tuple[Any, ...], geometry: tuple[Any, ...], name) -> Tensor:
+    """Check a convolution's options (``sizes`` makes each a pair: ``pair`` for 2-D, ``single`` for 1-D) and apply it."""
+    x, weight, bias = tensors
+    stride, padding, dilation, groups = geometry
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"{op.name}: groups must be a positive integer, got {describe_value(groups)}")
+    if groups < 1:
+        raise ValueError(f"{op.name}: groups must be a positive integer, got {groups}")
+    options = {
+        "stride": sizes(op.name, "stride", stride),
+        "padding": sizes(op.name, "padding", padding, minimum=0),
+        "dilation": sizes(op.name, "dilation", dilation),
+        "groups": int(groups),
+    }
+    if bias is None:
+        return named(op.apply(x, weight, **options), name)
+    return named(op.apply(x, weight, bias, **options), name)
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int | Pair = 1,
+    padding: int | Pair = 0,
+    dilation: int | Pair = 1,
+    groups: int = 1,
+    name: str | None = None,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in PyTorch) of x (N, C, H, W) with weight (out, C/groups, kh, kw).
+
+    ``stride``, ``padding`` (zeros) and ``dilation`` are an int or a (height, width) pair; with
+    ``groups`` > 1 the channels are split into that many groups, each with its own filters.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> x = cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    >>> cr.conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
+    tensor([[[[10., 18.],
+              [42., 50.]]]])
+    """
+    return _conv(Conv2d, pair, (x, weight, bias), (stride, padding, dilation, groups), name)
+
+
+def conv1d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+    name: str | None = None,
+) -> Tensor:
+    """1-D convolution of x (N, C, L) with weight (out, C/groups, k), as ``torch.nn.functional.conv1d``.
+
+    >>> import chainrule as cr
+    >>> cr.conv1d(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]), [[[1.0, -1.0]]])
+    tensor([[[-1., -1., -1.]]])
+    """
+    return _conv(Conv1d, single, (x, weight, bias), (stride, padding, dilation, groups), name)
+
+
+class Pad(Function):
+    """d/dx pad(x) = the gradient with the padding cut off (and zeros where a negative pad cut x)"""
+
+    def formula(self, names):
+        return f"pad({names[0]}, {self.options['pad']})"
+
+    def forward(self, x, pad, value):
+        self.x_shape = x.shape
+        if len(pad) > 2 * x.ndim:
+            raise ShapeError(
+                f"pad: {len(pad)} pad sizes need {len(pad) // 2} axes, a tensor of shape {format_shape(x.shape)} has "
+                f"{x.ndim}"
+            )
+        shape, self.source, self.target = list(x.shape), [slice(None)] * x.ndim, [slice(None)] * x.ndim
+        for position in range(len(pad) // 2):  # pairs from the last axis backwards, as in PyTorch
+            axis = x.ndim - 1 - position
+            before, after = pad[2 * position], pad[2 * position + 1]
+            size = x.shape[axis] + before + after
+            if size < 0:
+                raise ShapeError(
+                    f"pad: pads ({before}, {after}) leave axis {axis} of a tensor of shape {format_shape(x.shape)} "
+                    f"with a negative length {size}"
+                )
+            shape[axis] = size
+            self.source[axis] = slice(max(-before, 0), x.shape[axis] - max(-after, 0))
+            self.target[axis] = slice(max(before, 0), size - max(after, 0))
+        out = np.full(shape, value, dtype=x.dtype)
+        self.source, self.target = tuple(self.source), tuple(self.target)
+        out[self.target] = x[self.source]
+        return out
+
+    def backward(self, grad_out):
+        grad = np.zeros(self.x_shape, dtype=grad_out.dtype)
+        grad[self.source] = grad_out[self.target]
+        return grad
+
+
+def pad(x: Any, pad: Sequence[int], value: float = 0.0, name: str | None = None) -> Tensor:
+    """Pad with ``value`` as ``torch.nn.functional.pad``: ``pad`` = (left, right, top, bottom, …), last axis first.
+
+    Negative sizes cut instead.
+
+    >>> import chainrule as cr
+    >>> cr.pad(cr.tensor([[1.0, 2.0]]), (1, 2))
+    tensor([[0., 1., 2., 0., 0.]])
+    """
+    if (
+        not isinstance(pad, (tuple, list))
+        or len(pad) % 2
+        or not all(isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in pad)
+    ):
+        raise TypeError(f"pad: pad must be a tuple of an even number of integers, got {describe_value(pad)}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"pad: value must be a number, got {describe_value(value)}")
+    return named(Pad.apply(x, pad=tuple(int(size) for size in pad), value=float(value)), name)
