@@ -69,3 +69,29 @@ def test_bad_option_values_get_one_line_naming_the_option(argv, message, capsys)
     assert line == f"chainrule {command}: error: {message}" or line.startswith(
         f"chainrule {command}: error: {message} ("
     )
+
+
+def test_compare_digits_prints_both_models_on_the_same_split(tmp_path, capsys) -> None:
+    figure = tmp_path / "compare.svg"
+    assert main(["compare", "digits", "--epochs", "2", "--quiet", "--plot", str(figure)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("digits, 2 epochs, Adam lr 0.01 (cosine), batches of 64, seed 0, the same split")
+    assert [cell.strip() for cell in lines[1].split("|")[1:-1]] == [
+        "model",
+        "parameters",
+        "final loss",
+        "train accuracy",
+        "test accuracy",
+        "seconds",
+    ]
+    rows = {line.split("|")[1].strip(): line.split("|") for line in lines[3:5]}
+    assert set(rows) == {"cnn", "mlp"}
+    assert rows["cnn"][2].strip() == "6,090" and rows["mlp"][2].strip() == "4,810"
+    assert all(0.5 < float(row[5]) <= 1 for row in rows.values())
+    assert figure.read_text().lstrip().startswith("<?xml")
+
+
+def test_train_digits_cnn_with_batch_norm_and_dropout(capsys) -> None:
+    assert main(["train", "digits", "--batch-norm", "--dropout", "0.2", "--epochs", "1", "--quiet"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("digits: cnn (batch norm, dropout 0.2), 6,138 parameters, 1 epoch,")

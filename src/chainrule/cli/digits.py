@@ -61,6 +61,10 @@ def _run(args: argparse.Namespace, model: str) -> Any:
     )
 
 
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'s' if count != 1 else ''}"
+
+
 def label(run: Any) -> str:
     """The model and its options: ``cnn (batch norm, dropout 0.2)``."""
     extras = ["batch norm"] if run.settings["batch_norm"] else []
@@ -78,7 +82,7 @@ def run_train(args: argparse.Namespace) -> int:
     run = _run(args, args.model)
     history = run.history
     print(
-        f"digits: {label(run)}, {run.parameter_count:,} parameters, {args.epochs} epochs, Adam lr {args.lr:g} (cosine), batches of {args.batch_size}, "
+        f"digits: {label(run)}, {run.parameter_count:,} parameters, {_epochs(args.epochs)}, Adam lr {args.lr:g} (cosine), batches of {args.batch_size}, "
         f"seed {args.seed}, {len(run.split.train_labels)} training / {len(run.split.test_labels)} test images"
     )
     print("| epoch | loss | train accuracy | test accuracy |")
@@ -113,7 +117,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     runs = {model: _run(args, model) for model in MODELS}
     print(
-        f"digits, {args.epochs} epochs, Adam lr {args.lr:g} (cosine), batches of {args.batch_size}, seed {args.seed}, "
+        f"digits, {_epochs(args.epochs)}, Adam lr {args.lr:g} (cosine), batches of {args.batch_size}, seed {args.seed}, "
         "the same split for both"
     )
     header = ["model", "parameters", "final loss", "train accuracy", "test accuracy", "seconds"]
