@@ -5,8 +5,8 @@ flatten → linear → cross-entropy, in PyTorch's layout (images N×C×H×W, we
 The hand-written NumPy step is the limit a NumPy program reaches: each convolution one BLAS
 product on windows copied once (im2col from ``sliding_window_view``), activations kept as
 N×H×W×C so that no layer transposes them, the pooling before the relu (the same numbers: a
-maximum commutes with relu), and the backward of a convolution a product and nine shifted
-sums (col2im).
+maximum commutes with relu), and the input gradient of a convolution nine products by blocks
+of the weight added at shifted places (col2im).
 """
 
 from __future__ import annotations
@@ -100,14 +100,20 @@ def _windows(x: np.ndarray) -> np.ndarray:
     return windows.transpose(0, 1, 2, 4, 5, 3).reshape(count * height * width, KERNEL * KERNEL * channels)
 
 
-def _col2im(grad_rows: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """The adjoint of ``_windows``: each row's gradient added back at the nine places it was copied from."""
+def _col2im(grad: np.ndarray, weight: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The input gradient of a convolution from its output gradient (rows × O) and weight (O, kh·kw·C).
+
+    The adjoint of ``_windows`` fused with the product by the weight: for each kernel offset, one
+    product by that offset's block of the weight, added where those windows were copied from
+    (contiguous operands; the gradient of the windows is never made whole).
+    """
     count, height, width, channels = shape
-    grad = grad_rows.reshape(count, height, width, KERNEL, KERNEL, channels)
-    padded = np.zeros((count, height + 2, width + 2, channels), dtype=grad_rows.dtype)
+    blocks = weight.reshape(weight.shape[0], KERNEL * KERNEL, channels)
+    padded = np.zeros((count, height + 2, width + 2, channels), dtype=grad.dtype)
     for row in range(KERNEL):
         for column in range(KERNEL):
-            padded[:, row : row + height, column : column + width, :] += grad[:, :, :, row, column, :]
+            shifted = (grad @ blocks[:, row * KERNEL + column, :]).reshape(count, height, width, channels)
+            padded[:, row : row + height, column : column + width, :] += shifted
     return padded[:, 1:-1, 1:-1, :]
 
 
@@ -170,7 +176,7 @@ def cnn_numpy(problem: Problem) -> Step:
         grads = {"W2": grad.T @ features, "b2": grad.sum(axis=0)}
         grad = _unpool((grad @ own["W2"]).reshape(h1.shape), h1, max1).reshape(-1, channels)
         grads["W1"], grads["b1"] = grad.T @ rows1, grad.sum(axis=0)
-        grad = _unpool(_col2im(grad @ own["W1"], h0.shape), h0, max0).reshape(len(rows0), -1)
+        grad = _unpool(_col2im(grad, own["W1"], h0.shape), h0, max0).reshape(len(rows0), -1)
         grads["W0"], grads["b0"] = grad.T @ rows0, grad.sum(axis=0)
         for name, value in own.items():
             value -= lr * grads[name]
