@@ -6,6 +6,7 @@ backward sees a non-trivial ``grad_out`` (the vector in the vector-Jacobian prod
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -128,3 +129,86 @@ class Float64Gradient(cr.Function):
 
     def backward(self, grad_out):
         return grad_out.astype(np.float64) / 3
+
+
+def graph_tensors(out: cr.Tensor) -> list[cr.Tensor]:
+    """The tensors of ``out``'s graph, each after the inputs of the op that made it (``out`` last)."""
+    order: list[cr.Tensor] = []
+    seen: set[int] = set()
+    stack: list[tuple[cr.Tensor, bool]] = [(out, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+        elif id(tensor) not in seen:
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            for item in tensor.grad_fn.inputs if tensor.grad_fn is not None else ():
+                stack.append((item, False))
+    return order
+
+
+def vjp_through(out: cr.Tensor, leaves: list[cr.Tensor], grad_out: cr.Tensor) -> list[cr.Tensor | None]:
+    """The gradients of Σ out ⊙ grad_out with respect to ``leaves``, from every node's ``vjp``: tensors with a graph.
+
+    A test's reference walk of the graph (the engine's ``create_graph=True`` does the same), summing each
+    gradient back to its input's shape with ``cr.sum_to``.
+    """
+    gradients: dict[int, cr.Tensor] = {id(out): grad_out}
+    for tensor in reversed(graph_tensors(out)):
+        node, gradient = tensor.grad_fn, gradients.get(id(tensor))
+        if node is None or gradient is None:
+            continue
+        results = node.vjp(gradient, *node.inputs)
+        results = results if isinstance(results, tuple) else (results,)
+        for item, result in zip(node.inputs, results):
+            if result is None or not item.requires_grad:
+                continue
+            if result.shape != item.shape:
+                result = cr.sum_to(result, item.shape)
+            previous = gradients.get(id(item))
+            gradients[id(item)] = result if previous is None else previous + result
+    return [gradients.get(id(leaf)) for leaf in leaves]
+
+
+def jvp_through(out: cr.Tensor, leaves: list[cr.Tensor], tangents: list[cr.Tensor]) -> cr.Tensor:
+    """The tangent of ``out`` when ``leaves`` move along ``tangents``, from every node's ``jvp`` (zeros elsewhere)."""
+    found: dict[int, cr.Tensor] = {id(leaf): tangent for leaf, tangent in zip(leaves, tangents)}
+    for tensor in graph_tensors(out):
+        if id(tensor) in found:
+            continue
+        node = tensor.grad_fn
+        if node is None:
+            dtype = tensor.dtype if tensor.dtype.kind == "f" else np.float64
+            found[id(tensor)] = cr.tensor(np.zeros(tensor.shape, dtype))
+        else:
+            found[id(tensor)] = node.jvp(tuple(found[id(item)] for item in node.inputs), *node.inputs)
+    return found[id(out)]
+
+
+def torch_jvp(torch: Any, function: Any, arrays: list[np.ndarray], tangents: list[np.ndarray]) -> np.ndarray:
+    """The output's tangent by ``torch.func.jvp``: the forward-mode oracle."""
+    with warnings.catch_warnings():  # torch's first forward-mode call scripts decompositions with deprecated torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _, tangent = torch.func.jvp(
+            function, tuple(torch.tensor(a) for a in arrays), tuple(torch.tensor(t) for t in tangents)
+        )
+    return tangent.numpy(force=True)
+
+
+def torch_hessian(torch: Any, function: Any, x: np.ndarray) -> np.ndarray:
+    """The Hessian by ``torch.func.hessian`` (forward over reverse mode), as an array."""
+    with warnings.catch_warnings():  # as in torch_jvp: its forward mode scripts with deprecated torch.jit
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.func.hessian(function)(torch.tensor(x)).numpy(force=True)
+
+
+class Cube(cr.Function):
+    """d/dx x³ = 3x² (a user's op written for first order only: forward and a NumPy backward, no vjp or jvp)"""
+
+    def forward(self, x):
+        self.x = x
+        return x**3
+
+    def backward(self, grad_out):
+        return grad_out * 3 * self.x**2

@@ -107,7 +107,7 @@ def test_html_for_jupyter_parses(seed_explanation) -> None:
             assert self.open.pop() == tag
 
     checker = Checker()
-    checker.feed(seed_explanation._repr_html_())
+    checker.feed(seed_explanation.html())
     assert checker.open == []
 
 
@@ -173,7 +173,7 @@ def test_small_gradients_next_to_large_ones_keep_their_digits_in_every_format(to
     shown = "[[0.00167, 0.0824], [-0.00334, -0.165]]"
     assert f"∂L/∂W = (2, 2) {shown}" in explanation.text()
     assert f"- ∂L/∂`W` = (2, 2) {shown}" in explanation.markdown()
-    assert f"∂L/∂<code>W</code> = (2, 2) {shown}</li>" in explanation._repr_html_()
+    assert f"∂L/∂<code>W</code> = (2, 2) {shown}</li>" in explanation.html()
     latex_matrix = r"\begin{bmatrix}0.00167 & 0.0824 \\ -0.00334 & -0.165\end{bmatrix}"
     assert rf"\frac{{\partial L}}{{\partial W}} &= {latex_matrix} \\" in explanation.latex()
     gradient_line = explanation.text().splitlines()[-1]
@@ -192,7 +192,7 @@ def test_tiny_and_huge_numbers_in_scientific_notation_per_format() -> None:
     explanation = cr.explain((x * x).sum(), digits=3)
     assert "∂L/∂x = (2,) [2e-09, 5e+12]" in explanation.text()
     assert "- ∂L/∂`x` = (2,) [2×10⁻⁹, 5×10¹²]" in explanation.markdown()
-    assert "= (2,) [2×10⁻⁹, 5×10¹²]</li>" in explanation._repr_html_()
+    assert "= (2,) [2×10⁻⁹, 5×10¹²]</li>" in explanation.html()
     assert r"\begin{bmatrix}2 \times 10^{-9} & 5 \times 10^{12}\end{bmatrix}" in explanation.latex()
     assert "e-" not in explanation.latex() and "e+" not in explanation.latex()
 
@@ -205,7 +205,7 @@ def test_every_format_prints_every_gradient_to_its_digits(gradient, digits) -> N
     text = explanation.text().splitlines()[-1]
     markdown = explanation.markdown().splitlines()[-1]
     latex = explanation.latex().splitlines()[-2]
-    html_item = explanation._repr_html_().rsplit("<li>", 1)[1]
+    html_item = explanation.html().rsplit("<li>", 1)[1]
     assert text.startswith("  ∂L/∂x = ") and markdown.startswith("- ∂L/∂`x` = ")
     assert latex.startswith(r"\frac{\partial L}{\partial x} &= ") and html_item.startswith("∂L/∂<code>x</code> = ")
     for shown, style in [
@@ -291,7 +291,7 @@ def test_hostile_names_keep_markdown_tables_and_html_whole(name) -> None:
                 self.code.append(data)
 
     reader = Reader()
-    reader.feed(explanation._repr_html_())
+    reader.feed(explanation.html())
     assert reader.open == [] and reader.code.count(name) == 2  # the forward row and the gradient, as written
 
 
@@ -309,9 +309,37 @@ def test_markdown_escapes_what_would_start_markup_in_names() -> None:
 def test_unnamed_constants_in_formulas_are_written_as_the_values_beside_them() -> None:
     x = cr.tensor(2.0, requires_grad=True, name="x")
     explanation = cr.explain(cr.clip(x * 1e-08, 2.5e-09, None))
-    markdown, page, latex = explanation.markdown(), explanation._repr_html_(), explanation.latex()
+    markdown, page, latex = explanation.markdown(), explanation.html(), explanation.latex()
     assert "| `t1` | x · 10⁻⁸ | mul | 2×10⁻⁸ |" in markdown and "1e-08" not in markdown and "e-09" not in markdown
     assert "| `L` = clip(t1, 2.5×10⁻⁹, None) |" in markdown
     assert "<td>x · 10⁻⁸</td>" in page and "e-0" not in page
     assert r"t_{1} &= x \cdot 10^{-8} = 2 \times 10^{-8}" in latex and "e-0" not in latex
     assert "t1 = x · 1e-08" in explanation.text()  # plain text keeps Python's notation, as its values do
+
+
+def test_a_convolution_is_explained_with_its_shapes_and_summaries_of_its_values() -> None:
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.normal(size=(2, 1, 6, 6)), name="x")
+    w = cr.tensor(rng.normal(size=(3, 1, 3, 3)), requires_grad=True, name="w")
+    loss = cr.sum(cr.max_pool2d(cr.conv2d(x, w, padding=1, name="h"), 2, name="p"), name="L")
+    text = str(cr.explain(loss, digits=3))
+    assert "h = conv2d(x, w, stride=(1, 1), padding=(1, 1))" in text
+    assert "rule: d/dx conv2d(x, W) · G = Σ windows of (Wᵀ @ G) added back onto x" in text
+    h = cr.conv2d(x, w, padding=1).data
+    summary = f"(2, 3, 6, 6) min {h.min():.3g}, mean {h.mean():.3g}, max {h.max():.3g}"
+    assert summary in text
+    assert len(text.splitlines()) < 25 and max(len(line) for line in text.splitlines()) < 200
+
+
+def test_a_second_derivative_is_explained_step_by_step(torch) -> None:
+    """The backward pass of a backward pass (create_graph=True) is a graph like any other: explain walks it."""
+    w, x = cr.tensor(2.0, requires_grad=True, name="w"), cr.tensor(0.5, requires_grad=True, name="x")
+    (slope,) = cr.autograd.grad(cr.sigmoid(w * x), w, create_graph=True)
+    explanation = cr.explain(slope.named("dy_dw"))
+    tw, tx = torch.tensor(2.0, requires_grad=True), torch.tensor(0.5, requires_grad=True)
+    (tslope,) = torch.autograd.grad(torch.sigmoid(tw * tx), tw, create_graph=True)
+    second = torch.autograd.grad(tslope, [tw, tx])
+    assert explanation.gradients["w"] == pytest.approx(second[0].item(), rel=1e-14)
+    assert explanation.gradients["x"] == pytest.approx(second[1].item(), rel=1e-14)
+    text = str(explanation)
+    assert "[sigmoid]" in text and "∂dy_dw/∂w = " in text

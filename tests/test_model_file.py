@@ -307,3 +307,36 @@ def test_special_files_are_refused_not_replaced(tmp_path, network) -> None:
     folder_link.symlink_to(tmp_path)
     with pytest.raises(IsADirectoryError, match="^" + re.escape(f"cannot save to {folder_link}: it is a folder")):
         cr.save(network, folder_link)
+
+
+def test_a_cnn_with_batch_norm_and_dropout_is_saved_and_loaded_with_its_running_statistics(tmp_path) -> None:
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, rng=0),
+        nn.BatchNorm2d(4, momentum=None),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Dropout(0.3),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.LayerNorm(16),
+        nn.Linear(16, 3, rng=1),
+    )
+    x = np.random.default_rng(0).normal(size=(5, 1, 8, 8))
+    for _ in range(3):
+        net(x)  # training steps: the running statistics move away from 0 and 1
+    net.eval()
+    cr.save(net, tmp_path / "cnn.npz")
+    loaded = cr.load(tmp_path / "cnn.npz").eval()
+    np.testing.assert_array_equal(loaded(x).data, net(x).data)
+    assert int(loaded.layers[1].num_batches_tracked) == 3 and loaded.layers[1].momentum is None
+    for name, values in net.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[name], values)
+
+
+def test_a_model_file_missing_its_running_statistics_is_refused(tmp_path) -> None:
+    cr.save(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), tmp_path / "bn.npz")
+    with np.load(tmp_path / "bn.npz") as archive:
+        arrays = {key: archive[key] for key in archive.files if key != "buffer:layers.1.running_var"}
+    np.savez(tmp_path / "damaged.npz", **arrays)
+    with pytest.raises(cr.ModelFileError, match="load: damaged.npz lacks the buffers of layers.1.running_var"):
+        cr.load(tmp_path / "damaged.npz")

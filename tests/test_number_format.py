@@ -85,3 +85,16 @@ def test_numbers_inside_text_take_the_style() -> None:
     assert restyle_numbers("leaky_relu(x, 1e-08) · -inf", "latex") == r"leaky_relu(x, 10^{-8}) · -\infty"
     assert restyle_numbers("x1e5 · 3.5 · nanx", "unicode") == "x1e5 · 3.5 · nanx"  # parts of words are not numbers
     assert restyle_numbers("x · 1e-08", "text") == "x · 1e-08"
+
+
+def test_arrays_of_three_or_more_axes_are_summarised_not_printed_element_by_element() -> None:
+    images = np.zeros((2, 3, 4, 4))
+    images[0, 0, 0, :3] = [-1.5, 2.25, 0.001234]
+    images[1, 2, 3, 3] = np.nan
+    # the mean of the 95 finite values
+    assert format_value(images, 3) == "(2, 3, 4, 4) min -1.5, mean 0.00791, max 2.25; 92 of 96 zero, 1 nan"
+    assert format_value(np.full((2, 2, 7), np.inf), 3, "unicode") == "(2, 2, 7) 28 ±∞"
+    assert format_value(np.ones((2, 3, 5)), 3) == "(2, 3, 5) min 1, mean 1, max 1"
+    assert (
+        format_value(np.ones((2, 2, 2)), 3) == "(2, 2, 2) [[[1, 1], [1, 1]], [[1, 1], [1, 1]]]"
+    )  # 8 numbers: all shown

@@ -69,6 +69,44 @@ CASES = [
         [(4, 3), (4, 3)],
         ["any", "probability"],
     ),
+    *(
+        OpCase(
+            f"cross_entropy probabilities {reduction}",
+            lambda z, t, r=reduction: cr.cross_entropy(z, t, reduction=r),
+            lambda z, t, r=reduction: torch_functional().cross_entropy(z, t, reduction=r),
+            [(4, 3), (4, 3)],
+            ["any", "probability"],
+        )
+        for reduction in ("sum", "none")
+    ),
+    OpCase(
+        "cross_entropy one-hot integers",
+        lambda z: cr.cross_entropy(z, np.eye(3, dtype=np.int64)[[0, 2, 1, 1]]),
+        lambda z: torch_functional().cross_entropy(z, z.new_tensor(np.eye(3)[[0, 2, 1, 1]])),
+        [(4, 3)],
+    ),
+    OpCase(
+        "cross_entropy labels 3-d none",
+        lambda z: cr.cross_entropy(z, np.array([[0, 1], [2, 2]]), reduction="none"),
+        lambda z: torch_functional().cross_entropy(
+            z.permute(0, 2, 1), z.new_tensor([[0, 1], [2, 2]], dtype=int), reduction="none"
+        ),
+        [(2, 2, 3)],
+    ),
+    OpCase(
+        "binary_cross_entropy none",
+        lambda p, t: cr.binary_cross_entropy(p, t, reduction="none"),
+        lambda p, t: torch_functional().binary_cross_entropy(p, t, reduction="none"),
+        [(5,), (5,)],
+        ["probability", "probability"],
+    ),
+    OpCase(
+        "binary_cross_entropy logits sum",
+        lambda z, t: cr.binary_cross_entropy(z, t, reduction="sum", from_logits=True),
+        lambda z, t: torch_functional().binary_cross_entropy_with_logits(z, t, reduction="sum"),
+        [(5,), (5,)],
+        ["any", "probability"],
+    ),
     OpCase(
         "binary_cross_entropy",
         cr.binary_cross_entropy,

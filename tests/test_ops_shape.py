@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.ops.shape import ScatterAdd, _Slot
 from oracles import OpCase, op_tests
 
 CASES = [
@@ -44,6 +45,29 @@ CASES = [
     OpCase("stack axis -1", lambda a, b, c: cr.stack((a, b, c), axis=-1), None, [(4,), (4,), (4,)]),
     OpCase("concatenate one tensor", lambda a: cr.concatenate([a], axis=1), None, [(2, 3)]),
     OpCase("stack one tensor", lambda a: cr.stack([a]), None, [(2, 3)]),
+    # indexing's backward as an op (its vjp): zeros with the values added at the index
+    OpCase(
+        "scatter_add repeated rows",
+        lambda v: ScatterAdd.apply(v, index=np.array([0, 2, 0]), shape=(4, 3)),
+        lambda v: v.new_zeros(4, 3).index_put((__import__("torch").tensor([0, 2, 0]),), v, accumulate=True),
+        [(3, 3)],
+    ),
+    OpCase(
+        "scatter_add slice",
+        lambda v: ScatterAdd.apply(v, index=(slice(1, 3), slice(None)), shape=(4, 3)),
+        lambda v: v.new_zeros(4, 3).index_put((__import__("torch").tensor([1, 2]),), v),
+        [(2, 3)],
+    ),
+    OpCase(
+        "scatter_add tensor labels",
+        lambda v: ScatterAdd.apply(
+            v, cr.tensor([4, 0, 4], dtype=np.int64), index=(np.arange(3), _Slot(0)), shape=(3, 5)
+        ),
+        lambda v: v.new_zeros(3, 5).index_put(
+            (__import__("torch").arange(3), __import__("torch").tensor([4, 0, 4])), v, accumulate=True
+        ),
+        [(3,)],
+    ),
     OpCase(
         "astype float32 and back",
         lambda x: cr.astype(x, np.float32).astype(np.float64),

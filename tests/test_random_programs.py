@@ -745,13 +745,7 @@ def check_against_torch(program: Program, dtype: Any, torch: Any, tolerance: flo
     for name, mine, reference, slack in zip(names, our_values, their_values, value_slack):
         assert type(mine.data) is np.ndarray, f"value {name}: .data is a {type(mine.data).__name__}"
         close(mine.data, reference, tolerance, f"value {name}", slack)
-    # where rounding put the two engines on different sides of a kink, the gradients may rightly differ
-    constants = {c.name: c.array(np.dtype(dtype)) for c in program.constants.values()}
-    mine = {**constants, **{n: np.asarray(v.data) for n, v in zip(names, our_values)}}
-    reference = {**constants, **dict(zip(names, their_values))}
-    for step in program.steps:
-        for kink in step.kinks:
-            assume(np.array_equal(eval(kink, {"np": np}, mine), eval(kink, {"np": np}, reference)))  # noqa: S307
+    assume_same_sides_of_kinks(program, dtype, names, our_values, their_values)
     our_loss.backward()
     for name, leaf, expected, slack in zip(program.inputs, ours, their_gradients, gradient_slack):
         if expected is None:
@@ -761,6 +755,18 @@ def check_against_torch(program: Program, dtype: Any, torch: Any, tolerance: flo
             if "grad_0d_numpy_scalar" not in KNOWN_BROKEN:
                 assert type(leaf.grad) is np.ndarray, f"gradient of {name}: a {type(leaf.grad).__name__}"
             close(np.asarray(leaf.grad), expected, tolerance, f"gradient of {name}", slack)
+
+
+def assume_same_sides_of_kinks(
+    program: Program, dtype: Any, names: list[str], our_values: list[Any], their_values: list[np.ndarray]
+) -> None:
+    """Where rounding put the two engines on different sides of a kink, their gradients may rightly differ."""
+    constants = {c.name: c.array(np.dtype(dtype)) for c in program.constants.values()}
+    mine = {**constants, **{n: np.asarray(v.data) for n, v in zip(names, our_values)}}
+    reference = {**constants, **dict(zip(names, their_values))}
+    for step in program.steps:
+        for kink in step.kinks:
+            assume(np.array_equal(eval(kink, {"np": np}, mine), eval(kink, {"np": np}, reference)))  # noqa: S307
 
 
 def same_bits(actual: Any, expected: Any, what: str) -> None:

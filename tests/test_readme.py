@@ -52,6 +52,7 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
     import numpy as np
 
     import chainrule as cr
+    from oracles import Cube
 
     class MyOp(cr.Function):
         def forward(self, a, b):
@@ -88,6 +89,7 @@ def test_the_error_table_shows_the_messages_chainrule_gives() -> None:
         lambda: MyOp.apply(cr.tensor([1.0], requires_grad=True), cr.tensor([2.0], requires_grad=True)).sum().backward(),
         update_outside_no_grad,
         step_before_backward,
+        lambda: cr.hessian(lambda x: Cube.apply(x).sum())([1.0, 2.0]),
     ]
     readme = (ROOT / "README.md").read_text()
     for case in cases:
@@ -146,3 +148,25 @@ def test_install_hints_say_what_the_readme_says() -> None:
         extra = re.fullmatch(r'pip install "\.\[(\w+)\]"', hint)
         assert extra and extra.group(1) in extras and extra.group(1) in readme, (name, hint)
     assert "apt-get install graphviz" in readme.replace("\n", " ")
+
+
+def test_the_gradients_of_gradients_section_runs_and_shows_true_values(capsys) -> None:
+    import numpy as np
+
+    from chainrule.cli import main
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Gradients of gradients", 1)[1]
+    block = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    namespace: dict = {}
+    exec(block, namespace)  # noqa: S102 - the README's own example
+    cr = namespace["cr"]
+    f = namespace["f"]
+    np.testing.assert_array_equal(cr.hessian(f)([1.0, 2.0, 0.0]), [[0, 4, 0], [4, 2, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(cr.hvp(f, [1.0, 2.0, 0.0], [1.0, 0, 0]), [0, 4, 0])
+    np.testing.assert_array_equal(namespace["h"].data, [6.0, -12.0])
+    shown = re.findall(r"```text\n(.*?)```", section, flags=re.S)[0]
+    assert main(["demo", "newton"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    for line in shown.strip().splitlines():
+        assert line in printed, line

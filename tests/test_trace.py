@@ -7,10 +7,14 @@ import pytest
 
 import chainrule as cr
 import test_ops_activation
+import test_ops_convolution
 import test_ops_elementwise
 import test_ops_linalg
 import test_ops_loss
+import test_ops_normalization
+import test_ops_pooling
 import test_ops_reduce
+import test_ops_regularization
 import test_ops_shape
 from chainrule import data, nn, optim
 from chainrule.examples import scalar_network as seed
@@ -135,6 +139,10 @@ EVERY_OP_CASE = [
         test_ops_loss,
         test_ops_reduce,
         test_ops_shape,
+        test_ops_convolution,
+        test_ops_pooling,
+        test_ops_normalization,
+        test_ops_regularization,
     )
     for case in module.CASES
 ]
@@ -471,3 +479,47 @@ def test_a_traced_step_refuses_keywords_no_grad_and_reshaped_parameters() -> Non
     w.data = np.ones(3)
     with pytest.raises(cr.GraphError, match=r"^trace: 'w' was \(2,\) float64 when f was recorded and is now \(3,\)"):
         step(np.ones(2))
+
+
+def test_a_traced_function_inside_a_transformation_is_differentiated_as_plain_f(rng) -> None:
+    """A replay returns the loss without a graph; inside cr.grad, cr.hessian… the traced function runs as f instead.
+
+    (Before, cr.hessian of a traced function gave a Hessian of zeros, silently.)
+    """
+    w = cr.tensor(rng.normal(size=3), requires_grad=True)
+
+    def f(x):
+        return cr.softplus(x * w).sum() + (x**3).sum()
+
+    traced = cr.trace(f)
+    x0 = rng.normal(size=3)
+    np.testing.assert_array_equal(cr.hessian(traced)(x0), cr.hessian(f)(x0))
+    np.testing.assert_array_equal(cr.grad(traced)(x0), cr.grad(f)(x0))
+    np.testing.assert_array_equal(cr.jacobian(traced)(x0), cr.jacobian(f)(x0))
+    assert not np.all(cr.hessian(traced)(x0) == 0)
+
+
+def test_a_trace_is_a_program_that_prints_and_becomes_a_graph_again(rng) -> None:
+    """The recording is data: listed op by op, and applied again as an ordinary graph (explained, differentiated)."""
+    w = cr.tensor(rng.normal(size=3), requires_grad=True, name="w")
+
+    def f(x):
+        h = cr.softplus(x @ w)
+        gate = cr.where(h.detach() > 0.7, h, h * 0.5)  # a comparison and a detach: ops without gradient
+        return (gate * gate).mean()
+
+    traced = cr.trace(f)
+    x0 = rng.normal(size=(4, 3))
+    listing = str(traced.program(x0))
+    assert listing.splitlines()[0] == "v0 = matmul(a0, T0 'w')  # (4,)"
+    assert "= detach(v1)  # (4,) (no gradient)" in listing and listing.splitlines()[-1].startswith("return v")
+
+    replayed = traced.graph(x0)
+    eager = f(cr.tensor(x0))
+    assert replayed.item() == eager.item()
+    (by_program,) = cr.autograd.grad(replayed, w, create_graph=True)
+    (by_f,) = cr.autograd.grad(eager, w, create_graph=True)
+    np.testing.assert_array_equal(by_program.data, by_f.data)
+    second_by_program = cr.autograd.grad(by_program.sum(), w)[0].data
+    np.testing.assert_array_equal(second_by_program, cr.autograd.grad(by_f.sum(), w)[0].data)
+    assert cr.explain(traced.graph(x0)).gradients["w"] == pytest.approx(by_f.data, rel=1e-15)

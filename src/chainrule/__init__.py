@@ -16,10 +16,11 @@ from __future__ import annotations
 from .engine.anomaly import AnomalyError, detect_anomaly
 from .errors import AxisError, ChainruleError, DivergenceError, DTypeError, GraphError, ShapeError
 from .engine.function import Function
-from .functional import grad, value_and_grad
+from .functional import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .engine.grad_mode import enable_grad, is_grad_enabled, no_grad
 from . import ops
 from .ops import *  # noqa: F403 - every op function, listed once in chainrule/ops/__init__.py
+from .engine import autograd
 from .engine.tensor import Tensor, tensor
 from .random import default_generator, manual_seed
 
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError",
+    "autograd",
     "AxisError",
     "ChainruleError",
     "detect_anomaly",
@@ -63,9 +65,14 @@ __all__ = [
     "trace",
     "enable_grad",
     "grad",
+    "hessian",
+    "hvp",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "no_grad",
     "tensor",
     "value_and_grad",
+    "vjp",
     *ops.__all__,
 ]

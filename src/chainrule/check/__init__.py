@@ -34,6 +34,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..engine import anomaly
+from .diagnosis import spatial_mistakes
 from .report import CheckReport, InputCheck
 from ..errors import GraphError, ShapeError, format_shape
 from ..explanation.explain import freed_graph
@@ -209,27 +210,32 @@ def gradcheck(
 
 def check_gradient(
     f: Callable[..., Any],
-    grad_f: Callable[..., Any],
+    grad_f: Callable[..., Any] | None,
     *inputs: Any,
     eps: float | None = None,
     rtol: float = RTOL,
     atol: float = ATOL,
     names: Sequence[str] | None = None,
+    hessian: Callable[..., Any] | None = None,
 ) -> CheckReport:
     """Check a hand-written gradient ``grad_f`` of the scalar function ``f`` at ``inputs``.
 
     ``grad_f`` takes the inputs as NumPy arrays and returns one gradient array per input (a
     single array for a single input). Each is compared with chainrule's autodiff and with
     finite differences; the report names the input and element where they part, and says so
-    plainly when a gradient is transposed, reshaped, or off by a constant factor.
+    plainly when a gradient is transposed, reshaped, or off by a constant factor. A hand-written
+    ``hessian`` (for f of one input x: an array of shape ``x.shape + x.shape``) is checked too,
+    against ``cr.hessian`` and finite differences of the gradient (``grad_f=None`` checks it alone).
     """
     eps, rtol, atol = _settings("check_gradient", eps, rtol, atol)
     names = _input_names(f, len(inputs), names)
     arrays = _float64_copies(inputs)
-    hand_list = _hand_gradients(grad_f(*[a.copy() for a in arrays]), arrays, names)
+    checks = []
+    if hessian is not None:
+        checks += hessian_checks(f, hessian, arrays, names, eps, rtol, atol)
+    hand_list = [] if grad_f is None else _hand_gradients(grad_f(*[a.copy() for a in arrays]), arrays, names)
     true, _ = _autodiff(f, arrays, "check_gradient")
     differences = _differences_of("check_gradient", f, arrays, eps, (rtol, atol))
-    checks = []
     for position, (name, given, exact) in enumerate(zip(names, hand_list, true)):
         if given.shape != exact.shape:
             checks.append(_shape_problem(name, given, exact))
@@ -239,6 +245,7 @@ def check_gradient(
         )
         if not check.passed:
             check.notes += _diagnose_hand_gradient(name, given, exact, rtol, atol)
+            check.notes += spatial_mistakes(name, given, exact, rtol, atol)
         autodiff_check = compare(name, exact, differences, position, rtol, atol)
         if autodiff_check.only_undefined:
             check.notes += [note for note in autodiff_check.notes if note not in check.notes]
@@ -334,7 +341,10 @@ def check_module(
 ) -> CheckReport:
     """``gradcheck`` for every parameter of a network on one batch ``(features, targets)``.
 
-    The model is left as it was (values, dtypes and ``.grad``).
+    The model is left as it was (values, dtypes and ``.grad``, and its buffers: batch norm's running
+    statistics, which each evaluation in training mode moves). Dropout in training mode draws a new
+    mask at each evaluation: check in ``eval()`` mode, or fix its mask with a seed as the layer's
+    ``rng`` attribute (``layer.rng = 0``: the same mask at every call).
     """
     eps, rtol, atol = _settings("check_module", eps, rtol, atol)
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
@@ -344,6 +354,7 @@ def check_module(
         raise TypeError(f"check_module: model must be a chainrule nn.Module, got {type(model).__name__}")
     named = list(model.named_parameters())
     saved = [(parameter.data, parameter.grad) for _, parameter in named]
+    buffers = [(values, values.copy()) for _, values in model.named_buffers()]  # running statistics move
     try:
         for _, parameter in named:
             parameter.data = np.array(parameter.data, dtype=np.float64)
@@ -367,6 +378,8 @@ def check_module(
     finally:
         for (_, parameter), (data, grad) in zip(named, saved):
             parameter.data, parameter.grad = data, grad
+        for values, copy in buffers:
+            values[...] = copy
     checks = [
         compare(name, grad, differences, i, rtol, atol, function="the loss")
         for i, ((name, _), grad) in enumerate(zip(named, claimed))
@@ -493,3 +506,6 @@ def function_of_leaves(loss: Tensor) -> tuple[Callable[..., Tensor], list[Tensor
         return computed[id(loss)]
 
     return replay, leaves
+
+
+from .second_order import gradgradcheck, hessian_checks  # noqa: E402, F401  (public; built on gradcheck above)

@@ -1,10 +1,12 @@
 """The ``chainrule`` command line.
 
-chainrule demo abc | delta-rule
+chainrule demo abc | delta-rule | newton
 chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
 chainrule compare iris --optimizers gd,nag --plot compare.png
 chainrule train digits --model cnn --batch-norm --plot digits.png --save digits.npz
 chainrule compare digits
+chainrule compare iris --repeats 10 --workers 2          (Dask: chainrule.distributed, cli/distributed.py)
+chainrule demo abc --samples 1000000 --partitions 8 --workers 2
 chainrule predict model.npz --input 5.1,3.5,1.4,0.2
 chainrule explain seed-004 --format markdown --graph graph.svg
 chainrule gradcheck path/to/file.py:function
@@ -23,6 +25,7 @@ import numpy as np
 
 from . import checks as cli_checks
 from . import digits as cli_digits
+from . import distributed as cli_distributed
 from ..errors import ChainruleError
 
 
@@ -107,10 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     abc.add_argument("--lr", type=_positive_float, default=0.01, help="learning rate (default 0.01)")
     abc.add_argument("--samples", type=_positive_int, default=1000, help="random inputs in the batch (default 1000)")
     abc.add_argument("--seed", type=_seed, default=0, help="random seed of the inputs (default 0)")
+    cli_distributed.add_options(abc, _positive_int, partitions=True)
     delta = demos.add_parser(
         "delta-rule", help="the single-layer weight update: inputs times δ, not a Kronecker product"
     )
     delta.add_argument("--seed", type=_seed, default=0, help="random seed of the example (default 0)")
+    newton = demos.add_parser("newton", help="Newton's method (Hessian from cr.hessian) against gradient descent")
+    newton.add_argument("--steps", type=_positive_int, default=8, help="Newton steps shown (default 8)")
+    newton.add_argument("--lr", type=_positive_float, default=1.0, help="gradient descent's learning rate (default 1)")
 
     train_command = commands.add_parser("train", help="train a network on Iris or the digits; report its accuracy")
     train_sets = train_command.add_subparsers(dest="dataset", required=True, metavar="DATASET")
@@ -141,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="also average over this many seeds (seed, seed+1, ...); default 1",
     )
+    cli_distributed.add_options(compare, _positive_int)
 
     cli_checks.add_commands(commands)
 
@@ -215,10 +223,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    if args.demo == "abc":
+    if args.demo == "abc" and cli_distributed.wanted(args):
+        worst = cli_distributed.demo_abc(args)
+    elif args.demo == "abc":
         from ..examples import three_matrix
 
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed)
+    elif args.demo == "newton":
+        from ..examples import newton
+
+        return 0 if newton.demo(steps=args.steps, learning_rate=args.lr) < 1e-6 else 1
     else:
         from ..examples import delta_rule
 
@@ -305,7 +319,10 @@ def _compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             f"--optimizers: unknown {', '.join(unknown) or '(empty list)'}; choose from {', '.join(OPTIMIZERS)}"
         )
     seeds = list(range(args.seed, args.seed + args.repeats))
-    runs = {name: [_run(args, name, seed) for seed in seeds] for name in names}
+    if cli_distributed.wanted(args):
+        runs = cli_distributed.compare_runs(args, names, seeds, _run)
+    else:
+        runs = {name: [_run(args, name, seed) for seed in seeds] for name in names}
     seed_text = f"seed {args.seed}" if args.repeats == 1 else f"seeds {seeds[0]}–{seeds[-1]}, mean ± standard deviation"
     print(
         f"Iris, 4-{args.hidden}-3 {args.activation} network, lr {args.lr}, {args.epochs} epochs, "

@@ -81,11 +81,13 @@ def add_commands(commands: Any) -> None:
     explain.add_argument("--format", choices=["text", "markdown", "latex"], default="text", help="output format")
     explain.add_argument("--digits", type=digits, default=6, help="significant digits (default 6)")
     explain.add_argument("--graph", metavar="FILE", help="also draw the graph (.svg, .png, .pdf need Graphviz; .dot)")
+    explain.add_argument("--html", metavar="FILE", help="also write the interactive page (graph, stepper) to FILE")
     gradcheck = commands.add_parser("gradcheck", help="check a function's gradient against finite differences")
     gradcheck.add_argument("target", help="seed-004, or path/to/file.py:function returning a scalar tensor")
     gradcheck.add_argument("--eps", type=positive, default=1e-6, help="finite-difference step (default 1e-6)")
     gradcheck.add_argument("--rtol", type=tolerance, default=1e-5, help="relative tolerance (default 1e-5)")
     gradcheck.add_argument("--atol", type=tolerance, default=1e-8, help="absolute tolerance (default 1e-8)")
+    gradcheck.add_argument("--html", metavar="FILE", help="also write the page of the graph, failing ops marked")
 
 
 def load_function(target: str) -> Callable[..., Any]:
@@ -140,14 +142,20 @@ def run_explain(args: argparse.Namespace) -> int:
     from ..explanation.draw import draw
     from ..explanation.explain import explain
 
+    from ..training.files import check_writable
+
     if args.graph:
         check_graph_path(args.graph)
+    if args.html:
+        check_writable(args.html)
     with users_code():  # a custom op's backward, called by explain, is the user's code too
         loss = call_for_scalar(load_function(args.target))
         explanation = explain(loss, digits=args.digits)
     print({"text": explanation.text, "markdown": explanation.markdown, "latex": explanation.latex}[args.format]())
     if args.graph:
         print(f"graph saved to {draw(loss, digits=min(args.digits, 4)).save(args.graph)}", file=sys.stderr)
+    if args.html:
+        print(f"page saved to {explanation.save_html(args.html)}", file=sys.stderr)
     return 0
 
 
@@ -169,10 +177,29 @@ def check_graph_path(path: str) -> None:
 
 
 def run_gradcheck(args: argparse.Namespace) -> int:
+    from ..training.files import check_writable
+
+    if args.html:
+        check_writable(args.html)
     with users_code():
-        report = _gradcheck_report(load_function(args.target), args)
+        function = load_function(args.target)
+        report = _gradcheck_report(function, args)
     print(report)
+    if args.html:
+        print(f"page saved to {_gradcheck_page(function, args)}", file=sys.stderr)
     return 0 if report else 1
+
+
+def _gradcheck_page(function: Callable[..., Any], args: argparse.Namespace) -> Path:
+    """The derivation page of the function's graph, each op checked on its own (``check_graph``): a wrong one marked."""
+    from ..check import check_graph
+    from ..explanation.explain import explain
+
+    with users_code():
+        with anomaly.record_locations():
+            loss = call_for_scalar(function)
+        graph_report = check_graph(loss, eps=args.eps, rtol=args.rtol, atol=args.atol)
+        return explain(loss).save_html(args.html, check=graph_report)
 
 
 def _gradcheck_report(function: Callable[..., Any], args: argparse.Namespace) -> Any:

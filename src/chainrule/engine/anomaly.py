@@ -17,42 +17,19 @@ from __future__ import annotations
 import linecache
 import os
 import sys
-import threading
 import zlib
 from typing import Any, Sequence
 
 import numpy as np
 
-from . import versions
+from . import observers, versions
+from .observers import Observer, observe
 from ..errors import ChainruleError
 
 
-class _ThreadState(threading.local):
-    """Each thread's switches, as grad mode's: the class attributes are a new thread's starting values."""
-
-    enabled = False  # ops take the slow path that records the user's line of each op
-    check_values = False  # ... and check each result for NaN and inf (detect_anomaly)
-    recorder: list[Any] | None = None  # while chainrule.trace records f in this thread: every op applied
-
-
-_state = _ThreadState()
-_threads_on = 0  # threads whose `enabled` is True now; while 0 (nearly always) ops do not read _state
-_lock = threading.Lock()
-
-
 def is_enabled() -> bool:
-    """True when ops in this thread take the slow path (inside detect_anomaly, or while a trace records)."""
-    return bool(_threads_on) and _state.enabled
-
-
-def checking_values() -> bool:
-    """True inside ``detect_anomaly()`` in this thread."""
-    return bool(_threads_on) and _state.check_values
-
-
-def recorder() -> list[Any] | None:
-    """The list a trace recording in this thread appends every op to, or None."""
-    return _state.recorder if _threads_on else None
+    """True when some observer watches this thread's ops (inside detect_anomaly, or while a trace records)."""
+    return bool(observers.active())
 
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # chainrule/, above engine/
@@ -62,27 +39,57 @@ class AnomalyError(ChainruleError, FloatingPointError):
     """A NaN or infinity appeared in an op's forward or backward inside ``detect_anomaly()``."""
 
 
-class detect_anomaly:  # noqa: N801 - used like a function, as torch.autograd.detect_anomaly
+class AnomalyChecker(Observer):
+    """The observer behind ``detect_anomaly()``: each op's line, NaN and inf checks, checksums of saved arrays.
+
+    With ``check_values=False`` it only records the user's line of each op (``record_locations``).
+    """
+
+    wants_locations = True
+
+    def __init__(self, check_values: bool) -> None:
+        self.check_values = self.quiet_numpy = check_values  # the checks below say it better than NumPy's warnings
+
+    def op_applied(self, node: Any, inputs: tuple[Any, ...], options: dict[str, Any], out: Any) -> None:
+        if not self.check_values:
+            return
+        check_forward(node.name, inputs, np.asarray(out.data), getattr(node, "created_at", "an unknown line"))
+        if out.grad_fn is node:
+            take_checksums(node)
+
+    def before_backward(self, node: Any, grad_out: Any) -> None:
+        for array, checksum in getattr(node, "saved_checksums", ()):
+            if _checksum(array) != checksum:
+                raise AnomalyError(
+                    f"detect_anomaly: {versions.describe(node, array)} was changed after {node.name} saved it for its "
+                    f"backward (written into .data?), so the gradient could be wrong; {node.name} was created at "
+                    f"{getattr(node, 'created_at', 'an unknown line')}"
+                )
+
+    def after_backward(self, node: Any, input_grads: tuple[Any, ...]) -> None:
+        if not self.check_values:
+            return
+        for position, grad in enumerate(input_grads):
+            values = None if grad is None else np.asarray(getattr(grad, "data", grad))
+            if values is not None and not np.isfinite(values).all():
+                location = getattr(node, "created_at", "an unknown line")
+                raise AnomalyError(
+                    f"detect_anomaly: the backward of {node.name} produced {_describe(values)} in the "
+                    f"gradient of its input {position}, for the op created at {location}"
+                )
+
+
+class detect_anomaly(observe):  # noqa: N801 - used like a function, as torch.autograd.detect_anomaly
     """Context manager: raise at the first op that turns finite numbers into NaN or ±inf."""
 
     check_values = True
 
-    def __enter__(self) -> detect_anomaly:
-        global _threads_on
-        self._previous = (_state.enabled, _state.check_values)
-        if not _state.enabled:
-            with _lock:
-                _threads_on += 1
-        _state.enabled, _state.check_values = True, self.check_values
-        return self
+    def __init__(self) -> None:
+        super().__init__(AnomalyChecker(self.check_values))
 
-    def __exit__(self, *exc_info: object) -> None:
-        global _threads_on
-        enabled, check_values = self._previous
-        if not enabled:
-            with _lock:
-                _threads_on -= 1
-        _state.enabled, _state.check_values = enabled, check_values
+    def __enter__(self) -> detect_anomaly:  # type: ignore[override]
+        super().__enter__()
+        return self
 
 
 class record_locations(detect_anomaly):  # noqa: N801
@@ -115,7 +122,7 @@ def _describe(values: np.ndarray) -> str:
 
 def check_forward(name: str, inputs: Sequence[Any], output: np.ndarray, location: str) -> None:
     """Raise if ``output`` holds NaN or ±inf although every input was finite."""
-    if checking_values() and np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
+    if np.issubdtype(output.dtype, np.floating) and not np.isfinite(output).all():
         finite_inputs = all(np.isfinite(t.data).all() for t in inputs if np.issubdtype(t.data.dtype, np.floating))
         source = "from finite inputs" if finite_inputs else "(an input already held a non-finite value)"
         raise AnomalyError(
@@ -134,28 +141,3 @@ def take_checksums(node: Any) -> None:
     ``detect_anomaly()`` the checksums catch it.
     """
     node.saved_checksums = [(array, _checksum(array)) for _, array in versions.saved_arrays(node)]
-
-
-def checked_backward(node: Any, grad_out: np.ndarray) -> tuple[Any, ...]:
-    """Run ``node.backward`` and raise if a saved array changed since the forward or a gradient is NaN or ±inf."""
-    for array, checksum in getattr(node, "saved_checksums", ()):
-        if _checksum(array) != checksum:
-            raise AnomalyError(
-                f"detect_anomaly: {versions.describe(node, array)} was changed after {node.name} saved it for its "
-                f"backward (written into .data?), so the gradient could be wrong; {node.name} was created at "
-                f"{getattr(node, 'created_at', 'an unknown line')}"
-            )
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        input_grads = node.backward(grad_out)
-    if type(input_grads) is not tuple:
-        input_grads = (input_grads,)
-    if not checking_values():
-        return input_grads
-    for position, grad in enumerate(input_grads):
-        if grad is not None and not np.isfinite(grad).all():
-            location = getattr(node, "created_at", "an unknown line")
-            raise AnomalyError(
-                f"detect_anomaly: the backward of {node.name} produced {_describe(np.asarray(grad))} in the "
-                f"gradient of its input {position}, for the op created at {location}"
-            )
-    return input_grads

@@ -12,6 +12,17 @@ An op is a subclass with two methods side by side:
 ``self.needs_input_grad[i]`` tells the backward which gradients are wanted, so it can skip
 the others. Keyword ``options`` are constants (an axis, a slope): they never get gradients.
 
+Two more methods make an op differentiable more than once; every built-in op has both, and a
+user's op needs them only for second derivatives and forward mode:
+
+* ``vjp(self, grad_out, *inputs)`` is ``backward`` written with chainrule ops on tensors
+  (``grad_out`` and the op's input tensors), so the gradient it returns has a graph of its own
+  (``create_graph=True``, ``cr.hessian``). Arrays the forward saved (a mask, indices) may be
+  used as constants; ``self.options`` holds the options.
+* ``jvp(self, tangents, *inputs)`` is forward mode: given one tangent tensor per input (of the
+  input's shape; zeros for an input that does not vary), it returns the output's tangent,
+  also written with chainrule ops (``cr.jvp``, ``cr.jacobian`` of a wide output).
+
     >>> import numpy as np
     >>> import chainrule as cr
     >>> class Cube(cr.Function):
@@ -33,9 +44,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import anomaly, grad_mode
+from . import anomaly, grad_mode, observers
 from .versions import creation_order as _sequence
-from ..errors import ChainruleError, DTypeError, ShapeError, format_shape
+from ..errors import ChainruleError, DTypeError, GraphError, ShapeError, format_shape
 from .tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, _make_tensor, _new_tensor
 
 ndarray, asarray = np.ndarray, np.asarray
@@ -70,6 +81,21 @@ class Function:
     def backward(self, grad_out: np.ndarray) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define backward(self, grad_out)")
 
+    def vjp(self, grad_out: Tensor, *inputs: Tensor) -> Any:
+        """``backward`` with chainrule ops: the gradients as tensors that can be differentiated again."""
+        raise GraphError(
+            f"{self.name}: its backward is written with NumPy arrays, so it cannot be differentiated again "
+            f"(create_graph=True, hessian, gradgradcheck); give {type(self).__name__} a method "
+            "vjp(self, grad_out, *inputs) computing the same gradients with chainrule ops on tensors"
+        )
+
+    def jvp(self, tangents: tuple[Tensor, ...], *inputs: Tensor) -> Tensor:
+        """Forward mode: the output's tangent from one tangent tensor per input, with chainrule ops."""
+        raise GraphError(
+            f"{self.name}: has no forward-mode rule (jvp, jacobian by forward mode); give {type(self).__name__} "
+            "a method jvp(self, tangents, *inputs) returning the output's tangent, written with chainrule ops"
+        )
+
     @classmethod
     def apply(cls, *inputs: Any, **options: Any) -> Tensor:
         """Run the op on ``inputs`` (tensors, arrays or numbers) and record it in the graph.
@@ -100,8 +126,8 @@ class Function:
             inputs = _as_tensors(inputs, cls.name)
             needs = tuple([t.requires_grad for t in inputs])
         node = cls()
-        if anomaly._threads_on and anomaly._state.enabled:  # anomaly.is_enabled(), inline: a global read
-            return _apply_checked(node, inputs, options)
+        if observers._threads_on and observers._state.observers:  # observers.active(), inline: a global read
+            return _apply_observed(node, inputs, options)
         try:
             if count == 2 and not options:
                 data = node.forward(a.data, b.data)
@@ -174,40 +200,34 @@ def _forward(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any
 
 
 def _apply_without_gradient(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-    """Run an op whose result never has a gradient (``detach``, comparisons) and show it to a recording trace.
+    """Run an op whose result never has a gradient (``detach``, comparisons) and show it to the observers.
 
-    Such a result is computed from its inputs all the same: a trace must recompute it at each
-    replay, not keep the recording's value.
+    Such a result is computed from its inputs all the same: a recording trace must recompute it
+    at each replay, not keep the recording's value.
     """
     out = _make_tensor(_forward(node, tensors, options), None)  # NumPy's shape errors named, as in apply
-    recorder = anomaly.recorder()
-    if recorder is not None:
-        node.created_at = anomaly.user_location()
-        recorder.append((node, tensors, options, out))
+    if observers._threads_on and observers._state.observers:
+        if observers.wants_locations():
+            node.created_at = anomaly.user_location()
+        observers.op_applied(node, tensors, options, out)
     return out
 
 
-def _apply_checked(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
-    """``apply`` on the slow path: remember the user's line, check the result, record for a trace."""
-    location = anomaly.user_location()
-    node.created_at = location
-    checking = anomaly.checking_values()
-    if checking:
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # the check below says it better
+def _apply_observed(node: Function, tensors: tuple[Tensor, ...], options: dict[str, Any]) -> Tensor:
+    """``apply`` while observers watch this thread (``engine/observers.py``): the same op, shown to each of them."""
+    if observers.wants_locations():
+        node.created_at = anomaly.user_location()
+    if observers.quiet_numpy():  # an observer checks the values and says it better than NumPy's warnings
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             data = _forward(node, tensors, options)
     else:
         data = _forward(node, tensors, options)
-    anomaly.check_forward(node.name, tensors, np.asarray(data), location)
     out = Tensor._from_op(data, None)
     if grad_mode.is_grad_enabled() and any(t.requires_grad for t in tensors):
         node.inputs, node.needs_input_grad, node.options = tensors, tuple(t.requires_grad for t in tensors), options
         node.sequence = next(_sequence)
         out.grad_fn, out.requires_grad = node, True
-        if checking:
-            anomaly.take_checksums(node)
-    recorder = anomaly.recorder()  # while chainrule.trace records: (node, inputs, options, output) of every op
-    if recorder is not None:
-        recorder.append((node, tensors, options, out))
+    observers.op_applied(node, tensors, options, out)
     return out
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import numpy as np
 
-from . import anomaly, versions
+from . import observers, versions
 from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 ndarray = np.ndarray
@@ -141,14 +141,14 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     grads = {node: grad_out}
     summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap = [(-node.sequence, node)]
-    checked = anomaly.is_enabled()
+    watched = bool(observers.active())  # detect_anomaly's checks, a recording trace, your own observer
     changed = versions.latest  # nodes made after the newest change in place need no look at their arrays
     while heap:
         node = heappop(heap)[1]
         grad = grads.pop(node)
         if node.sequence < changed:
             versions.check_saved(node)
-        input_grads = anomaly.checked_backward(node, grad) if checked else node.backward(grad)
+        input_grads = observers.observed_backward(node, grad) if watched else node.backward(grad)
         inputs = node.inputs
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
@@ -158,7 +158,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
         for tensor, needed, input_grad in zip(inputs, node.needs_input_grad, input_grads):
             if not needed or input_grad is None:
                 continue
-            kind = type(input_grad)
+            kind = type(input_grad)  # fit_gradient, inline: this runs for every input of every node
             if kind is not ndarray and kind not in _FLOAT_SCALARS:  # a number, a list or a Tensor from a user's op
                 input_grad = as_gradient_array(input_grad, tensor.data.dtype, node.name)
             if input_grad.shape != tensor.data.shape:
@@ -215,6 +215,21 @@ def as_gradient_array(grad: Any, dtype: np.dtype, op: str) -> np.ndarray:
             f"{op}: backward returned {type(grad).__name__} {grad!r:.40} as a gradient; return a NumPy array"
         ) from None
     return array
+
+
+def fit_gradient(grad: Any, tensor: Tensor, op: str) -> np.ndarray:
+    """The rule for what an op's backward returned for ``tensor``: an array of the tensor's shape.
+
+    A number, a list or a Tensor becomes an array (``as_gradient_array``); a gradient of the
+    broadcast shape is summed back (``unbroadcast``). ``backward`` below inlines these two tests
+    (they run for every input of every node); ``autograd``, ``explain`` and ``draw`` call this.
+    """
+    kind = type(grad)
+    if kind is not ndarray and kind not in _FLOAT_SCALARS:
+        grad = as_gradient_array(grad, tensor.data.dtype, op)
+    if grad.shape != tensor.data.shape:
+        grad = unbroadcast(np.asarray(grad), tensor.data.shape, op)
+    return grad
 
 
 def wrong_count(op: str, count: int, inputs: int) -> str:

@@ -9,12 +9,12 @@ into straight-line code.
 
 from __future__ import annotations
 
-from threading import get_ident
 from typing import Any
 
 import numpy as np
 
-from . import anomaly
+from . import anomaly, observers
+from .observers import Observer
 from ..errors import GraphError, format_shape
 from .tensor import Tensor
 
@@ -40,10 +40,62 @@ class Recording:
             self.steps.append((node, keys, options, tuple([t.requires_grad for t in inputs])))
             where[id(out)] = ("v", index)
         self.loss = where.get(id(loss))
+        #: ops applied without a gradient although an input required one (comparisons, detach, integer casts)
+        self.without_gradient = {
+            index
+            for index, (node, inputs, _, out) in enumerate(records)
+            if out.grad_fn is not node and any(t.requires_grad for t in inputs)
+        }
+        self.shapes = [tuple(out.shape) for _, _, _, out in records]
         #: the shapes of the results that depend on values (``Function.shape_depends_on_values``)
         self.value_shapes = tuple(
             out.shape for node, _, _, out in records if getattr(node, "shape_depends_on_values", False)
         )
+
+    def __str__(self) -> str:
+        """The recorded program, one op a line: ``v3 = mul(a0, T0)  # (3, 4)``.
+
+        ``a0, a1…`` are f's arguments, ``v0, v1…`` the ops' results, ``T0, T1…`` tensors made
+        outside f (parameters, constants), read afresh at each call.
+        """
+        outside: dict[int, str] = {}
+        lines = []
+        for index, (node, keys, options, _) in enumerate(self.steps):
+            names = []
+            for key in keys:
+                if type(key) is tuple:
+                    names.append(f"{key[0]}{key[1]}")
+                else:
+                    name = outside.setdefault(id(key), f"T{len(outside)}")
+                    names.append(name + (f" '{key.name}'" if key.name else ""))
+            shown = ", ".join(names + [f"{option}={_option_text(value)}" for option, value in options.items()])
+            note = " (no gradient)" if index in self.without_gradient else ""
+            lines.append(f"v{index} = {node.name}({shown})  # {format_shape(self.shapes[index])}{note}")
+        if self.loss is not None:
+            lines.append(f"return {self.loss[0]}{self.loss[1]}")
+        return "\n".join(lines)
+
+    def graph(self, *arguments: Any) -> Tensor:
+        """The recorded ops applied again to ``arguments``, as an ordinary graph: explain, draw or differentiate it.
+
+        The same program the replays run, built op by op into tensors instead of straight-line
+        code; ``f`` itself is not called.
+        """
+        from .function import _apply_without_gradient
+
+        values: list[Any] = []
+        for index, (node, keys, options, _) in enumerate(self.steps):
+            inputs = [
+                (arguments[key[1]] if key[0] == "a" else values[key[1]]) if type(key) is tuple else key for key in keys
+            ]
+            if index in self.without_gradient:
+                tensors = tuple(t if isinstance(t, Tensor) else Tensor._from_op(np.asarray(t), None) for t in inputs)
+                values.append(_apply_without_gradient(type(node)(), tensors, options))
+            else:
+                values.append(type(node).apply(*inputs, **options))
+        if self.loss is None or self.loss[0] != "v":
+            raise GraphError("trace: f returned one of its arguments, not a result of its ops")
+        return values[self.loss[1]]
 
     def difference(self, other: Recording) -> str | None:
         """What ``other`` (a later call's recording) computes differently, or None."""
@@ -87,8 +139,44 @@ def _same(a: Any, b: Any) -> bool:
         return a is b
 
 
+def _option_text(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"<array {format_shape(value.shape)}>"
+    return repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+
+
 def _short(options: dict[str, Any]) -> str:
     return "{" + ", ".join(f"{name}={value!r:.40}" for name, value in options.items()) + "}"
+
+
+class TraceRecorder(Observer):
+    """The observer that records ``f`` for a trace: every op applied, with the checks of ``ValueReads``.
+
+    Ops record the user's line (for the messages); a change in place is refused, since a replay
+    repeats only the recorded ops and would skip it.
+    """
+
+    wants_locations = True
+
+    def __init__(self, records: list[Any], reads: ValueReads) -> None:
+        self.records, self.reads = records, reads
+
+    def op_applied(self, node: Any, inputs: tuple[Any, ...], options: dict[str, Any], out: Any) -> None:
+        self.records.append((node, inputs, options, out))
+
+    def value_read(self, tensor: Any, how: str) -> None:
+        self.reads(tensor, how)
+
+    def changed_in_place(self, tensor: Any, symbol: str, location: str) -> None:
+        raise GraphError(
+            f"trace: f changes a tensor in place ({symbol} at {location}); a replay repeats only tensor ops "
+            f"and would skip it: write t = t {symbol[:-1]} ... inside f"
+        )
+
+
+def recording_trace() -> bool:
+    """True while a trace records ``f`` in this thread."""
+    return any(isinstance(observer, TraceRecorder) for observer in observers.active())
 
 
 class ValueReads:
@@ -99,7 +187,7 @@ class ValueReads:
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
-        self.arguments, self.thread = arguments, get_ident()
+        self.arguments = arguments
         self.computed = {id(t) for t in arguments}
         self.records, self.seen = records, 0
 
@@ -112,8 +200,6 @@ class ValueReads:
         return self.computed
 
     def __call__(self, tensor: Tensor, how: str) -> None:
-        if get_ident() != self.thread:  # another thread's code, not f's
-            return
         if tensor.requires_grad or id(tensor) in self.update():
             raise GraphError(
                 f"trace: f reads the value of a tensor computed from its arguments or parameters with {how}, at "

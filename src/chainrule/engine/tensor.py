@@ -9,11 +9,11 @@ op's mathematics.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import anomaly, grad_mode, graph, versions
+from . import grad_mode, graph, observers, versions
 from .anomaly import user_location
 from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
@@ -22,9 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 DEFAULT_DTYPE = np.dtype(np.float64)
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
-#: While ``chainrule.trace`` records, a check called as ``check(tensor, how)`` whenever a tensor's value
-#: leaves tensor ops (``.item()``, ``float()``, ``bool()``, ``.numpy()``, ``np.asarray``, ``cr.tensor(t)``).
-_value_readers: list[Callable[[Tensor, str], None]] = []
 
 
 class Tensor:
@@ -149,14 +146,14 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (shared, not copied; use ``.copy()`` to keep it)."""
-        if _value_readers:
-            _value_readers[-1](self, ".numpy()")
+        if observers._threads_on:
+            observers.value_read(self, ".numpy()")
         return self.data
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
-        if _value_readers:
-            _value_readers[-1](self, ".item()")
+        if observers._threads_on:
+            observers.value_read(self, ".item()")
         return self._item()
 
     def _item(self) -> float | int | bool:
@@ -177,18 +174,18 @@ class Tensor:
             yield self[index]  # type: ignore[index]
 
     def __float__(self) -> float:
-        if _value_readers:
-            _value_readers[-1](self, "float()")
+        if observers._threads_on:
+            observers.value_read(self, "float()")
         return float(self._item())
 
     def __int__(self) -> int:
-        if _value_readers:
-            _value_readers[-1](self, "int()")
+        if observers._threads_on:
+            observers.value_read(self, "int()")
         return int(self._item())
 
     def __bool__(self) -> bool:
-        if _value_readers:
-            _value_readers[-1](self, "bool() (an if, while, and, or, not on its value)")
+        if observers._threads_on:
+            observers.value_read(self, "bool() (an if, while, and, or, not on its value)")
         if self.data.size != 1:
             raise ShapeError(
                 f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
@@ -205,8 +202,8 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         """``np.asarray(tensor)`` gives the values (no gradient follows them)."""
-        if _value_readers:
-            _value_readers[-1](self, "np.asarray() (or another NumPy function)")
+        if observers._threads_on:
+            observers.value_read(self, "np.asarray() (or another NumPy function)")
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
@@ -233,12 +230,17 @@ class Tensor:
         raise TypeError("@=: a matrix product is not made in place in chainrule; write t = t @ m for a new tensor")
 
     # ----------------------------------------------------------------- graph
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
         """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
         Gradients are *added* to each leaf's ``.grad`` (calling ``backward()`` twice doubles
         them, as in PyTorch); clear them with ``zero_grad()``. Without ``retain_graph=True``
         the graph's saved values are freed as the pass goes.
+
+        With ``create_graph=True`` the backward pass is recorded too: each leaf's ``.grad`` is
+        then a *tensor* with a graph of its own (not an array), which can be differentiated
+        again (``(w.grad ** 2).sum().backward()``), and the graph is kept unless
+        ``retain_graph=False``. Optimizers read its values.
 
         ``grad`` is needed only when this tensor is not a scalar: it is the vector in the
         vector-Jacobian product, of this tensor's shape.
@@ -269,7 +271,14 @@ class Tensor:
                     f"backward: grad has shape {format_shape(grad_out.shape)} but the tensor has "
                     f"shape {format_shape(self.shape)}"
                 )
-        graph.backward(self, grad_out, retain_graph=retain_graph)
+        if create_graph:
+            from . import autograd
+
+            root_grad = grad if isinstance(grad, Tensor) else Tensor._from_op(grad_out, None)
+            retain = True if retain_graph is None else retain_graph
+            autograd.walk([self], [root_grad], create_graph=True, retain_graph=retain, targets=None)
+            return
+        graph.backward(self, grad_out, retain_graph=bool(retain_graph))
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``.grad`` becomes None)."""
@@ -313,11 +322,8 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     in place of a tensor that requires grad would break it, so that is an error, as in PyTorch.
     The change is stamped (``versions``): a backward that saved the old values refuses to run.
     """
-    if anomaly.recorder() is not None:
-        raise GraphError(
-            f"trace: f changes a tensor in place ({symbol} at {user_location()}); a replay repeats only tensor ops "
-            f"and would skip it: write t = t {symbol[:-1]} ... inside f"
-        )
+    if observers._threads_on:  # a recording trace refuses: a replay would skip the change
+        observers.changed_in_place(target, symbol, user_location())
     other_requires_grad = isinstance(other, Tensor) and other.requires_grad
     if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
         if target.grad_fn is None and target.requires_grad:
@@ -377,8 +383,8 @@ def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """NumPy array for ``tensor()``: float64 unless the data is already floating or dtype is given."""
     if isinstance(data, Tensor):
-        if _value_readers:
-            _value_readers[-1](data, "cr.tensor() (a copy)")
+        if observers._threads_on:
+            observers.value_read(data, "cr.tensor() (a copy)")
         data = data.data
     if dtype is not None:
         array = np.array(data, dtype=dtype)

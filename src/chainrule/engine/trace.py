@@ -44,7 +44,9 @@ index from ``x.data.argmax()``) that happens to be the same at the first two cal
 later, and a Python variable that ``f`` reads and that changes after those two calls: compute
 such values with tensor ops on ``f``'s arguments, or pass them as arguments. Inside
 ``cr.detect_anomaly()`` a traced function runs ``f`` eagerly (``loss = f(*args);
-loss.backward()``), with every check and message of eager code.
+loss.backward()``), with every check and message of eager code. Inside a function transformation
+(``cr.grad(traced)``, ``cr.hessian(traced)``…) it is the plain ``f``: the transformation
+differentiates f's graph itself (a replay's loss has none).
 """
 
 from __future__ import annotations
@@ -54,11 +56,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly, grad_mode
+from . import anomaly, autograd, grad_mode, observers
 from ..errors import GraphError, format_shape
 from .graph import _accumulate_leaf, unbroadcast, wrong_count
-from .recording import Recording, ShapeChanged, ValueReads, check_graph_inputs, check_loss
-from .tensor import Tensor, _value_readers
+from .recording import (
+    Recording,
+    ShapeChanged,
+    TraceRecorder,
+    ValueReads,
+    check_graph_inputs,
+    check_loss,
+    recording_trace,
+)
+from .tensor import Tensor
 
 
 class _Tape:
@@ -273,13 +283,15 @@ class Traced:
             raise TypeError(
                 f"trace: pass f's arguments by position (a replay takes them in order), not as {', '.join(keywords)}="
             )
-        if grad_mode._threads_off or anomaly._threads_on:  # some thread has a mode on: look at this one's
+        if autograd.transforms_running:  # inside cr.grad, cr.hessian…: the transformation differentiates f itself
+            return self.f(*args)
+        if grad_mode._threads_off or observers._threads_on:  # some thread has a mode on: look at this one's
             if not grad_mode.is_grad_enabled():
                 raise GraphError(
                     "trace: a traced step computes gradients, but it was called inside no_grad(); call f itself "
                     "there for the loss alone"
                 )
-            if anomaly.is_enabled():  # inside detect_anomaly, or while a trace records
+            if observers.active():  # inside detect_anomaly, while a trace records, or another observer watches
                 return self._eager(args)
         last = self._last
         if (
@@ -314,9 +326,30 @@ class Traced:
         """The generated code of every recording, for reading."""
         return "\n".join(tape.source for tape in self.tapes.values())
 
+    def program(self, *args: Any) -> Recording:
+        """The recorded program for arguments like ``args`` (recorded now if needed): data, not code.
+
+        ``print(traced.program(x))`` lists its ops; ``traced.graph(x)`` applies them again as an
+        ordinary graph.
+        """
+        arguments = _as_arguments(args)
+        signature = _signature(arguments)
+        tape = self.tapes.get(signature)
+        if tape is None:
+            tape = self.tapes[signature] = self._record(arguments, None)
+        return tape.recording
+
+    def graph(self, *args: Any) -> Tensor:
+        """The loss at ``args`` computed by the recorded program as an ordinary graph (f is not called).
+
+        Explain it, draw it, or differentiate it (``backward``, ``cr.autograd.grad`` with
+        ``create_graph=True``): the program a replay runs, seen like any other computation.
+        """
+        return self.program(*args).graph(*_as_arguments(args))
+
     def _eager(self, args: tuple[Any, ...]) -> Tensor:
         """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
-        if anomaly.recorder() is not None:
+        if recording_trace():
             raise GraphError(
                 "trace: a traced function was called inside another traced function's f, at "
                 f"{anomaly.user_location()}; a trace cannot record a replay: call the plain function there"
@@ -330,15 +363,8 @@ class Traced:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
         reads = ValueReads(arguments, records)
-        recorder = anomaly._state.recorder
-        anomaly._state.recorder = records
-        _value_readers.append(reads)
-        try:
-            with anomaly.record_locations():
-                loss = self.f(*arguments)
-        finally:
-            anomaly._state.recorder = recorder
-            _value_readers.pop()
+        with observers.observe(TraceRecorder(records, reads)):
+            loss = self.f(*arguments)
         check_loss(loss)
         check_graph_inputs(arguments, records)
         reads.check_wrapped_arrays()

@@ -108,6 +108,21 @@ def check_saved(node: Function, caller: str = "backward") -> None:
             )
 
 
+def check_inputs(node: Function, caller: str = "backward") -> None:
+    """Raise if an input of ``node`` was changed in place after the node was made.
+
+    A differentiable backward (``vjp``) computes with the input tensors themselves, not only with
+    what the forward saved, so each of their arrays must still hold the values the forward saw.
+    """
+    for tensor in node.inputs or ():
+        where = _change_after(tensor.data, node.sequence)
+        if where is not None:
+            raise GraphError(
+                f"{caller}: {describe(node, tensor.data)} was changed in place by {where} after {node.name} "
+                f"used it, so the gradient could be wrong; compute the loss again after the change{_created(node)}"
+            )
+
+
 def describe(node: Function, array: np.ndarray) -> str:
     """Which tensor a saved array belongs to, for a message: its name, or its place among the op's inputs."""
     memory = owner(array)

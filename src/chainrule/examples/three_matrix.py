@@ -60,13 +60,18 @@ SEED_GRAD_C = np.array(
 )
 
 
-def loss_rows(x: cr.Tensor, A: cr.Tensor, B: cr.Tensor, C: cr.Tensor) -> cr.Tensor:
-    """L = ‖w‖² with row vectors; x may be one sample (3,) or a batch (N, 3), giving the mean."""
+def outputs_rows(x: cr.Tensor, A: cr.Tensor, B: cr.Tensor, C: cr.Tensor) -> cr.Tensor:
+    """w = (σ(xA) + xB)C with row vectors: one sample (3,) or a batch (N, 3), one row of w per sample."""
     y = x @ A
     u = cr.sigmoid(y)
     v = x @ B
     z = u + v
-    w = z @ C
+    return z @ C
+
+
+def loss_rows(x: cr.Tensor, A: cr.Tensor, B: cr.Tensor, C: cr.Tensor) -> cr.Tensor:
+    """L = ‖w‖² with row vectors; x may be one sample (3,) or a batch (N, 3), giving the mean."""
+    w = outputs_rows(x, A, B, C)
     if w.ndim == 1:
         return (w * w).sum()
     return cr.squared_norm(w) / w.shape[0]
@@ -136,9 +141,18 @@ def _matrix(values: np.ndarray) -> str:
 
 
 def demo(
-    steps: int = 100, lr: float = 0.01, samples: int = 1000, seed: int = 0, echo: Callable[[str], None] = print
+    steps: int = 100,
+    lr: float = 0.01,
+    samples: int = 1000,
+    seed: int = 0,
+    echo: Callable[[str], None] = print,
+    trainer: Callable[..., tuple[list[float], tuple[np.ndarray, ...]]] | None = None,
 ) -> float:
-    """Print the seed's gradients three ways and a short training run; returns the largest difference."""
+    """Print the seed's gradients three ways and a short training run; returns the largest difference.
+
+    ``trainer`` replaces ``train`` (same arguments and result), e.g. the partitioned training of
+    ``chainrule.distributed``.
+    """
     loss, *grads = seed_gradients()
     hand = hand_gradients_rows(SEED_X, SEED_A, SEED_B, SEED_C)
     published = (SEED_GRAD_A, SEED_GRAD_B, SEED_GRAD_C)
@@ -171,7 +185,7 @@ def demo(
         " loss = mean ‖w‖² over the batch:"
     )
     every = max(1, steps // 10)
-    history, _ = train(
+    history, _ = (trainer or train)(
         samples,
         steps,
         lr,

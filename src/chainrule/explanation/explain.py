@@ -31,6 +31,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -38,7 +39,7 @@ import numpy as np
 from ..engine import versions
 from ..errors import GraphError, format_shape
 from ..engine.function import Function
-from ..engine.graph import tensors_in_order, unbroadcast
+from ..engine.graph import fit_gradient, tensors_in_order
 from .markup import (
     latex_factor,
     latex_formula,
@@ -77,6 +78,7 @@ class Contribution:
     local: np.ndarray | None  # ∂v/∂u when v and u are scalars
     gradient: np.ndarray  # what this path adds to ∂L/∂u
     shared: bool  # u receives gradient from more than one place
+    summed_axes: tuple[int, ...] = ()  # axes of the op's output summed away because u was broadcast
 
 
 @dataclass
@@ -94,7 +96,8 @@ class BackwardRow:
 
 
 class Explanation:
-    """A worked forward and backward pass; print it, or ask for ``.markdown()`` or ``.latex()``."""
+    """A worked forward and backward pass; print it, or ask for ``.markdown()``, ``.latex()``, ``.html()``,
+    or ``.save_html(path)`` for a page that steps through it."""
 
     def __init__(self, loss: Tensor, digits: int = 6, *, caller: str = "explain") -> None:
         self.digits = check_explainable(loss, digits, caller)
@@ -176,11 +179,12 @@ class Explanation:
             for parent, needed, grad, local in zip(node.inputs, node.needs_input_grad, input_grads, locals_):
                 if not needed or grad is None:
                     continue
-                grad = unbroadcast(np.asarray(grad), parent.shape, node.name)
+                summed = broadcast_axes(np.shape(grad), parent.shape)
+                grad = fit_gradient(grad, parent, node.name)
                 totals[id(parent)] = grad if id(parent) not in totals else totals[id(parent)] + grad
-                local_value = None if local is None else unbroadcast(np.asarray(local), parent.shape, node.name)
+                local_value = None if local is None else fit_gradient(local, parent, node.name)
                 row.contributions.append(
-                    Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1)
+                    Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1, summed)
                 )
             rows.append(row)
         return rows, totals
@@ -297,8 +301,8 @@ class Explanation:
         lines.append(r"\end{align*}")
         return "\n".join(lines) + "\n"
 
-    def _repr_html_(self) -> str:
-        """Jupyter shows the explanation as HTML tables."""
+    def html(self) -> str:
+        """HTML tables of both passes (no scripts, no links): the print view of ``save_html``'s page."""
         loss = self.loss_name
         parts = [
             "<div class='chainrule-explain'><h4>Forward pass</h4><table>",
@@ -327,6 +331,38 @@ class Explanation:
         ]
         parts.append("</ul></div>")
         return "".join(parts)
+
+    def html_page(self, check: object = None) -> str:
+        """One self-contained HTML page: the graph and a forward/backward stepper (see ``save_html``)."""
+        from .html_page import build_page
+
+        return build_page(self, check)
+
+    def save_html(self, path: str | Path, check: object = None) -> Path:
+        """Write the interactive page to ``path``, one file that needs no network (scripts and styles inline).
+
+        ``check``, a report of ``chainrule.check.check_graph(loss)``, marks each op whose backward
+        disagrees with finite differences, with both numbers.
+
+            >>> import chainrule as cr, tempfile, pathlib
+            >>> w = cr.tensor(2.0, requires_grad=True, name="w")
+            >>> path = cr.explain((w * w).named("L")).save_html(pathlib.Path(tempfile.mkdtemp()) / "page.html")
+            >>> path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+            True
+        """
+        from ..training.files import atomic_write
+
+        path = Path(path)
+        page = self.html_page(check).encode("utf-8")
+        with atomic_write(path) as handle:
+            handle.write(page)
+        return path
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the page's stepper inline, in a sandboxed frame of its own (two never interfere)."""
+        from .html_page import notebook_frame
+
+        return notebook_frame(self)
 
     def __str__(self) -> str:
         return self.text()
@@ -374,6 +410,19 @@ def check_explainable(loss: object, digits: object, caller: str) -> int:
 
 
 # --------------------------------------------------------------------------- helpers
+def broadcast_axes(grad_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The axes of a gradient of ``grad_shape`` that ``unbroadcast`` sums to give an input of ``shape``.
+
+    >>> broadcast_axes((4, 3), (3,)), broadcast_axes((2, 3), (2, 1)), broadcast_axes((2,), (2,))
+    ((0,), (1,), ())
+    """
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
+        return ()
+    stretched = [extra + axis for axis, size in enumerate(shape) if size == 1 and grad_shape[extra + axis] != 1]
+    return tuple(range(extra)) + tuple(stretched)
+
+
 def _as_tuple(grads: object) -> tuple:
     return grads if isinstance(grads, tuple) else (grads,)
 

@@ -87,10 +87,13 @@ def restyle_numbers(text: str, style: Style) -> str:
 
 def format_value(values: object, digits: int = 6, style: Style = "text") -> str:
     """A number, or an array on one line after its shape (elided beyond 24 elements), every element by
-    ``format_number``."""
+    ``format_number``; an array of three or more axes and over 24 elements (a batch of images, a
+    convolution's weights) as its shape and a summary (``summarize``) instead of pages of numbers."""
     values = np.asarray(values)
     if values.size == 1:
         return format_number(values.reshape(()).item(), digits, style)
+    if values.ndim >= 3 and values.size > 24 and values.dtype.kind in "biuf":
+        return summarize(values, digits, style)
     body = np.array2string(
         values,
         formatter={"all": lambda element: format_number(element, digits, style)},
@@ -100,3 +103,22 @@ def format_value(values: object, digits: int = 6, style: Style = "text") -> str:
         max_line_width=10**6,
     )
     return f"{format_shape(values.shape)} {' '.join(body.split())}"
+
+
+def summarize(values: np.ndarray, digits: int = 6, style: Style = "text") -> str:
+    """An array's shape with the least, mean and largest of its finite values, and how many are 0, nan or ±inf.
+
+    >>> summarize(np.array([[[0.0, 1.0], [2.0, np.nan]]]), 3)
+    '(1, 2, 2) min 0, mean 1, max 2; 1 of 4 zero, 1 nan'
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    parts = []
+    if finite.size:
+        low, mean, high = (format_number(v, digits, style) for v in (finite.min(), finite.mean(), finite.max()))
+        parts.append(f"min {low}, mean {mean}, max {high}")
+    zeros, nans, infinite = (np.count_nonzero(test) for test in (values == 0, np.isnan(values), np.isinf(values)))
+    counts = [f"{zeros} of {values.size} zero"] if zeros else []
+    counts += [f"{nans} nan"] if nans else []
+    counts += [f"{infinite} ±{restyle('inf', style)}"] if infinite else []
+    return f"{format_shape(values.shape)} " + "; ".join(filter(None, [*parts, ", ".join(counts)]))

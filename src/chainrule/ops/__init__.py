@@ -15,7 +15,7 @@ from .normalization import batch_norm, layer_norm
 from .pooling import avg_pool2d, max_pool2d
 from .regularization import dropout
 from .reduce import logsumexp, max, mean, min, sum
-from .shape import astype, concatenate, getitem, reshape, stack, transpose
+from .shape import astype, broadcast_to, concatenate, getitem, reshape, stack, sum_to, transpose
 
 methods.install()
 
@@ -43,6 +43,7 @@ __all__ = [
     "avg_pool2d",
     "batch_norm",
     "binary_cross_entropy",
+    "broadcast_to",
     "clip",
     "concatenate",
     "conv1d",
@@ -81,6 +82,7 @@ __all__ = [
     "stack",
     "sub",
     "sum",
+    "sum_to",
     "tanh",
     "transpose",
     "where",

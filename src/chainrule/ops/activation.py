@@ -82,6 +82,18 @@ class Sigmoid(Function):
         grad *= grad_out
         return grad
 
+    def vjp(self, grad_out, x):
+        return grad_out * _sigmoid_derivative(x)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * _sigmoid_derivative(x)
+
+
+def _sigmoid_derivative(x: Tensor) -> Tensor:
+    """σ(x)(1 − σ(x)) with a graph, from the stable σ: exactly 0, never nan, far out on either side."""
+    s = Sigmoid.apply(x)
+    return s * (1 - s)
+
 
 class Tanh(Function):
     """d/dx tanh(x) = 1 − tanh²(x)"""
@@ -94,6 +106,14 @@ class Tanh(Function):
 
     def backward(self, grad_out):
         return grad_out * (1 - self.out * self.out)
+
+    def vjp(self, grad_out, x):
+        t = Tanh.apply(x)
+        return grad_out * (1 - t * t)
+
+    def jvp(self, tangents, x):
+        t = Tanh.apply(x)
+        return tangents[0] * (1 - t * t)
 
 
 class ReLU(Function):
@@ -110,6 +130,12 @@ class ReLU(Function):
     def backward(self, grad_out):
         return grad_out * self.positive
 
+    def vjp(self, grad_out, x):  # the mask is constant on each side of 0: the second derivative is 0, at 0 too
+        return grad_out * self.positive
+
+    def jvp(self, tangents, x):
+        return tangents[0] * self.positive
+
 
 class LeakyReLU(Function):
     """d/dx leaky_relu(x) = 1 where x > 0, slope where x ≤ 0"""
@@ -124,6 +150,16 @@ class LeakyReLU(Function):
 
     def backward(self, grad_out):
         return np.where(self.positive, grad_out, self.slope * grad_out)
+
+    def vjp(self, grad_out, x):
+        return grad_out * self._slopes(grad_out.dtype)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * self._slopes(tangents[0].dtype)
+
+    def _slopes(self, dtype: np.dtype) -> np.ndarray:
+        """1 where x > 0, the slope elsewhere: the derivative, a constant array."""
+        return np.where(self.positive, 1.0, self.slope).astype(dtype)
 
 
 class Softplus(Function):
@@ -149,6 +185,12 @@ class Softplus(Function):
         t += 1
         return np.divide(grad_out, t, out=t)  # grad · σ(x) = grad / (1 + e^(−x)), in four passes
 
+    def vjp(self, grad_out, x):
+        return grad_out * Sigmoid.apply(x)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * Sigmoid.apply(x)
+
 
 class Softmax(Function):
     """d/dx softmax(x) · g = s ⊙ (g − Σ g ⊙ s), s = softmax(x) along the axis"""
@@ -163,6 +205,14 @@ class Softmax(Function):
     def backward(self, grad_out):
         s = self.out
         return s * (grad_out - (grad_out * s).sum(axis=self.axis, keepdims=True))
+
+    def vjp(self, grad_out, x):
+        s = Softmax.apply(x, axis=self.axis)
+        return s * (grad_out - (grad_out * s).sum(axis=self.axis, keepdims=True))
+
+    def jvp(self, tangents, x):
+        s = Softmax.apply(x, axis=self.axis)
+        return s * (tangents[0] - (tangents[0] * s).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -179,6 +229,12 @@ class LogSoftmax(Function):
 
     def backward(self, grad_out):
         return grad_out - np.exp(self.out) * grad_out.sum(axis=self.axis, keepdims=True)
+
+    def vjp(self, grad_out, x):
+        return grad_out - Softmax.apply(x, axis=self.axis) * grad_out.sum(axis=self.axis, keepdims=True)
+
+    def jvp(self, tangents, x):
+        return tangents[0] - (Softmax.apply(x, axis=self.axis) * tangents[0]).sum(axis=self.axis, keepdims=True)
 
 
 # ------------------------------------------------------------------------- public functions

@@ -92,19 +92,21 @@ def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.nd
 
 
 def scatter_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: Pair, dilation: Pair) -> np.ndarray:
-    """The adjoint of ``windows``: each window's gradient (N, C, out_h, out_w, kh, kw) added onto the pixels it covers.
+    """The adjoint of ``windows``: each window's gradient added onto the pixels it covers.
 
-    One vectorised addition per kernel offset (kh·kw of them, each over every sample, channel
-    and output pixel at once); overlapping windows add up.
+    ``grad_windows`` is laid out (kh, kw, A, B, out_h, out_w), kernel offsets first, and the
+    result (A, B, H, W). One vectorised addition per kernel offset (kh·kw of them, each over
+    every sample, channel and output pixel at once, reading whole rows of pixels); overlapping
+    windows add up.
     """
-    _, _, out_h, out_w, kh, kw = grad_windows.shape
+    kh, kw, _, _, out_h, out_w = grad_windows.shape
     grad = np.zeros(shape, dtype=grad_windows.dtype)
     for i in range(kh):
         top = i * dilation[0]
         rows = slice(top, top + stride[0] * (out_h - 1) + 1, stride[0])
         for j in range(kw):
             left = j * dilation[1]
-            grad[:, :, rows, left : left + stride[1] * (out_w - 1) + 1 : stride[1]] += grad_windows[:, :, :, :, i, j]
+            grad[:, :, rows, left : left + stride[1] * (out_w - 1) + 1 : stride[1]] += grad_windows[i, j]
     return grad
 
 
@@ -136,10 +138,12 @@ def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | N
 
 
 class Conv2d(Function):
-    """d/dx conv2d(x, W) · G = Σ windows of (G @ W) added back onto x, d/dW = Gᵀ @ windows(x), d/db = Σ G
+    """d/dx conv2d(x, W) · G = Σ windows of (Wᵀ @ G) added back onto x, d/dW = G @ windows(x)ᵀ, d/db = Σ G
 
     Forward: out[n, o, i, j] = b[o] + Σ_c,p,q W[o, c, p, q] · x_padded[n, g·C/g + c, i·s + p·d, j·s + q·d]
-    for output channel o in group g; computed as windows (one row per output pixel) @ Wᵀ.
+    for output channel o in group g; computed as W (out, C/g·kh·kw) @ windows (C/g·kh·kw, N·out_h·out_w)
+    per group: the windows matrix has one column per output pixel, its rows ordered (channel,
+    kernel row, kernel column), so that every copy and addition runs along rows of pixels.
     """
 
     def formula(self, names):
@@ -149,58 +153,52 @@ class Conv2d(Function):
         _check_conv(self.name, x, weight, bias, groups, 2)
         kernel = weight.shape[2:]
         out_h, out_w = output_size(self.name, x.shape, kernel, stride, padding, dilation)
-        self.x_shape, self.weight = x.shape, weight
-        self.geometry = (stride, padding, dilation, groups)
+        self.weight, self.geometry = weight, (stride, padding, dilation, groups)
         xp = padded(x, padding)
         self.padded_shape = xp.shape
         batch, channels = x.shape[:2]
-        # im2col: (N, out_h, out_w, C, kh, kw) → one row per output pixel, grouped channels side by side
-        columns = windows(xp, kernel, stride, dilation).transpose(0, 2, 3, 1, 4, 5)
-        self.columns = columns.reshape(batch * out_h * out_w, channels * kernel[0] * kernel[1])
-        out = self._product(self.columns, weight, groups)
-        if bias is not None:
-            out += bias
-        return np.ascontiguousarray(out.reshape(batch, out_h, out_w, -1).transpose(0, 3, 1, 2))
-
-    @staticmethod
-    def _product(columns: np.ndarray, weight: np.ndarray, groups: int) -> np.ndarray:
-        """columns (rows, groups·K) @ weight (out, K) per group, as (rows, out)."""
+        # (C, kh, kw, N, out_h, out_w) → rows (channel, kernel offset), columns (sample, output pixel)
+        columns = windows(xp, kernel, stride, dilation).transpose(1, 4, 5, 0, 2, 3)
+        self.columns = columns.reshape(channels * kernel[0] * kernel[1], batch * out_h * out_w)
         matrix = weight.reshape(weight.shape[0], -1)
-        if groups == 1:
-            return matmul_2d(columns, matrix.T)
-        per_group = columns.reshape(columns.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, K)
-        weights = matrix.reshape(groups, -1, matrix.shape[1]).transpose(0, 2, 1)  # (G, K, out/G)
-        return np.matmul(per_group, weights).transpose(1, 0, 2).reshape(columns.shape[0], -1)
+        out = _product(_blocks(matrix, groups), _blocks(self.columns, groups)).reshape(-1, self.columns.shape[1])
+        if bias is not None:
+            out += bias[:, np.newaxis]
+        return np.ascontiguousarray(out.reshape(-1, batch, out_h, out_w).transpose(1, 0, 2, 3))
 
     def backward(self, grad_out):
         stride, padding, dilation, groups = self.geometry
         needs = self.needs_input_grad
         weight, columns = self.weight, self.columns
         out_channels, kernel = weight.shape[0], weight.shape[2:]
-        rows = np.ascontiguousarray(grad_out.transpose(0, 2, 3, 1)).reshape(-1, out_channels)  # (N·oh·ow, out)
-        grad_x = grad_weight = grad_bias = None
-        matrix = weight.reshape(out_channels, -1)
-        if groups == 1:
-            if needs[1]:
-                grad_weight = (rows.T @ columns).reshape(weight.shape)
-            if needs[0]:
-                grad_columns = rows @ matrix
-        else:
-            rows_g = rows.reshape(rows.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, out/G)
-            if needs[1]:
-                columns_g = columns.reshape(columns.shape[0], groups, -1).transpose(1, 0, 2)  # (G, rows, K)
-                grad_weight = np.matmul(rows_g.transpose(0, 2, 1), columns_g).reshape(weight.shape)
-            if needs[0]:
-                matrix_g = matrix.reshape(groups, -1, matrix.shape[1])  # (G, out/G, K)
-                grad_columns = np.matmul(rows_g, matrix_g).transpose(1, 0, 2).reshape(rows.shape[0], -1)
+        batch, _, out_h, out_w = grad_out.shape
+        rows = np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(out_channels, -1)  # (out, N·oh·ow)
+        grad_x = grad_weight = None
+        if needs[1]:
+            grad_weight = _product(_blocks(rows, groups), _blocks(columns, groups).transpose(0, 2, 1))
+            grad_weight = grad_weight.reshape(weight.shape)
         if needs[0]:
-            batch, _, out_h, out_w = grad_out.shape
-            grad_windows = grad_columns.reshape(batch, out_h, out_w, -1, *kernel).transpose(0, 3, 1, 2, 4, 5)
-            grad_x = cropped(scatter_windows(grad_windows, self.padded_shape, stride, dilation), padding)
+            matrix = _blocks(weight.reshape(out_channels, -1), groups).transpose(0, 2, 1)
+            grad_columns = _product(matrix, _blocks(rows, groups)).reshape(columns.shape)  # (C·kh·kw, N·oh·ow)
+            grad_windows = grad_columns.reshape(-1, *kernel, batch, out_h, out_w).transpose(1, 2, 0, 3, 4, 5)
+            channels_first = (self.padded_shape[1], batch, *self.padded_shape[2:])
+            grad = scatter_windows(grad_windows, channels_first, stride, dilation).transpose(1, 0, 2, 3)
+            grad_x = cropped(grad, padding)
         if len(needs) == 3:
-            grad_bias = rows.sum(axis=0) if needs[2] else None
-            return grad_x, grad_weight, grad_bias
+            return grad_x, grad_weight, rows.sum(axis=1) if needs[2] else None
         return grad_x, grad_weight
+
+
+def _blocks(matrix: np.ndarray, groups: int) -> np.ndarray:
+    """A matrix's rows split into ``groups`` equal blocks: (groups, rows/groups, columns)."""
+    return matrix.reshape(groups, matrix.shape[0] // groups, -1)
+
+
+def _product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Block-by-block matrix product of two (groups, m, k) and (groups, k, n) stacks; one BLAS call for one group."""
+    if left.shape[0] == 1:
+        return matmul_2d(left[0], right[0])[np.newaxis]
+    return np.matmul(left, right)
 
 
 class Conv1d(Conv2d):
@@ -211,6 +209,13 @@ class Conv1d(Conv2d):
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
         _check_conv(self.name, x, weight, bias, groups, 1)
+        span = dilation[1] * (weight.shape[2] - 1) + 1
+        if x.shape[2] + 2 * padding[1] < span:
+            dilated = f" (dilated to {span})" if span != weight.shape[2] else ""
+            raise ShapeError(
+                f"{self.name}: kernel {weight.shape[2]}{dilated} is larger than the padded input's length "
+                f"{x.shape[2] + 2 * padding[1]} (input shape {format_shape(x.shape)}, padding {padding[1]})"
+            )
         out = super().forward(
             x[:, :, np.newaxis],
             weight[:, :, np.newaxis],

@@ -26,6 +26,12 @@ class Add(Function):
     def backward(self, grad_out):
         return grad_out, grad_out
 
+    def vjp(self, grad_out, a, b):
+        return grad_out, grad_out
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] + tangents[1]
+
 
 class Sub(Function):
     """d/da (a − b) = 1, d/db (a − b) = −1"""
@@ -37,6 +43,12 @@ class Sub(Function):
 
     def backward(self, grad_out):
         return grad_out, (-grad_out if self.needs_input_grad[1] else None)
+
+    def vjp(self, grad_out, a, b):
+        return grad_out, (-grad_out if self.needs_input_grad[1] else None)
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] - tangents[1]
 
 
 class Mul(Function):
@@ -51,6 +63,13 @@ class Mul(Function):
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
         return (grad_out * self.b if needs_a else None), (grad_out * self.a if needs_b else None)
+
+    def vjp(self, grad_out, a, b):
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] * b + a * tangents[1]
 
 
 class Div(Function):
@@ -68,6 +87,13 @@ class Div(Function):
         grad_b = -grad_out * self.a / (self.b * self.b) if needs_b else None
         return grad_a, grad_b
 
+    def vjp(self, grad_out, a, b):
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out / b if needs_a else None), (-grad_out * a / (b * b) if needs_b else None)
+
+    def jvp(self, tangents, a, b):
+        return (tangents[0] - a / b * tangents[1]) / b  # PyTorch's form: −inf, not inf − inf, for 1/0
+
 
 class Neg(Function):
     """d/dx (−x) = −1"""
@@ -79,6 +105,12 @@ class Neg(Function):
 
     def backward(self, grad_out):
         return -grad_out
+
+    def vjp(self, grad_out, x):
+        return -grad_out
+
+    def jvp(self, tangents, x):
+        return -tangents[0]
 
 
 class PowScalar(Function):
@@ -106,6 +138,26 @@ class PowScalar(Function):
             return np.zeros_like(grad_out)
         return grad_out * self.exponent * np.power(self.x, self.exponent - 1)
 
+    def vjp(self, grad_out, x):
+        return grad_out * _power_derivative(x, self.exponent, grad_out)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * _power_derivative(x, self.exponent, tangents[0])
+
+
+def _power_derivative(x: Tensor, exponent: Any, like: Tensor) -> Tensor:
+    """p·xᵖ⁻¹ as a tensor with a graph: zeros (of ``like``'s shape) for p = 0, 2x for p = 2, as the backward takes them."""
+    if exponent == 0:
+        return _zeros(like)
+    if exponent == 2:
+        return x + x
+    return pow(x, exponent - 1) * exponent
+
+
+def _zeros(like: Tensor) -> Tensor:
+    """A constant tensor of zeros shaped like ``like``: the gradient of an input on which the result does not depend."""
+    return Tensor(np.zeros(like.shape, like.dtype))
+
 
 class Pow(Function):
     """d/da aᵇ = b·aᵇ⁻¹ (0 where b = 0), d/db aᵇ = aᵇ·ln a (0 where a = 0 and b ≥ 0), as in PyTorch"""
@@ -129,6 +181,38 @@ class Pow(Function):
                 grad_b = grad_out * np.where((self.a == 0) & (self.b >= 0), 0.0, self.out * np.log(self.a))
         return grad_a, grad_b
 
+    def vjp(self, grad_out, a, b):
+        needs_a, needs_b = self.needs_input_grad
+        return (
+            (grad_out * _pow_base_derivative(a, b) if needs_a else None),
+            (grad_out * _pow_exponent_derivative(a, b) if needs_b else None),
+        )
+
+    def jvp(self, tangents, a, b):
+        return tangents[0] * _pow_base_derivative(a, b) + tangents[1] * _pow_exponent_derivative(a, b)
+
+
+@np.errstate(divide="ignore", invalid="ignore")  # 0⁻¹ and (−2)^0.5 are computed as inf and nan, silently, as before
+def _pow_base_derivative(a: Tensor, b: Tensor) -> Tensor:
+    """b·aᵇ⁻¹, 0 where b = 0, as a tensor with a graph (``Pow.backward``'s rule, as PyTorch's).
+
+    Where b = 0 the power is taken of exponent 0, not −1, so that no 0⁻¹ = inf is ever made there:
+    its gradient would be multiplied by the masked 0 and give nan.
+    """
+    exponent_zero = b.data == 0
+    return where(exponent_zero, 0.0, b * pow(a, where(exponent_zero, 1.0, b) - 1))
+
+
+@np.errstate(divide="ignore", invalid="ignore")
+def _pow_exponent_derivative(a: Tensor, b: Tensor) -> Tensor:
+    """aᵇ·ln a, 0 where a = 0 and b ≥ 0, as a tensor with a graph (``Pow.backward``'s rule, as PyTorch's).
+
+    The masked places compute with base 1 instead of 0, so no ln 0 = −inf enters the graph there.
+    """
+    masked = (a.data == 0) & (b.data >= 0)
+    base = where(masked, 1.0, a)
+    return where(masked, 0.0, pow(base, b) * log(base))
+
 
 class Exp(Function):
     """d/dx eˣ = eˣ"""
@@ -141,6 +225,12 @@ class Exp(Function):
 
     def backward(self, grad_out):
         return grad_out * self.out
+
+    def vjp(self, grad_out, x):
+        return grad_out * exp(x)
+
+    def jvp(self, tangents, x):
+        return tangents[0] * exp(x)
 
 
 class Log(Function):
@@ -155,6 +245,12 @@ class Log(Function):
     def backward(self, grad_out):
         return grad_out / self.x
 
+    def vjp(self, grad_out, x):
+        return grad_out / x
+
+    def jvp(self, tangents, x):
+        return tangents[0] / x
+
 
 class Sqrt(Function):
     """d/dx √x = 1/(2√x)"""
@@ -167,6 +263,12 @@ class Sqrt(Function):
 
     def backward(self, grad_out):
         return grad_out / (2 * self.out)
+
+    def vjp(self, grad_out, x):
+        return grad_out / (sqrt(x) * 2)
+
+    def jvp(self, tangents, x):
+        return tangents[0] / (sqrt(x) * 2)
 
 
 class Abs(Function):
@@ -181,35 +283,47 @@ class Abs(Function):
     def backward(self, grad_out):
         return grad_out * np.sign(self.x)
 
+    def vjp(self, grad_out, x):
+        return grad_out * np.sign(x.data)  # the sign is constant on each side of 0: no second derivative
+
+    def jvp(self, tangents, x):
+        return tangents[0] * np.sign(x.data)
+
 
 class Maximum(Function):
     """d/da max(a, b) = 1 where a > b, ½ where a = b, 0 elsewhere (and the same for b)"""
 
     template = "max({0}, {1})"
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)  # Minimum: np.minimum, np.less
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return np.maximum(a, b)
+        return self.pick(a, b)
 
     def backward(self, grad_out):
-        share_a = np.where(self.a > self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
+        share_a = self.share_of_first(self.a, self.b, grad_out.dtype)
         needs_a, needs_b = self.needs_input_grad
         return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
 
+    def vjp(self, grad_out, a, b):
+        share_a = self.share_of_first(a.data, b.data, grad_out.dtype)  # a constant array: no second derivative
+        needs_a, needs_b = self.needs_input_grad
+        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
 
-class Minimum(Function):
+    def jvp(self, tangents, a, b):
+        share_a = self.share_of_first(a.data, b.data, tangents[0].dtype)
+        return tangents[0] * share_a + tangents[1] * (1 - share_a)
+
+    def share_of_first(self, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """The part of the gradient that goes to ``a``: 1 where it wins, ½ at ties, 0 elsewhere."""
+        return np.where(self.wins(a, b), 1.0, np.where(a == b, 0.5, 0.0)).astype(dtype)
+
+
+class Minimum(Maximum):
     """d/da min(a, b) = 1 where a < b, ½ where a = b, 0 elsewhere (and the same for b)"""
 
     template = "min({0}, {1})"
-
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return np.minimum(a, b)
-
-    def backward(self, grad_out):
-        share_a = np.where(self.a < self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0)).astype(grad_out.dtype)
-        needs_a, needs_b = self.needs_input_grad
-        return (grad_out * share_a if needs_a else None), (grad_out * (1 - share_a) if needs_b else None)
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Clip(Function):
@@ -228,6 +342,12 @@ class Clip(Function):
     def backward(self, grad_out):
         return grad_out * self.inside
 
+    def vjp(self, grad_out, x):
+        return grad_out * self.inside
+
+    def jvp(self, tangents, x):
+        return tangents[0] * self.inside
+
 
 class Where(Function):
     """d/da where(c, a, b) = c, d/db where(c, a, b) = not c (the condition c gets no gradient)"""
@@ -243,6 +363,15 @@ class Where(Function):
         grad_a = np.where(self.condition, grad_out, 0) if needs_a else None
         grad_b = np.where(self.condition, 0, grad_out) if needs_b else None
         return None, grad_a, grad_b
+
+    def vjp(self, grad_out, condition, a, b):
+        _, needs_a, needs_b = self.needs_input_grad
+        grad_a = Where.apply(condition, grad_out, 0) if needs_a else None
+        grad_b = Where.apply(condition, 0, grad_out) if needs_b else None
+        return None, grad_a, grad_b
+
+    def jvp(self, tangents, condition, a, b):
+        return Where.apply(condition, tangents[1], tangents[2])
 
 
 class Compare(Function):

@@ -10,6 +10,7 @@ from ..errors import ShapeError, format_shape
 from ..engine.function import Function, named
 from ..engine.graph import unbroadcast
 from ..engine.tensor import Tensor
+from .shape import sum_to, transpose
 
 
 def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -68,6 +69,37 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+    def vjp(self, grad_out, a, b):
+        needs_a, needs_b = self.needs_input_grad
+        if a.ndim == 1 and b.ndim == 1:  # dot product: a scalar
+            return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
+        # the same two formulas as backward, with the axes that 1-D operands lost put back by reshaping
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        grad2 = grad_out
+        if a.ndim == 1:
+            grad2 = grad2.reshape(grad2.shape[:-1] + (1, grad2.shape[-1]))
+        if b.ndim == 1:
+            grad2 = grad2.reshape(grad2.shape + (1,))
+        grad_a = grad_b = None
+        if needs_a:
+            grad_a = MatMul.apply(grad2, _swap_last_axes(b2))
+            if a.ndim == 1:
+                grad_a = grad_a.reshape(grad_a.shape[:-2] + grad_a.shape[-1:])
+        if needs_b:
+            grad_b = MatMul.apply(_swap_last_axes(a2), grad2)
+            if b.ndim == 1:
+                grad_b = grad_b.reshape(grad_b.shape[:-1])
+        return grad_a, grad_b
+
+    def jvp(self, tangents, a, b):
+        return MatMul.apply(tangents[0], b) + MatMul.apply(a, tangents[1])
+
+
+def _swap_last_axes(x: Tensor) -> Tensor:
+    """The matrices of ``x`` transposed: its last two axes swapped (``.T`` of a matrix)."""
+    return transpose(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
 
 
 def _matmul_error(a: np.ndarray, b: np.ndarray) -> ShapeError:
@@ -160,6 +192,23 @@ class Linear(Function):
         if len(needs) == 2:  # no bias
             return grad_x, grad_weight
         return grad_x, grad_weight, grad_bias
+
+    def vjp(self, grad_out, x, weight, bias=None):
+        needs = self.needs_input_grad
+        grad_bias = grad_out if bias is not None and needs[2] else None  # the engine sums it back to the bias's shape
+        if bias is not None and grad_out.shape != self.product_shape:  # the bias added axes: sum them away first
+            grad_out = sum_to(grad_out, self.product_shape)
+        grad_x = MatMul.apply(grad_out, weight) if needs[0] else None
+        grad_weight = None
+        if needs[1]:  # every leading axis of the input is a sample: Gᵀ x over all of them
+            rows = grad_out.reshape(-1, weight.shape[0])
+            grad_weight = MatMul.apply(_swap_last_axes(rows), x.reshape(-1, weight.shape[1]))
+        return (grad_x, grad_weight) if bias is None else (grad_x, grad_weight, grad_bias)
+
+    def jvp(self, tangents, x, weight, bias=None):
+        tangent_x, tangent_weight = tangents[0], tangents[1]
+        moved_x = Linear.apply(tangent_x, weight) if bias is None else Linear.apply(tangent_x, weight, tangents[2])
+        return moved_x + Linear.apply(x, tangent_weight)
 
 
 def linear(x: Any, weight: Any, bias: Any = None, name: str | None = None) -> Tensor:

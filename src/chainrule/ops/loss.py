@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import DTypeError, ShapeError, format_shape
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
-from .activation import stable_sigmoid
+from .activation import LogSoftmax, Sigmoid, Softmax, stable_sigmoid
+from .elementwise import clip, log, maximum
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -66,6 +67,13 @@ def _total_of(per_sample: np.ndarray, count: int) -> np.ndarray:
 _total = np.errstate(over="ignore")(_total_of)
 
 
+def _reduced(op: Function, per_sample: Tensor) -> Tensor:
+    """``_reduce`` with chainrule ops: a tangent per sample summed, averaged or kept as the op's reduction says."""
+    if op.reduction == "mean":
+        return per_sample.sum() / op.count
+    return per_sample.sum() if op.reduction == "sum" else per_sample
+
+
 def _expand(op: Function, grad_out: np.ndarray) -> np.ndarray:
     """The gradient with respect to each per-sample loss."""
     if op.reduction == "mean":
@@ -103,6 +111,16 @@ class SquaredNorm(Function):
             grad_out = np.expand_dims(grad_out, self.axis) if grad_out.ndim < self.w.ndim else grad_out
         return (grad_out + grad_out) * self.w  # 2·grad_out exactly, without NumPy's slow path for a Python 2
 
+    def vjp(self, grad_out, w):
+        if self.axis is not None and grad_out.ndim < w.ndim:  # put the summed axis back
+            kept = list(w.shape)
+            kept[self.axis] = 1
+            grad_out = grad_out.reshape(tuple(kept))
+        return (grad_out + grad_out) * w
+
+    def jvp(self, tangents, w):
+        return (w * tangents[0]).sum(axis=self.axis, keepdims=self.options["keepdims"]) * 2
+
 
 class MSE(Function):
     """d/dp mean((p − t)²) = 2(p − t)/n, d/dt = −2(p − t)/n"""
@@ -119,6 +137,14 @@ class MSE(Function):
     def backward(self, grad_out):
         grad = 2 * self.diff * _expand(self, grad_out)
         return grad, (-grad if self.needs_input_grad[1] else None)
+
+    def vjp(self, grad_out, prediction, target):
+        grad = (prediction - target) * 2 * _expand(self, grad_out)
+        needs_prediction, needs_target = self.needs_input_grad
+        return (grad if needs_prediction else None), (-grad if needs_target else None)
+
+    def jvp(self, tangents, prediction, target):
+        return _reduced(self, (prediction - target) * 2 * (tangents[0] - tangents[1]))
 
 
 class CrossEntropy(Function):
@@ -187,6 +213,41 @@ class CrossEntropy(Function):
         grad_logits = grad * (probabilities * self.target.sum(axis=-1, keepdims=True) - self.target)
         grad_target = -grad * self.log_probabilities if self.needs_input_grad[1] else None
         return grad_logits, grad_target
+
+    def vjp(self, grad_out, logits, target):
+        grad = _expand(self, grad_out)
+        if self.reduction == "none":
+            grad = grad.reshape(grad.shape + (1,))  # one gradient per row
+        probabilities = Softmax.apply(logits, axis=-1)
+        if self.labels is not None:
+            return (probabilities - self._one_hot(logits.dtype)) * grad, None
+        needs_logits, needs_target = self.needs_input_grad
+        target = self._probabilities(target)
+        grad_logits = grad * (probabilities * target.sum(axis=-1, keepdims=True) - target) if needs_logits else None
+        grad_target = -grad * LogSoftmax.apply(logits, axis=-1) if needs_target else None
+        return grad_logits, grad_target
+
+    def jvp(self, tangents, logits, target):
+        tangent_logits, tangent_target = tangents
+        probabilities = Softmax.apply(logits, axis=-1)
+        if self.labels is not None:
+            return _reduced(self, ((probabilities - self._one_hot(logits.dtype)) * tangent_logits).sum(axis=-1))
+        # d log softmax(z) = dz − Σ softmax(z) dz; the target's own tangent only where it can vary (floats)
+        moved = tangent_logits - (probabilities * tangent_logits).sum(axis=-1, keepdims=True)
+        per_row = self._probabilities(target) * moved
+        if target.dtype.kind == "f":
+            per_row = per_row + tangent_target * LogSoftmax.apply(logits, axis=-1)
+        return _reduced(self, -per_row.sum(axis=-1))
+
+    def _one_hot(self, dtype: np.dtype) -> np.ndarray:
+        """1 at each row's label, 0 elsewhere (a constant array of the logits' shape)."""
+        one_hot = np.zeros(self.exp.shape, dtype)
+        one_hot[self.labels] = 1
+        return one_hot
+
+    def _probabilities(self, target: Tensor) -> Tensor | np.ndarray:
+        """The target probabilities: the tensor itself when floats, else the one-hot integers as floats (constants)."""
+        return target if target.dtype.kind == "f" else self.target
 
 
 @np.errstate(over="ignore", invalid="ignore")  # 0 · (−inf) and overflows are computed, then replaced
@@ -259,6 +320,24 @@ class BinaryCrossEntropy(Function):
             grad_x = grad * (x - target) / np.maximum(x * (1 - x), 1e-12)
             grad_target = -grad * (self.log_p - self.log_not_p)
         return grad_x, (grad_target if self.needs_input_grad[1] else None)
+
+    def vjp(self, grad_out, x, target):
+        grad = _expand(self, grad_out)
+        slope_x, slope_target = self._slopes(x, target)
+        needs_x, needs_target = self.needs_input_grad
+        return (grad * slope_x if needs_x else None), (grad * slope_target if needs_target else None)
+
+    def jvp(self, tangents, x, target):
+        slope_x, slope_target = self._slopes(x, target)
+        return _reduced(self, tangents[0] * slope_x + tangents[1] * slope_target)
+
+    @np.errstate(divide="ignore")  # log 0 = −inf, clamped to −100 as in the forward
+    def _slopes(self, x: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """d(loss per element)/dx and d/dtarget, with a graph: backward's rules written with ops."""
+        if self.from_logits:
+            return Sigmoid.apply(x) - target, -x
+        log_p, log_not_p = clip(log(x), min=-100.0), clip(log(1 - x), min=-100.0)
+        return (x - target) / maximum(x * (1 - x), 1e-12), log_not_p - log_p
 
 
 # ------------------------------------------------------------------------- public functions

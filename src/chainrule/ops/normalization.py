@@ -6,7 +6,9 @@ batch's own μ and σ² is one formula (``normalized_backward``):
     dx = (1/√(σ² + ε)) · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)),   the means over the same axes.
 
 ``batch_norm`` in training mode also updates the running statistics it is given, in place,
-as PyTorch does: mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·n/(n − 1).
+as PyTorch does: mean ← (1 − m)·mean + m·μ, var ← (1 − m)·var + m·σ²·n/(n − 1). The update is
+part of the op's forward, so a ``chainrule.trace`` replay makes it too; the run of ``f`` that a
+trace records (and then replays at once) leaves it out, so each call updates them once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..engine.recording import recording_trace
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from ..errors import ShapeError, check_flag, check_number, describe_value, format_shape
@@ -94,7 +97,7 @@ class BatchNorm(_Affine):
                     f"{format_shape(x.shape)}; use a batch of several samples, or eval() mode"
                 )
             self.normalized_x, self.inverse_std, variance = normalized(x, axes, eps)
-            if has_stats:
+            if has_stats and not recording_trace():  # a trace's recording run leaves them to its replay
                 if batches is not None:
                     batches += 1
                 factor = 1.0 / float(batches) if momentum is None else momentum
@@ -125,7 +128,8 @@ class BatchNorm(_Affine):
             grads.append(grad_weight)
         if options["has_bias"]:
             grads.append(grad_bias)
-        return (*grads, *[None] * (len(self.needs_input_grad) - len(grads)))
+        grads += [None] * (len(self.needs_input_grad) - len(grads))  # the running statistics: no gradient
+        return tuple(grads) if len(grads) > 1 else grads[0]
 
 
 def _check_batch_norm(x, weight, bias, running_mean, running_var) -> None:
@@ -191,7 +195,7 @@ class LayerNorm(_Affine):
             grads.append(grad_weight)
         if options["has_bias"]:
             grads.append(grad_bias)
-        return tuple(grads)
+        return tuple(grads) if len(grads) > 1 else grad_x
 
 
 def batch_norm(

@@ -16,20 +16,23 @@ from ..errors import ShapeError, format_shape
 from .convolution import Pair, cropped, output_size, pad_value_for, padded, pair, scatter_windows, windows
 
 
-def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair, dilation: Pair) -> None:
+def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair) -> None:
     if x.ndim != 4:
         single = "; for one image add the batch axis: x[None]" if x.ndim == 3 else ""
         raise ShapeError(f"{op}: expects a 4-D input (N, C, H, W), got shape {format_shape(x.shape)}{single}")
-    for size, pad, spread in zip(kernel, padding, dilation):
-        if 2 * pad > spread * (size - 1) + 1:
-            raise ShapeError(
-                f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
-                f"(input shape {format_shape(x.shape)})"
-            )
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ShapeError(
+            f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
+            f"(input shape {format_shape(x.shape)})"
+        )
 
 
 class MaxPool2d(Function):
-    """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere"""
+    """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere
+
+    A dilated window can fall wholly on padding: its maximum is −inf and its gradient goes nowhere
+    (PyTorch sends it to an input pixel outside the window).
+    """
 
     name = "max_pool2d"
 
@@ -37,19 +40,24 @@ class MaxPool2d(Function):
         return f"max_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
     def forward(self, x, kernel_size, stride, padding, dilation):
-        _check_pool(self.name, x, kernel_size, padding, dilation)
+        _check_pool(self.name, x, kernel_size, padding)
         out_h, out_w = output_size(self.name, x.shape, kernel_size, stride, padding, dilation)
         self.geometry, self.padding = (stride, dilation), padding
         xp = padded(x, padding, pad_value_for(x.dtype))
         self.padded_shape, self.kernel = xp.shape, kernel_size
-        flat = windows(xp, kernel_size, stride, dilation).reshape(*x.shape[:2], out_h, out_w, -1)
-        self.winner = flat.argmax(axis=-1)[..., np.newaxis]
-        return np.take_along_axis(flat, self.winner, axis=-1)[..., 0]
+        # (kh·kw, N, C, out_h, out_w): the window's values along axis 0, each offset a whole image
+        flat = (
+            windows(xp, kernel_size, stride, dilation)
+            .transpose(4, 5, 0, 1, 2, 3)
+            .reshape(-1, *x.shape[:2], out_h, out_w)
+        )
+        self.winner = flat.argmax(axis=0)[np.newaxis]
+        return np.take_along_axis(flat, self.winner, axis=0)[0]
 
     def backward(self, grad_out):
-        grad_windows = np.zeros((*grad_out.shape, self.kernel[0] * self.kernel[1]), dtype=grad_out.dtype)
-        np.put_along_axis(grad_windows, self.winner, grad_out[..., np.newaxis], axis=-1)
-        grad_windows = grad_windows.reshape(*grad_out.shape, *self.kernel)
+        grad_windows = np.zeros((self.kernel[0] * self.kernel[1], *grad_out.shape), dtype=grad_out.dtype)
+        np.put_along_axis(grad_windows, self.winner, grad_out[np.newaxis], axis=0)
+        grad_windows = grad_windows.reshape(*self.kernel, *grad_out.shape)
         return cropped(scatter_windows(grad_windows, self.padded_shape, *self.geometry), self.padding)
 
 
@@ -62,7 +70,7 @@ class AvgPool2d(Function):
         return f"avg_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
     def forward(self, x, kernel_size, stride, padding):
-        _check_pool(self.name, x, kernel_size, padding, (1, 1))
+        _check_pool(self.name, x, kernel_size, padding)
         output_size(self.name, x.shape, kernel_size, stride, padding, (1, 1))
         self.stride, self.padding, self.kernel = stride, padding, kernel_size
         xp = padded(x, padding)
@@ -72,7 +80,7 @@ class AvgPool2d(Function):
 
     def backward(self, grad_out):
         share = grad_out / np.asarray(self.kernel[0] * self.kernel[1], dtype=grad_out.dtype)
-        grad_windows = np.broadcast_to(share[..., np.newaxis, np.newaxis], (*grad_out.shape, *self.kernel))
+        grad_windows = np.broadcast_to(share, (*self.kernel, *grad_out.shape))  # the same share at every offset
         return cropped(scatter_windows(grad_windows, self.padded_shape, self.stride, (1, 1)), self.padding)
 
 

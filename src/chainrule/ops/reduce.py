@@ -15,6 +15,8 @@ from ..errors import ShapeError, format_shape, normalize_axes
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from .activation import shifted_down
+from .elementwise import exp
+from .shape import broadcast_to
 
 Axis = int | Sequence[int] | None
 
@@ -48,6 +50,12 @@ class Sum(Function):
         grad[...] = grad_out if self.axes is None else grad_out.reshape(kept_shape(self.shape, self.axes))
         return grad
 
+    def vjp(self, grad_out, x):
+        return spread(grad_out, self.shape, self.axes)
+
+    def jvp(self, tangents, x):
+        return sum(tangents[0], axis=self.axes, keepdims=self.options["keepdims"])
+
 
 class Mean(Function):
     """d/dxᵢ (1/n) Σⱼ xⱼ = 1/n"""
@@ -79,6 +87,12 @@ class Mean(Function):
         ) / self.count
         return grad
 
+    def vjp(self, grad_out, x):
+        return spread(grad_out, self.shape, self.axes) / self.count
+
+    def jvp(self, tangents, x):
+        return mean(tangents[0], axis=self.axes, keepdims=self.options["keepdims"])
+
 
 class Max(Function):
     """d/dxᵢ max x = 1 at the maximum (split evenly between ties), 0 elsewhere"""
@@ -100,6 +114,16 @@ class Max(Function):
         ties = self.winners.sum(axis=self.axes, keepdims=True).astype(grad_out.dtype)
         kept = kept_shape(self.winners.shape, self.axes)
         return self.winners * (grad_out.reshape(kept) / ties)
+
+    def vjp(self, grad_out, x):
+        return spread(grad_out, self.winners.shape, self.axes) * self._shares(grad_out.dtype)
+
+    def jvp(self, tangents, x):  # the mean of the tangents of the tied winners, as torch.amax's
+        return sum(tangents[0] * self._shares(tangents[0].dtype), axis=self.axes, keepdims=self.options["keepdims"])
+
+    def _shares(self, dtype: np.dtype) -> np.ndarray:
+        """The part of the gradient each element gets: 1/(number of ties) at the winners, 0 elsewhere (a constant)."""
+        return (self.winners / self.winners.sum(axis=self.axes, keepdims=True)).astype(dtype)
 
 
 class Min(Max):
@@ -129,6 +153,22 @@ class LogSumExp(Function):
     def backward(self, grad_out):
         grad = grad_out.reshape(self.out.shape)
         return grad * np.exp(shifted_down(self.x, self.out))
+
+    def vjp(self, grad_out, x):
+        return grad_out.reshape(self.out.shape) * self._softmax(x)
+
+    def jvp(self, tangents, x):
+        return sum(tangents[0] * self._softmax(x), axis=self.axes, keepdims=self.options["keepdims"])
+
+    @np.errstate(over="ignore")  # x − logsumexp(x) is −inf, silently, for inputs further apart than the float range
+    def _softmax(self, x: Tensor) -> Tensor:
+        """exp(x − logsumexp(x)) along the axes, recomputed with a graph: the derivative of logsumexp."""
+        return exp(x - logsumexp(x, axis=self.axes, keepdims=True))
+
+
+def spread(grad_out: Tensor, shape: tuple[int, ...], axes: tuple[int, ...] | None) -> Tensor:
+    """A reduction's gradient put back over the axes it reduced: reshaped to keep them, broadcast to ``shape``."""
+    return broadcast_to(grad_out.reshape(kept_shape(shape, axes)), shape)
 
 
 # ------------------------------------------------------------------------- public functions

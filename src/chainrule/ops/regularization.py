@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine.recording import recording_trace
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor, tensor as _tensor
 from ..errors import check_flag, describe_value
@@ -30,7 +31,12 @@ class Dropout(Function):
 
     def forward(self, x, p, rng):
         generator = np.random.default_rng(rng) if isinstance(rng, numbers.Integral) else rng or default_generator()
-        kept = generator.random(x.shape) >= p
+        if not recording_trace():
+            kept = generator.random(x.shape) >= p
+        else:  # a trace's recording run, replayed at once: the replay draws the mask, as one eager call would
+            state = generator.bit_generator.state
+            kept = generator.random(x.shape) >= p
+            generator.bit_generator.state = state
         self.scale = kept * np.asarray(1 / (1 - p), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
         return x * self.scale
 

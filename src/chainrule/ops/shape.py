@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import AxisError, DTypeError, ShapeError, format_shape, normalize_axes
 from ..engine.function import Function, _apply_without_gradient, named
+from ..engine.graph import unbroadcast
 from ..engine.tensor import Tensor
 
 
@@ -31,6 +32,59 @@ class Reshape(Function):
 
     def backward(self, grad_out):
         return grad_out.reshape(self.shape)
+
+    def vjp(self, grad_out, x):
+        return Reshape.apply(grad_out, shape=self.shape)
+
+    def jvp(self, tangents, x):
+        return Reshape.apply(tangents[0], shape=self.options["shape"])
+
+
+class BroadcastTo(Function):
+    """d/dx broadcast_to(x, shape) = the gradient summed back to x's shape (unbroadcast)"""
+
+    template = "broadcast_to({0}, {shape})"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        try:
+            return np.broadcast_to(x, shape)
+        except ValueError:
+            raise ShapeError(
+                f"broadcast_to: a tensor of shape {format_shape(x.shape)} cannot be broadcast to {tuple(shape)}"
+            ) from None
+
+    def backward(self, grad_out):
+        return unbroadcast(grad_out, self.shape, self.name)
+
+    def vjp(self, grad_out, x):
+        return sum_to(grad_out, self.shape)
+
+    def jvp(self, tangents, x):
+        return broadcast_to(tangents[0], self.options["shape"])
+
+
+class SumTo(Function):
+    """d/dx sum_to(x, shape) = the gradient broadcast back to x's shape
+
+    ``sum_to`` sums over the axes along which a tensor of ``shape`` would be broadcast to x's
+    shape: the engine's ``unbroadcast`` as an op, so that it can be differentiated again.
+    """
+
+    template = "sum_to({0}, {shape})"
+
+    def forward(self, x, shape):
+        self.shape = x.shape
+        return unbroadcast(x, tuple(shape), self.name)
+
+    def backward(self, grad_out):
+        return np.broadcast_to(grad_out, self.shape)
+
+    def vjp(self, grad_out, x):
+        return broadcast_to(grad_out, self.shape)
+
+    def jvp(self, tangents, x):
+        return sum_to(tangents[0], self.options["shape"])
 
 
 class Transpose(Function):
@@ -56,6 +110,12 @@ class Transpose(Function):
         if self.axes is None:
             return np.transpose(grad_out)
         return np.transpose(grad_out, np.argsort(self.axes))
+
+    def vjp(self, grad_out, x):
+        return Transpose.apply(grad_out, axes=None if self.axes is None else tuple(np.argsort(self.axes).tolist()))
+
+    def jvp(self, tangents, x):
+        return Transpose.apply(tangents[0], axes=self.axes)
 
 
 class GetItem(Function):
@@ -90,6 +150,48 @@ class GetItem(Function):
         else:
             np.add.at(grad, self.index, grad_out)  # integer arrays may repeat an element
         return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def vjp(self, grad_out, x, *tensors):
+        grad = ScatterAdd.apply(grad_out, *tensors, index=self.options["index"], shape=self.shape)
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def jvp(self, tangents, x, *tensors):
+        return GetItem.apply(tangents[0], *tensors, index=self.options["index"])
+
+
+class ScatterAdd(Function):
+    """d/dv scatter_add(v, index, shape) = the gradient gathered at ``index``: the reverse of ``x[index]``
+
+    Zeros of ``shape`` with the values added at ``index`` (where the index repeats an element, its
+    values add up): ``GetItem``'s backward as an op, so that it can be differentiated again.
+    """
+
+    name = "scatter_add"
+
+    def formula(self, names):
+        return f"scatter_add({names[0]}, {self.options['shape']})"
+
+    def forward(self, values, *tensors, index, shape):
+        if tensors:
+            index = _filled(index, tensors)
+        self.index, self.tensor_count = index, len(tensors)
+        out = np.zeros(shape, dtype=values.dtype)
+        if _picks_each_element_once(index):
+            out[index] = values
+        else:
+            np.add.at(out, index, values)
+        return out
+
+    def backward(self, grad_out):
+        grad = grad_out[self.index]
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def vjp(self, grad_out, values, *tensors):
+        grad = GetItem.apply(grad_out, *tensors, index=self.options["index"])
+        return (grad,) + (None,) * self.tensor_count if self.tensor_count else grad
+
+    def jvp(self, tangents, values, *tensors):
+        return ScatterAdd.apply(tangents[0], *tensors, index=self.options["index"], shape=self.options["shape"])
 
 
 class _Slot:
@@ -156,6 +258,17 @@ class Concatenate(Function):
     def backward(self, grad_out):
         return tuple(np.split(grad_out, np.cumsum(self.sizes)[:-1], axis=self.axis))
 
+    def vjp(self, grad_out, *inputs):
+        ends = np.cumsum(self.sizes).tolist()
+        before = (slice(None),) * self.axis
+        return tuple(
+            getitem(grad_out, before + (slice(end - size, end),)) if needed else None
+            for end, size, needed in zip(ends, self.sizes, self.needs_input_grad)
+        )
+
+    def jvp(self, tangents, *inputs):
+        return Concatenate.apply(*tangents, axis=self.axis)
+
 
 class Stack(Function):
     """d/dxₖ stack(x₁, …, xₙ) = the k-th slice of the gradient along the new axis"""
@@ -178,6 +291,15 @@ class Stack(Function):
 
     def backward(self, grad_out):
         return tuple(np.take(grad_out, k, axis=self.axis) for k in range(self.count))
+
+    def vjp(self, grad_out, *inputs):
+        before = (slice(None),) * self.axis
+        return tuple(
+            getitem(grad_out, before + (k,)) if needed else None for k, needed in enumerate(self.needs_input_grad)
+        )
+
+    def jvp(self, tangents, *inputs):
+        return Stack.apply(*tangents, axis=self.axis)
 
 
 class Detach(Function):
@@ -206,6 +328,12 @@ class AsType(Function):
     def backward(self, grad_out):
         return grad_out.astype(self.dtype)
 
+    def vjp(self, grad_out, x):
+        return AsType.apply(grad_out, dtype=self.dtype)
+
+    def jvp(self, tangents, x):
+        return AsType.apply(tangents[0], dtype=self.options["dtype"])
+
 
 # ------------------------------------------------------------------------- public functions
 def reshape(x: Any, *shape: Any, name: str | None = None) -> Tensor:
@@ -213,6 +341,27 @@ def reshape(x: Any, *shape: Any, name: str | None = None) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return named(Reshape.apply(x, shape=shape), name)
+
+
+def broadcast_to(x: Any, shape: Sequence[int], name: str | None = None) -> Tensor:
+    """``x`` repeated along new and size-1 axes to ``shape``, as ``np.broadcast_to``.
+
+    >>> import chainrule as cr
+    >>> cr.broadcast_to(cr.tensor([1.0, 2.0]), (2, 2)).data
+    array([[1., 2.],
+           [1., 2.]])
+    """
+    return named(BroadcastTo.apply(x, shape=tuple(shape)), name)
+
+
+def sum_to(x: Any, shape: Sequence[int], name: str | None = None) -> Tensor:
+    """``x`` summed over the axes along which ``shape`` was broadcast to x's shape (the reverse of ``broadcast_to``).
+
+    >>> import chainrule as cr
+    >>> cr.sum_to(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), (1, 2)).data
+    array([[4., 6.]])
+    """
+    return named(SumTo.apply(x, shape=tuple(shape)), name)
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None, name: str | None = None) -> Tensor:

@@ -84,7 +84,7 @@ class Optimizer:
         self.steps += 1
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
-                self.update(param.data, param.grad, state)
+                self.update(param.data, gradient_values(param.grad), state)
         self._stamp()
 
     def _stamp(self) -> None:
@@ -187,7 +187,7 @@ class SGD(Optimizer):
         lr = settings["lr"]
         for param in self.params:
             if param.grad is not None:
-                _descend(param.data, lr, param.grad)
+                _descend(param.data, lr, gradient_values(param.grad))
         self._stamp()
         return None
 
@@ -228,6 +228,11 @@ def _parameter_list(owner: str, params: Any) -> list[Tensor]:
             )
         first_position[id(param)] = position
     return params
+
+
+def gradient_values(grad: np.ndarray | Tensor) -> np.ndarray:
+    """A parameter's ``.grad`` as an array: after ``backward(create_graph=True)`` it is a tensor."""
+    return grad.data if isinstance(grad, Tensor) else grad
 
 
 def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
@@ -278,7 +283,7 @@ class NAG(Optimizer):
             if param.grad is None:
                 continue
             previous = state["point"]
-            point = param.data - lr * param.grad  # p ← q − lr ∇f(q)
+            point = param.data - lr * gradient_values(param.grad)  # p ← q − lr ∇f(q)
             param.data[...] = point + coefficient * (point - previous)  # the next q
             state["point"] = point
         self.t = t_next

@@ -391,7 +391,8 @@ def _describe(value: Any) -> str:
     return describe_value(value)
 
 
-def _progress_bar(total: int, description: str, progress: bool | None) -> Any:
+def _progress_bar(total: int, description: str, progress: bool | None, unit: str = "epoch", owner: str = "fit") -> Any:
+    """A tqdm bar on stderr: with ``progress=None`` only on a terminal, never with False; None when there is none."""
     if progress is False or (progress is None and not sys.stderr.isatty()):
         return None
     try:
@@ -399,7 +400,7 @@ def _progress_bar(total: int, description: str, progress: bool | None) -> Any:
     except ImportError:
         if progress:
             raise ImportError(
-                'fit(progress=True) needs tqdm: pip install ".[progress]" in the chainrule folder'
+                f'{owner}(progress=True) needs tqdm: pip install ".[progress]" in the chainrule folder'
             ) from None
         return None
-    return tqdm(total=total, desc=description, unit="epoch", leave=False, file=sys.stderr)
+    return tqdm(total=total, desc=description, unit=unit, leave=False, file=sys.stderr)

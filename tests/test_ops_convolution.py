@@ -1,0 +1,210 @@
+"""conv1d, conv2d and pad against PyTorch (float64, 1e-10) and finite differences, over random geometries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, op_tests
+
+
+def torch_functional():
+    return __import__("torch").nn.functional
+
+
+def conv2d_case(batch, channels, out, size, kernel, stride=1, padding=0, dilation=1, groups=1, bias=True) -> OpCase:
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    shapes = [(batch, channels, *size), (out, channels // groups, *kernel)] + ([(out,)] if bias else [])
+    return OpCase(
+        f"conv2d {shapes} {options}",
+        lambda *xs: cr.conv2d(*xs, **options),
+        lambda *xs: torch_functional().conv2d(*xs, **options),
+        shapes,
+    )
+
+
+def conv1d_case(batch, channels, out, length, kernel, stride=1, padding=0, dilation=1, groups=1) -> OpCase:
+    options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    shapes = [(batch, channels, length), (out, channels // groups, kernel), (out,)]
+    return OpCase(
+        f"conv1d {shapes} {options}",
+        lambda *xs: cr.conv1d(*xs, **options),
+        lambda *xs: torch_functional().conv1d(*xs, **options),
+        shapes,
+    )
+
+
+def pad_case(shape, pad, value=0.0) -> OpCase:
+    return OpCase(
+        f"pad {shape} {pad}",
+        lambda x: cr.pad(x, pad, value=value),
+        lambda x: torch_functional().pad(x, pad, value=value),
+        [shape],
+    )
+
+
+CASES = [
+    conv2d_case(2, 3, 4, (5, 6), 3),
+    conv2d_case(2, 3, 4, (5, 6), 3, bias=False),
+    conv2d_case(1, 2, 3, (6, 5), (3, 2), stride=(2, 1), padding=(1, 0)),
+    conv2d_case(2, 4, 6, (7, 7), 3, stride=2, padding=2, dilation=2, groups=2),
+    conv2d_case(1, 3, 3, (4, 4), 2, groups=3),  # depthwise
+    conv2d_case(2, 2, 2, (3, 3), 1),  # 1×1
+    conv2d_case(1, 1, 1, (3, 3), 3),  # the kernel fills the input: one output pixel
+    conv1d_case(2, 3, 4, 9, 3),
+    conv1d_case(2, 4, 2, 10, 2, stride=3, padding=1, dilation=2, groups=2),
+    pad_case((2, 3), (1, 2)),
+    pad_case((2, 3, 4), (1, 0, 2, 3), value=-1.5),
+    pad_case((2, 3, 4), (-1, 2, 0, -1)),  # negative pads cut
+    pad_case((3,), (0, 0)),
+]
+
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
+
+
+@st.composite
+def conv_geometries(draw, dims: int):
+    """A random convolution whose (dilated) kernel fits its padded input."""
+    groups = draw(st.integers(1, 3))
+    channels, out = groups * draw(st.integers(1, 3)), groups * draw(st.integers(1, 2))
+    kernel = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    stride = tuple(draw(st.integers(1, 3)) for _ in range(dims))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(dims))
+    padding = tuple(draw(st.integers(0, 2)) for _ in range(dims))
+    size = tuple(
+        max(1, dilation[i] * (kernel[i] - 1) + 1 - 2 * padding[i] + draw(st.integers(0, 4))) for i in range(dims)
+    )
+    batch = draw(st.integers(1, 3))
+    bias = draw(st.booleans())
+    return batch, channels, out, size, kernel, stride, padding, dilation, groups, bias
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_geometries(2), st.integers(0, 2**32 - 1))
+def test_conv2d_equals_torch_for_random_geometries(torch, geometry, seed) -> None:
+    batch, channels, out, size, kernel, stride, padding, dilation, groups, bias = geometry
+    case = conv2d_case(batch, channels, out, size, kernel, stride, padding, dilation, groups, bias)
+    check_against_torch(case, torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_geometries(1), st.integers(0, 2**32 - 1))
+def test_conv1d_equals_torch_for_random_geometries(torch, geometry, seed) -> None:
+    batch, channels, out, size, kernel, stride, padding, dilation, groups, _ = geometry
+    case = conv1d_case(batch, channels, out, size[0], kernel[0], stride[0], padding[0], dilation[0], groups)
+    check_against_torch(case, torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=4),
+    st.lists(st.integers(-1, 3), min_size=2, max_size=8),
+    st.integers(0, 2**32 - 1),
+)
+def test_pad_equals_torch_for_random_pads(torch, shape, pad, seed) -> None:
+    pad = pad[: 2 * min(len(pad) // 2, len(shape))]  # whole (before, after) pairs, at most one per axis
+    ndim = len(shape)
+    for position in range(len(pad) // 2):  # keep every axis at least one long
+        axis = ndim - 1 - position
+        while shape[axis] + pad[2 * position] + pad[2 * position + 1] < 1:
+            pad[2 * position] += 1
+    check_against_torch(pad_case(tuple(shape), tuple(pad)), torch, np.random.default_rng(seed))
+
+
+def test_float32_stays_float32(rng) -> None:
+    x = cr.tensor(rng.normal(size=(2, 4, 6, 6)), dtype=np.float32, requires_grad=True)
+    weight = cr.tensor(rng.normal(size=(6, 2, 3, 3)), dtype=np.float32, requires_grad=True)
+    bias = cr.tensor(rng.normal(size=6), dtype=np.float32, requires_grad=True)
+    out = cr.pad(cr.conv2d(x, weight, bias, stride=2, padding=1, groups=2), (1, 1))
+    line = cr.conv1d(cr.tensor(rng.normal(size=(2, 4, 5)), dtype=np.float32), weight[:, :, 0], groups=2)
+    assert out.dtype == np.float32 and line.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == weight.grad.dtype == bias.grad.dtype == np.float32
+
+
+def test_a_conv_computes_what_its_definition_says() -> None:
+    """A hand-computed case: the sum of each 2×2 window of 0…15, stride 2, plus a bias."""
+    x = cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+    out = cr.conv2d(x, np.ones((1, 1, 2, 2)), np.array([0.5]), stride=2)
+    np.testing.assert_array_equal(out.data, [[[[10.5, 18.5], [42.5, 50.5]]]])
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.ones((1, 1, 4, 4)))  # each pixel in exactly one window
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 4, 4)), np.ones((2, 3, 5, 5)), padding=0),
+            cr.ShapeError,
+            r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\) \(input shape \(1, 3, 4, 4\), padding \(0, 0\)\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 4, 4)), np.ones((2, 3, 3, 3)), dilation=2),
+            cr.ShapeError,
+            r"conv2d: kernel \(3, 3\) \(dilated to \(5, 5\)\) is larger than the padded input \(4, 4\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 4, 4, 4)), np.ones((3, 2, 1, 1)), groups=2),
+            cr.ShapeError,
+            r"conv2d: groups=2 must divide both the input's 4 channels and the weight's 3 output channels "
+            r"\(input \(1, 4, 4, 4\), weight \(3, 2, 1, 1\)\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((3, 8, 8)), np.ones((2, 3, 3, 3))),
+            cr.ShapeError,
+            r"conv2d: expects a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\); for one sample add the batch axis",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 8, 8)), np.ones((2, 4, 3, 3))),
+            cr.ShapeError,
+            r"conv2d: input of shape \(1, 3, 8, 8\) has 3 channels but the weight of shape \(2, 4, 3, 3\) expects 4",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 8, 8)), np.ones((2, 3, 3, 3)), np.ones(3)),
+            cr.ShapeError,
+            r"conv2d: bias must have shape \(2,\), one per output channel of the weight \(2, 3, 3, 3\), got \(3,\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 8, 8)), np.ones((2, 3, 3)), stride=1),
+            cr.ShapeError,
+            r"conv2d: expects a 4-D weight \(out, C/groups, kh, kw\), got shape \(2, 3, 3\)",
+        ),
+        (lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=0), ValueError, "conv2d: stride must"),
+        (
+            lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), padding=1.5),
+            TypeError,
+            "conv2d: padding must be a non-negative integer or a pair of them, got 1.5",
+        ),
+        (lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), groups=0), ValueError, "conv2d: groups must"),
+        (
+            lambda: cr.conv1d(np.ones((2, 8)), np.ones((1, 2, 3))),
+            cr.ShapeError,
+            r"conv1d: expects a 3-D input \(N, C, L\), got shape \(2, 8\); for one sample add the batch axis",
+        ),
+        (
+            lambda: cr.conv1d(np.ones((1, 2, 2)), np.ones((1, 2, 3))),
+            cr.ShapeError,
+            r"conv1d: kernel 3 is larger than the padded input's length 2 \(input shape \(1, 2, 2\), padding 0\)",
+        ),
+        (lambda: cr.pad(np.ones((2, 3)), (1, 2, 3)), TypeError, "pad: pad must be a tuple of an even number"),
+        (
+            lambda: cr.pad(np.ones((2, 3)), (1, 1, 1, 1, 1, 1)),
+            cr.ShapeError,
+            r"pad: 6 pad sizes need 3 axes, a tensor of shape \(2, 3\) has 2",
+        ),
+        (
+            lambda: cr.pad(np.ones((2, 3)), (-2, -2)),
+            cr.ShapeError,
+            r"pad: pads \(-2, -2\) leave axis 1 of a tensor of shape \(2, 3\) with a negative length -1",
+        ),
+    ],
+)
+def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, error, message) -> None:
+    with pytest.raises(error, match=message) as raised:
+        call()
+    assert "\n" not in str(raised.value)

@@ -1,0 +1,121 @@
+"""max_pool2d and avg_pool2d against PyTorch (float64, 1e-10) and finite differences, over random geometries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from oracles import OpCase, check_against_torch, op_tests
+
+
+def max_case(shape, kernel, stride=None, padding=0, dilation=1) -> OpCase:
+    options = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    return OpCase(
+        f"max_pool2d {shape} {options}",
+        lambda x: cr.max_pool2d(x, **options),
+        lambda x: __import__("torch").nn.functional.max_pool2d(x, **options),
+        [shape],
+        kinds=["distinct"],  # no ties: the maximum of every window is unique, so finite differences see it
+    )
+
+
+def avg_case(shape, kernel, stride=None, padding=0) -> OpCase:
+    options = {"kernel_size": kernel, "stride": stride, "padding": padding}
+    return OpCase(
+        f"avg_pool2d {shape} {options}",
+        lambda x: cr.avg_pool2d(x, **options),
+        lambda x: __import__("torch").nn.functional.avg_pool2d(x, **options),
+        [shape],
+    )
+
+
+CASES = [
+    max_case((2, 3, 4, 4), 2),
+    max_case((1, 2, 5, 6), 3, stride=1, padding=1),  # overlapping windows: gradients add up
+    max_case((2, 1, 7, 7), (2, 3), stride=(2, 1), dilation=2),
+    max_case((1, 1, 5, 5), 3, stride=2, padding=1),
+    avg_case((2, 3, 4, 4), 2),
+    avg_case((1, 2, 5, 6), 3, stride=1, padding=1),
+    avg_case((2, 1, 7, 5), (3, 2), stride=(2, 3)),
+]
+
+test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
+
+
+@st.composite
+def pool_geometries(draw, dilated: bool):
+    kernel = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if dilated else (1, 1)
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)  # PyTorch's limit
+    size = tuple(max(1, s - 2 * p + draw(st.integers(0, 4))) for s, p in zip(span, padding))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), *size)
+    return shape, kernel, stride, padding, dilation
+
+
+def test_a_window_wholly_on_padding_is_minus_infinity_and_gives_no_gradient() -> None:
+    x = cr.tensor([[[[2.0]]]], requires_grad=True)
+    out = cr.max_pool2d(x, (1, 2), padding=(0, 1), dilation=(1, 2))  # reads the padding left and right of x
+    assert out.data.tolist() == [[[[-np.inf]]]]
+    cr.where(out > 0, out, 0.0).sum().backward()
+    assert x.grad.tolist() == [[[[0.0]]]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(pool_geometries(dilated=True), st.integers(0, 2**32 - 1))
+def test_max_pool2d_equals_torch_for_random_geometries(torch, geometry, seed) -> None:
+    shape, kernel, stride, padding, dilation = geometry
+    # a dilated window wholly on padding has no input pixel: PyTorch sends its gradient to one outside it
+    assume(np.isfinite(cr.max_pool2d(np.zeros(shape), kernel, stride, padding, dilation).data).all())
+    check_against_torch(max_case(*geometry), torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pool_geometries(dilated=False), st.integers(0, 2**32 - 1))
+def test_avg_pool2d_equals_torch_for_random_geometries(torch, geometry, seed) -> None:
+    check_against_torch(avg_case(*geometry[:4]), torch, np.random.default_rng(seed))
+
+
+def test_max_pool_sends_a_tie_to_the_first_maximum_as_torch_does(torch) -> None:
+    x = cr.tensor(np.ones((1, 1, 2, 2)), requires_grad=True)
+    cr.max_pool2d(x, 2).sum().backward()
+    theirs = torch.ones((1, 1, 2, 2), requires_grad=True)
+    torch.nn.functional.max_pool2d(theirs, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, theirs.grad.numpy())
+    np.testing.assert_array_equal(x.grad, [[[[1.0, 0.0], [0.0, 0.0]]]])
+
+
+def test_float32_stays_float32(rng) -> None:
+    x = cr.tensor(rng.normal(size=(2, 3, 6, 6)), dtype=np.float32, requires_grad=True)
+    out = cr.max_pool2d(x, 2, padding=1) + cr.avg_pool2d(x, 2, padding=1)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: cr.max_pool2d(np.ones((3, 4, 4)), 2),
+            r"max_pool2d: expects a 4-D input \(N, C, H, W\), got shape \(3, 4, 4\)",
+        ),
+        (
+            lambda: cr.max_pool2d(np.ones((1, 1, 2, 2)), 3),
+            r"max_pool2d: kernel \(3, 3\) is larger than the padded input \(2, 2\) \(input shape \(1, 1, 2, 2\), padding \(0, 0\)\)",
+        ),
+        (
+            lambda: cr.avg_pool2d(np.ones((1, 1, 4, 4)), 2, padding=2),
+            r"avg_pool2d: padding \(2, 2\) must be at most half the kernel \(2, 2\) \(input shape \(1, 1, 4, 4\)\)",
+        ),
+        (lambda: cr.avg_pool2d(np.ones((1, 1, 4, 4)), 0), "avg_pool2d: kernel_size must be a positive integer"),
+    ],
+)
+def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, message) -> None:
+    with pytest.raises((ValueError, TypeError), match=message) as raised:
+        call()
+    assert "\n" not in str(raised.value)
