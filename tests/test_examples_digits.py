@@ -77,9 +77,11 @@ def test_a_saved_cnn_loads_with_its_running_statistics_and_predicts_the_same(tmp
     np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(run.model(images)))
 
 
-def test_trace_is_refused_with_batch_norm_or_dropout_until_it_replays_them_exactly() -> None:
-    with pytest.raises(ValueError, match="^digits.train: trace=True does not yet replay batch norm"):
-        digits.train("cnn", epochs=1, dropout=0.2, trace=True, progress=False)
-    traced = digits.train("cnn", epochs=2, trace=True, progress=False)
-    eager = digits.train("cnn", epochs=2, progress=False)
+@pytest.mark.parametrize("options", [{}, {"batch_norm": True, "dropout": 0.3}])
+def test_a_traced_run_is_the_eager_run_bit_for_bit(options) -> None:
+    """Batch norm's running statistics and dropout's masks included: the trace's recording calls leave them alone."""
+    traced = digits.train("cnn", epochs=2, trace=True, progress=False, **options)
+    eager = digits.train("cnn", epochs=2, progress=False, **options)
     assert traced.history.loss == eager.history.loss and traced.history.test_accuracy == eager.history.test_accuracy
+    for (name, mine), (_, other) in zip(traced.model.state_dict().items(), eager.model.state_dict().items()):
+        np.testing.assert_array_equal(mine, other, err_msg=name)

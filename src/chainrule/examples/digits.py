@@ -103,11 +103,6 @@ def train(
         raise ValueError(f"digits.train: dropout must be from 0 up to (not including) 1, got {dropout}")
     if model == "mlp" and (batch_norm or dropout):
         raise ValueError("digits.train: batch_norm and dropout are options of the cnn model, not the mlp")
-    if trace and (batch_norm or dropout):  # the trace's recording calls run them twice: stats and masks drift
-        raise ValueError(
-            "digits.train: trace=True does not yet replay batch norm's running statistics and dropout's masks as an "
-            "eager run computes them; train these without trace"
-        )
     digits = data.load_digits(flatten=model == "mlp")
     split = data.train_test_split(digits.features, digits.labels, test_fraction=test_fraction, seed=seed)
     manual_seed(seed)  # initial weights, dropout masks and the batches' order from here on

@@ -325,9 +325,13 @@ def _pair(what: str, pair: Any) -> tuple[Any, Any]:
 
 def _first_batch(model: Any, features: Any, labels: Any, outputs: Any, test: tuple[Any, Any] | None) -> bool:
     """Whether accuracy means something (the targets are class labels for the outputs); checks ``test`` against it."""
-    if outputs is None:  # a traced step gives only the loss
-        with no_grad():
-            outputs = model(features)
+    if outputs is None:  # a traced step gives only the loss: see the outputs' shape in eval mode, so that
+        _set_mode(model, training=False)  # batch norm's statistics and dropout's generator are left as they were
+        try:
+            with no_grad():
+                outputs = model(features)
+        finally:
+            _set_mode(model, training=True)
     score_shape = _shape(outputs)
     classifies = class_labels(score_shape, labels) is not None
     if test is not None:
