@@ -41,6 +41,8 @@ TARGETS = {
     "iris": [("chainrule", 1.5), ("chainrule-traced", 1.15)],
     "wide-mlp": [("chainrule", 1.05), ("chainrule-traced", 1.05)],
     "scalar": [("chainrule-traced", 2.0)],
+    "digits-cnn": [("chainrule", 1.3), ("chainrule-traced", 1.3)],
+    "wide-cnn": [("chainrule", 1.3), ("chainrule-traced", 1.3)],
 }
 NOT_JUDGED = {"scalar": "eager not judged: floor ≈ 3×"}
 
@@ -171,19 +173,12 @@ def gradient_cost(quick: bool) -> dict[str, float]:
     return {"parameters": count, **times}
 
 
-def memory(quick: bool) -> dict[str, float]:
-    """Peak memory (tracemalloc) of one training step of a 50-layer MLP, width 512, batch 256."""
+def peak_memory(problem: object, implementations: dict[str, object]) -> dict[str, float]:
+    """Peak memory (tracemalloc, MiB) of the second training step of each implementation, one after the other."""
     import tracemalloc
 
-    import numpy as np
-
-    from benchmarks.common import wide_mlp_problem
-    from benchmarks.mlps import wide_chainrule, wide_numpy
-
-    depth = 10 if quick else 50
-    problem = wide_mlp_problem(batch=256, sizes=(512,) * depth + (10,), dtype=np.float64)
-    result = {"layers": depth}
-    for name, make in (("numpy", wide_numpy), ("chainrule", wide_chainrule)):
+    result = {}
+    for name, make in implementations.items():
         step = make(problem)
         step()  # first step: gradient buffers come into being
         tracemalloc.start()
@@ -193,6 +188,29 @@ def memory(quick: bool) -> dict[str, float]:
         tracemalloc.stop()
         del step
     return result
+
+
+def memory(quick: bool) -> dict[str, float]:
+    """Peak memory of one training step of a 50-layer MLP, width 512, batch 256."""
+    import numpy as np
+
+    from benchmarks.common import wide_mlp_problem
+    from benchmarks.mlps import wide_chainrule, wide_numpy
+
+    depth = 10 if quick else 50
+    problem = wide_mlp_problem(batch=256, sizes=(512,) * depth + (10,), dtype=np.float64)
+    return {"layers": depth, **peak_memory(problem, {"numpy": wide_numpy, "chainrule": wide_chainrule})}
+
+
+def cnn_memory(quick: bool) -> dict[str, float]:
+    """Peak memory of one training step of the wide CNN (28×28, 32 and 64 channels, batch 64, float32)."""
+    import numpy as np
+
+    from benchmarks.cnns import cnn_chainrule, cnn_numpy, cnn_problem, cnn_traced
+
+    problem = cnn_problem(batch=16 if quick else 64, size=28, channels=(32, 64), dtype=np.float32)
+    implementations = {"numpy": cnn_numpy, "chainrule": cnn_chainrule, "chainrule-traced": cnn_traced}
+    return {"batch": len(problem.targets), **peak_memory(problem, implementations)}
 
 
 def machine() -> dict[str, str]:
@@ -262,7 +280,7 @@ def main() -> int:
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        job = {"gradient-cost": gradient_cost, "memory": memory}.get(args.worker)
+        job = {"gradient-cost": gradient_cost, "memory": memory, "cnn-memory": cnn_memory}.get(args.worker)
         print(json.dumps(job(args.quick) if job else worker(args.worker, args.quick)))
         return 0
 
@@ -292,6 +310,13 @@ def main() -> int:
             f"Peak memory of one training step, {peak['layers']}-layer MLP (width 512, batch 256, float64): "
             f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
             f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.3×)."
+        )
+        peak = run_in_fresh_process(["--worker", "cnn-memory", *flag])
+        print(
+            f"Peak memory of one training step, CNN 1→32→64 channels on 28×28 (batch {peak['batch']}, float32): "
+            f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
+            f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.5×), traced {peak['chainrule-traced']:.1f} MiB "
+            f"({peak['chainrule-traced'] / peak['numpy']:.2f}×)."
         )
     return 0
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from benchmarks import mlps
+from benchmarks import cnns, mlps
 from benchmarks import small_networks as small
 from benchmarks.common import Problem, Step, iris_problem, scalar_problem, three_matrix_problem, wide_mlp_problem
 
@@ -68,6 +68,21 @@ WORKLOADS = {
     ),
     "scalar": Workload(
         "scalar", "scalar network of 004_* (6 weights)", scalar_problem, scalar_problem, _ways(small, "scalar")
+    ),
+    "digits-cnn": Workload(
+        "digits-cnn",
+        "digits CNN 1→16→32 channels, 8×8, batch 64",
+        cnns.digits_problem,
+        lambda: cnns.cnn_problem(batch=5, size=8, channels=(3, 4)),
+        {way: getattr(cnns, f"cnn_{suffix}") for way, suffix in WAYS.items() if way != "jax"},
+    ),
+    "wide-cnn": Workload(
+        "wide-cnn",
+        "CNN 1→32→64 channels, 28×28, batch 64, float32",
+        cnns.wide_problem,
+        lambda: cnns.cnn_problem(batch=4, size=12, channels=(4, 6), dtype=np.float32),
+        {way: getattr(cnns, f"cnn_{suffix}") for way, suffix in WAYS.items() if way != "jax"},
+        tolerance=2e-4,
     ),
 }
 

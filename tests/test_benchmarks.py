@@ -21,7 +21,7 @@ def test_implementations_agree_on_a_tiny_problem(name, torch) -> None:
 
 
 def test_traced_and_eager_steps_are_identical_over_several_steps() -> None:
-    for name in ("three-matrix", "iris", "scalar", "wide-mlp"):
+    for name in ("three-matrix", "iris", "scalar", "wide-mlp", "digits-cnn", "wide-cnn"):
         workload = WORKLOADS[name]
         problem = workload.tiny()
         eager = workload.implementations["chainrule"](problem)
@@ -63,6 +63,16 @@ def test_the_gradient_cost_and_memory_jobs_run() -> None:
     assert cost["backprop"] > 0 and cost["finite differences"] > 0
     peak = run.memory(quick=True)
     assert peak["layers"] == 10 and peak["numpy"] > 0 and peak["chainrule"] > 0
+    peak = run.cnn_memory(quick=True)
+    assert peak["batch"] == 16 and min(peak["numpy"], peak["chainrule"], peak["chainrule-traced"]) > 0
+
+
+def test_the_digits_cnn_agrees_on_real_digits_whose_blank_areas_tie_in_the_pooling(torch) -> None:
+    """Blank pixels give equal convolution outputs: each implementation must route a pooled gradient to one of them."""
+    workload = WORKLOADS["digits-cnn"]
+    problem = workload.problem()
+    differences = check_agreement(workload, problem, ["chainrule", "chainrule-traced", "torch"])
+    assert max(differences.values()) <= 1e-10
 
 
 def test_the_table_judges_each_target_from_the_times_given() -> None:

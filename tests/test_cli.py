@@ -309,7 +309,7 @@ def test_a_test_fraction_that_empties_a_part_is_refused_before_training(capsys) 
         assert exit_info.value.code == 2
         captured = capsys.readouterr()
         assert captured.out == "" and captured.err.splitlines()[-1] == (
-            "chainrule train: error: argument --test-fraction: must be a number from 0.02 to 0.98 "
+            "chainrule train iris: error: argument --test-fraction: must be a number from 0.02 to 0.98 "
             f"(each part needs at least one flower of each species), got '{fraction}'"
         )
         with pytest.raises(ValueError, match=r"^iris.train: test_fraction must be from 0.02 to 0.98 \(each part"):
@@ -343,7 +343,7 @@ def test_every_bad_option_value_gets_one_line_naming_the_option(capsys, argv, op
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
-    command = " ".join(argv[:2]) if argv[0] == "demo" else argv[0]
+    command = " ".join(argv[:2]) if argv[0] in ("demo", "train", "compare") else argv[0]
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"chainrule {command}: error: argument {option}: must be {allowed}, got '{argv[-1]}'"
     )

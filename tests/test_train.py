@@ -333,3 +333,35 @@ def test_plotting_something_other_than_named_histories_is_one_line(tmp_path, his
         warnings.simplefilter("always")
         plot_histories(histories, tmp_path / "curves.png")
     assert caught == [] and list(tmp_path.iterdir()) == []
+
+
+def test_fit_steps_a_scheduler_once_per_epoch_and_the_steps_use_its_rates() -> None:
+    x, y = np.linspace(-1, 1, 12)[:, None], np.arange(12) % 2
+
+    def run(with_scheduler: bool):
+        net = nn.Sequential(nn.Linear(1, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1))
+        optimizer = optim.SGD(net.parameters(), lr=0.4)
+        loader = data.DataLoader(x, y, batch_size=4, seed=0)
+        if not with_scheduler:  # the same rates set by hand, epoch by epoch
+            for lr in (0.4, 0.2, 0.1):
+                optimizer.param_groups[0]["lr"] = lr
+                cr.fit(net, optimizer, loader, 1, progress=False)
+            return net, optimizer
+        scheduler = optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+        cr.fit(net, optimizer, loader, 3, progress=False, scheduler=scheduler)
+        assert scheduler.last_epoch == 3
+        return net, optimizer
+
+    scheduled, optimizer = run(True)
+    by_hand, _ = run(False)
+    assert optimizer.lr == 0.05
+    for mine, other in zip(scheduled.parameters(), by_hand.parameters()):
+        np.testing.assert_array_equal(mine.data, other.data)
+
+
+def test_fit_refuses_a_scheduler_of_another_optimizer() -> None:
+    net = nn.Linear(1, 2, rng=0)
+    other = optim.SGD(nn.Linear(1, 2, rng=1).parameters(), lr=0.1)
+    scheduler = optim.lr_scheduler.StepLR(other, step_size=1)
+    with pytest.raises(ValueError, match="^fit: the scheduler was built on another optimizer"):
+        cr.fit(net, optim.SGD(net.parameters(), lr=0.1), [(np.ones((2, 1)), np.array([0, 1]))], 1, scheduler=scheduler)

@@ -3,6 +3,8 @@
 chainrule demo abc | delta-rule | newton
 chainrule train iris --optimizer nag --hidden 16 --activation softplus --lr 0.01 --epochs 350 --seed 0
 chainrule compare iris --optimizers gd,nag --plot compare.png
+chainrule train digits --model cnn --batch-norm --plot digits.png --save digits.npz
+chainrule compare digits
 chainrule compare iris --repeats 10 --workers 2          (Dask: chainrule.distributed, cli/distributed.py)
 chainrule demo abc --samples 1000000 --partitions 8 --workers 2
 chainrule predict model.npz --input 5.1,3.5,1.4,0.2
@@ -22,6 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import checks as cli_checks
+from . import digits as cli_digits
 from . import distributed as cli_distributed
 from ..errors import ChainruleError
 
@@ -60,7 +63,6 @@ def _test_fraction(text: str) -> float:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=["iris"], help="the data set (Iris ships with chainrule)")
     parser.add_argument("--hidden", type=_positive_int, default=16, help="hidden units (default 16)")
     parser.add_argument(
         "--activation",
@@ -122,8 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     newton.add_argument("--lr", type=_positive_float, default=1.0, help="gradient descent's learning rate (default 1)")
 
-    train = commands.add_parser("train", help="train the seed's Iris network and report its accuracy")
+    train_command = commands.add_parser("train", help="train a network on Iris or the digits; report its accuracy")
+    train_sets = train_command.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    train = train_sets.add_parser("iris", help="the seed's Iris network (Iris ships with chainrule)")
     _add_training_options(train)
+    cli_digits.add_options(train_sets.add_parser("digits", help=cli_digits.DIGITS_HELP), compare=False)
     train.add_argument(
         "--optimizer",
         choices=["gd", "momentum", "nag", "adam"],
@@ -134,8 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--save", metavar="FILE", help="save the trained model (.npz; it standardises raw measurements itself)"
     )
 
-    compare = commands.add_parser("compare", help="train several optimizers on the same split and initial weights")
+    compare_command = commands.add_parser(
+        "compare", help="Iris: several optimizers on the same split and weights; digits: the CNN and the MLP"
+    )
+    compare_sets = compare_command.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    compare = compare_sets.add_parser("iris", help="several optimizers on the same split and initial weights")
     _add_training_options(compare)
+    cli_digits.add_options(compare_sets.add_parser("digits", help=cli_digits.DIGITS_HELP), compare=True)
     compare.add_argument("--optimizers", default="gd,nag", help="comma-separated list (default gd,nag)")
     compare.add_argument(
         "--repeats",
@@ -196,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_writable(args.save)
         if args.command == "demo":
             return _demo(args)
+        if args.command in ("train", "compare") and args.dataset == "digits":
+            return cli_digits.run_train(args) if args.command == "train" else cli_digits.run_compare(args)
         if args.command == "train":
             return _train(args)
         if args.command == "compare":
@@ -357,6 +369,11 @@ def _table(runs: dict[str, list[Any]], seeds: list[int]) -> str:
         rows.append([name] + cells)
     if len(seeds) > 1:
         header[-1] += f" (seeds {seeds[0]}–{seeds[-1]})"
+    return markdown_table(header, rows)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table with its columns padded to line up in a terminal."""
     widths = [max(len(row[i]) for row in [header] + rows) for i in range(len(header))]
     lines = [
         "| " + " | ".join(cell.ljust(width) for cell, width in zip(header, widths)) + " |",

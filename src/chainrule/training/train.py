@@ -148,6 +148,7 @@ def fit(
     progress: bool | None = None,
     description: str = "training",
     trace: bool = False,
+    scheduler: Any = None,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``loader``; returns the per-epoch ``History``.
 
@@ -163,8 +164,15 @@ def fit(
     ``progress=None`` shows a tqdm bar only when stderr is a terminal; False never does.
     ``trace=True`` replays each step from a ``chainrule.trace`` of the loss: the same numbers,
     bit for bit, with less overhead (for models whose forward has no data-dependent branches).
+    ``scheduler`` (one of ``chainrule.optim.lr_scheduler``, built on ``optimizer``) steps once
+    after each epoch.
     """
     _check_arguments(model, optimizer, loader, loss_fn)
+    if scheduler is not None and getattr(scheduler, "optimizer", None) is not optimizer:
+        raise ValueError(
+            "fit: the scheduler was built on another optimizer; build it on this one, "
+            f"e.g. lr_scheduler.StepLR(optimizer, ...), got {_describe(scheduler)}"
+        )
     epochs = check_integer("fit", "epochs", epochs)
     if test is not None:
         test = _pair("fit: test", test)
@@ -197,6 +205,8 @@ def fit(
                 count += len(labels)
             if count == 0:
                 raise ValueError("fit: the loader gave no batches")
+            if scheduler is not None:
+                scheduler.step()
             _set_mode(model, training=False)
             mean = total / count
             if not math.isfinite(mean):  # finite losses whose weighted sum overflowed: divide first
@@ -315,9 +325,13 @@ def _pair(what: str, pair: Any) -> tuple[Any, Any]:
 
 def _first_batch(model: Any, features: Any, labels: Any, outputs: Any, test: tuple[Any, Any] | None) -> bool:
     """Whether accuracy means something (the targets are class labels for the outputs); checks ``test`` against it."""
-    if outputs is None:  # a traced step gives only the loss
-        with no_grad():
-            outputs = model(features)
+    if outputs is None:  # a traced step gives only the loss: see the outputs' shape in eval mode, so that
+        _set_mode(model, training=False)  # batch norm's statistics and dropout's generator are left as they were
+        try:
+            with no_grad():
+                outputs = model(features)
+        finally:
+            _set_mode(model, training=True)
     score_shape = _shape(outputs)
     classifies = class_labels(score_shape, labels) is not None
     if test is not None:
