@@ -191,3 +191,11 @@ def test_transformations_in_one_thread_do_not_change_another_threads_trace() -> 
     release.set()
     worker.join()
     np.testing.assert_array_equal(w.grad, [-6.0, -6.0])
+
+
+def test_clip_grad_norm_scales_a_gradient_tensor_left_by_create_graph() -> None:
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    (w * w).sum().backward(create_graph=True)
+    total = cr.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+    assert total == 10.0
+    np.testing.assert_allclose(w.grad.data, [0.6, 0.8], rtol=1e-6)

@@ -380,6 +380,11 @@ def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
     return out
 
 
+def gradient_values(grad: np.ndarray | Tensor) -> np.ndarray:
+    """A parameter's ``.grad`` as an array: after ``backward(create_graph=True)`` it is a tensor (optimizers read this)."""
+    return grad.data if isinstance(grad, Tensor) else grad
+
+
 def _as_array(data: Any, dtype: Any) -> np.ndarray:
     """NumPy array for ``tensor()``: float64 unless the data is already floating or dtype is given."""
     if isinstance(data, Tensor):

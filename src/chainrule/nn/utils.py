@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..engine.tensor import Tensor
+from ..engine.tensor import Tensor, gradient_values
 from ..errors import check_flag, check_number, describe_value
 
 
@@ -52,7 +52,7 @@ def clip_grad_norm_(
     with_grad = [parameter for parameter in parameters if parameter.grad is not None]
     if not with_grad:
         return np.float64(0.0)
-    norms = np.array([_norm(parameter.grad, norm_type) for parameter in with_grad], dtype=np.float64)
+    norms = np.array([_norm(gradient_values(parameter.grad), norm_type) for parameter in with_grad], dtype=np.float64)
     total = np.float64(_norm(norms, norm_type))
     if error_if_nonfinite and not np.isfinite(total):
         raise ValueError(
@@ -64,7 +64,10 @@ def clip_grad_norm_(
         with np.errstate(invalid="ignore"):  # an infinite gradient times 0: NaN, as in PyTorch (the norm says so)
             for parameter in with_grad:
                 grad = parameter.grad
-                parameter.grad = (grad * coefficient).astype(grad.dtype, copy=False)
+                if isinstance(grad, Tensor):  # left by backward(create_graph=True): scale its values, keep its graph
+                    grad.data = (grad.data * coefficient).astype(grad.data.dtype, copy=False)
+                else:
+                    parameter.grad = (grad * coefficient).astype(grad.dtype, copy=False)
     return total
 
 

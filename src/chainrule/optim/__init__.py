@@ -32,7 +32,7 @@ import numpy as np
 
 from ..engine import versions
 from ..errors import DTypeError, check_flag, check_number, describe_value
-from ..engine.tensor import FLOAT_DTYPES, Tensor
+from ..engine.tensor import FLOAT_DTYPES, Tensor, gradient_values
 
 
 class Optimizer:
@@ -228,11 +228,6 @@ def _parameter_list(owner: str, params: Any) -> list[Tensor]:
             )
         first_position[id(param)] = position
     return params
-
-
-def gradient_values(grad: np.ndarray | Tensor) -> np.ndarray:
-    """A parameter's ``.grad`` as an array: after ``backward(create_graph=True)`` it is a tensor."""
-    return grad.data if isinstance(grad, Tensor) else grad
 
 
 def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
