@@ -34,6 +34,8 @@ from ..engine import versions
 from ..errors import DTypeError, check_flag, check_number, describe_value
 from ..engine.tensor import FLOAT_DTYPES, Tensor, gradient_values
 
+_ndarray = np.ndarray
+
 
 class Optimizer:
     """Base class: holds the parameters, one state dictionary per parameter, and hyperparameters.
@@ -186,8 +188,9 @@ class SGD(Optimizer):
         self.steps += 1
         lr = settings["lr"]
         for param in self.params:
-            if param.grad is not None:
-                _descend(param.data, lr, gradient_values(param.grad))
+            grad = param.grad
+            if grad is not None:  # gradient_values, inline: a call per parameter was 2% of the scalar network's step
+                _descend(param.data, lr, grad if type(grad) is _ndarray else grad.data)
         self._stamp()
         return None
 
