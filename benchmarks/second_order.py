@@ -77,6 +77,9 @@ def torch_ways(x: np.ndarray, labels: np.ndarray) -> dict[str, Callable[[np.ndar
     import torch
     import torch.nn.functional as functional
 
+    # One intra-op thread: with its default two on this 2-core machine, each call took ~300 ms
+    # (its threads spin against each other); the products here are far too small to share.
+    torch.set_num_threads(1)
     inputs, targets = torch.tensor(x), torch.tensor(labels)
 
     def loss(theta):
