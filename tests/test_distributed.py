@@ -409,3 +409,14 @@ def test_the_full_batch_benchmark_checks_that_both_ways_agree(client) -> None:
         assert abs(loss - serial_loss) <= 1e-10
     close()
     assert loss < 20
+
+
+def test_a_loss_fn_that_averages_is_refused_not_summed_wrongly(client, tmp_path) -> None:
+    """cross_entropy's default reduction is a mean: summing partitions' means would be a wrong full-batch loss."""
+    model, features, labels = _iris_problem()
+    partitions = _iris_sources(tmp_path, features, labels)["generated"]
+    with pytest.raises(
+        ValueError, match=r"FullBatch: loss_fn must return the summed loss .* not their mean: on partition 0"
+    ):
+        with FullBatch(model, lambda m, x, t: cr.cross_entropy(m(x), t), partitions, client) as batch:
+            batch.backward()

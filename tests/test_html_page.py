@@ -403,3 +403,13 @@ def test_a_failing_gradcheck_page_shows_the_wrong_op_in_the_browser(open_page, t
     assert backward / finite == pytest.approx(1 / (1 - h), rel=1e-4)  # σ written where σ(1 − σ) belongs
     assert upstream == pytest.approx(2 * (h - 0.5), rel=1e-5)
     assert requests == [path.resolve().as_uri()] and errors == []
+
+
+def test_a_path_that_is_not_a_file_name_is_one_line(capsys) -> None:
+    w = cr.tensor(2.0, requires_grad=True, name="w")
+    with pytest.raises(TypeError, match=r"^save_html: path must be a file name \(a str or a Path\), got 42$"):
+        cr.explain((w * w).named("L")).save_html(42)
+    assert main(["explain", "seed-004", "--html", ""]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "chainrule explain: cannot save to an empty path; give a file name"
+    )

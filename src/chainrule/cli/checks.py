@@ -146,7 +146,7 @@ def run_explain(args: argparse.Namespace) -> int:
 
     if args.graph:
         check_graph_path(args.graph)
-    if args.html:
+    if args.html is not None:
         check_writable(args.html)
     with users_code():  # a custom op's backward, called by explain, is the user's code too
         loss = call_for_scalar(load_function(args.target))
@@ -179,7 +179,7 @@ def check_graph_path(path: str) -> None:
 def run_gradcheck(args: argparse.Namespace) -> int:
     from ..training.files import check_writable
 
-    if args.html:
+    if args.html is not None:
         check_writable(args.html)
     with users_code():
         function = load_function(args.target)

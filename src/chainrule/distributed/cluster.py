@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,20 +51,16 @@ def connect(
     if workers is not None:
         workers = check_integer("connect", "workers", workers)
     if scheduler is not None:
+        remote = _client_of(Client, scheduler)
         try:
-            remote = Client(scheduler, timeout=CONNECT_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
-        try:
-            if workers is not None:
-                try:
-                    remote.wait_for_workers(workers, timeout=WAIT_FOR_WORKERS)
-                except TimeoutError:
-                    have = len(remote.scheduler_info()["workers"])
-                    raise OSError(
-                        f"the Dask cluster at {scheduler} has {have} worker{'s' if have != 1 else ''}; waited {WAIT_FOR_WORKERS} s for {workers}"
-                    ) from None
+            try:  # at least one worker, or the number asked for: never a silent wait on an empty cluster
+                remote.wait_for_workers(workers or 1, timeout=WAIT_FOR_WORKERS)
+            except TimeoutError:
+                have = len(remote.scheduler_info()["workers"])
+                raise OSError(
+                    f"the Dask cluster at {scheduler} has {have} worker{'s' if have != 1 else ''}; waited "
+                    f"{WAIT_FOR_WORKERS} s for {workers or 1}"
+                ) from None
             yield remote
         finally:
             remote.close()
@@ -81,3 +78,34 @@ def connect(
             yield embedded
     finally:
         cluster.close()
+
+
+def _client_of(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or a one-line OSError within CONNECT_TIMEOUT (+5 s).
+
+    Dask's own timeout does not cover a server that accepts the connection and never answers as
+    a scheduler (an HTTP server, such as the dashboard's port 8787), nor one that answers in
+    another protocol (which Dask reads as a message of exabytes): the attempt runs in a thread
+    with a deadline, and any failure becomes one line.
+    """
+    outcome: dict[str, Any] = {}
+
+    def attempt() -> None:
+        try:
+            outcome["client"] = client_class(scheduler, timeout=CONNECT_TIMEOUT)
+        except Exception as error:  # noqa: BLE001 - every failure to connect is reported in one line below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=attempt, daemon=True, name="chainrule-connect")
+    thread.start()
+    thread.join(CONNECT_TIMEOUT + 5)
+    if thread.is_alive():
+        raise OSError(
+            f"cannot reach the Dask scheduler at {scheduler}: nothing answered as a scheduler within "
+            f"{CONNECT_TIMEOUT + 5} s (is it another server, such as the dashboard's port 8787 instead of 8786?)"
+        )
+    if "error" in outcome:
+        error = outcome["error"]
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise OSError(f"cannot reach the Dask scheduler at {scheduler}: {reason}") from None
+    return outcome["client"]

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..engine.grad_mode import no_grad
 from ..engine.tensor import Tensor
 from ..errors import ChainruleError, DivergenceError, check_integer, describe_value
 from ..optim import Optimizer
@@ -50,8 +51,35 @@ def _parameters(model: Any) -> list[Tensor]:
     raise TypeError(f"FullBatch: model must be a Module or a list of tensors, got {describe_value(model)}")
 
 
+def _check_summed(job: _Job, model: Any, inputs: np.ndarray, targets: Any, loss: float, where: str) -> None:
+    """Refuse a loss_fn that averages: the loss of a partition must be the sum of its halves' losses.
+
+    A mean (``cross_entropy``'s default reduction) would make the partitions' sum a wrong
+    full-batch loss and gradient, silently; checked once, at the first step, on each group's first
+    partition.
+    """
+    half = len(inputs) // 2
+    if half == 0:
+        return
+    with no_grad():
+        parts = [
+            job.loss_fn(model, inputs[rows], None if targets is None else targets[rows]).item()
+            for rows in (slice(None, half), slice(half, None))
+        ]
+    if not np.isclose(loss, parts[0] + parts[1], rtol=1e-6, atol=1e-12):
+        raise ValueError(
+            f"FullBatch: loss_fn must return the summed loss of a partition's samples (reduction='sum'), not their "
+            f"mean: on {where} it gives {loss:.6g} for its {len(inputs)} rows but {parts[0]:.6g} + {parts[1]:.6g} "
+            "for its two halves; FullBatch(reduction='mean') divides the total by the number of samples itself"
+        )
+
+
 def _group_sums(
-    job: _Job, values: list[np.ndarray], partitions: list[tuple[np.ndarray, Any]], names: list[str]
+    job: _Job,
+    values: list[np.ndarray],
+    partitions: list[tuple[np.ndarray, Any]],
+    names: list[str],
+    check_summed: bool = False,
 ) -> tuple[Any, ...]:
     """Runs on a worker: the summed loss, rows and gradients of its group of partitions, added in order.
 
@@ -73,6 +101,8 @@ def _group_sums(
             raise TypeError(
                 f"FullBatch: loss_fn must return the partition's summed loss as a 0-d tensor, got {describe_value(loss)}"
             )
+        if check_summed and total is None:
+            _check_summed(job, model, inputs, targets, float(loss.item()), where)
         loss.backward()
         sums = (float(loss.item()), len(inputs), [parameter.grad for parameter in parameters])
         total = sums if total is None else _add(total, sums)
@@ -179,6 +209,7 @@ class FullBatch:
                 values,
                 [self._data[index] for index in group],
                 [f"partition {index} ({self.partitions.names[index]})" for index in group],
+                self.samples is None,  # the first step checks that loss_fn sums (_check_summed)
                 pure=False,
                 workers=self._place[group[0]],
                 allow_other_workers=True,

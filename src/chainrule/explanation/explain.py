@@ -352,6 +352,8 @@ class Explanation:
         """
         from ..training.files import atomic_write
 
+        if not isinstance(path, (str, Path)) or not str(path):
+            raise TypeError(f"save_html: path must be a file name (a str or a Path), got {path!r:.40}")
         path = Path(path)
         page = self.html_page(check).encode("utf-8")
         with atomic_write(path) as handle:

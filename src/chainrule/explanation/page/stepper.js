@@ -162,7 +162,7 @@
           ": its contribution is summed over axis " + part.axes.join(", ") + " of that shape"));
       }
       if (part.uses > 1) {
-        section.appendChild(element("p", "accumulation", part.name + " is used by " + part.uses + " ops: contribution " +
+        section.appendChild(element("p", "accumulation", part.name + " is used " + part.uses + " times: contribution " +
           part.received + " of " + part.uses + (part.received === part.uses ? ", the last" : "") + "; the sum so far:"));
         section.appendChild(labelled("∂" + data.loss + "/∂" + part.name + (part.received === part.uses ? " =" : " so far ="),
           part.total, "total"));
@@ -172,7 +172,9 @@
     (entry.check || []).forEach(function (failure) {
       var box = element("section", "check-failed");
       box.appendChild(element("h3", null, "✗ " + failure.op + ": backward disagrees with finite differences"));
-      box.appendChild(element("p", null, "for its input " + failure.input + " at element " + failure.element));
+      box.appendChild(element("p", null, "for its input " + failure.input + " at element " + failure.element +
+        ", checked on its own with a random upstream gradient (check_graph), so these numbers are not the" +
+        " contribution shown above"));
       Object.keys(failure.values).forEach(function (label) {
         box.appendChild(labelled(label, {text: failure.values[label]}, "check-value"));
       });
