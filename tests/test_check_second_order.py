@@ -126,3 +126,17 @@ def test_jvpcheck_passes_on_built_in_ops_and_names_a_wrong_jvp(rng: np.random.Ge
     assert not report and str(report).startswith("jvpcheck: FAILED")
     assert "first op whose jvp disagrees with its backward is cubewithwrongjvp (op 2 of the graph)" in report.culprit
     assert gradgradcheck(lambda x: cr.exp(CubeWithWrongJvp.apply(x * 0.5)).sum(), rng.uniform(0.5, 1.5, size=3))
+
+
+def test_gradcheck_checks_a_gradient_penalty_that_differentiates_inside_f(torch) -> None:
+    def penalty(w):
+        (gradient,) = cr.autograd.grad(cr.softplus(w * w).sum(), w, create_graph=True)
+        return (gradient * gradient).sum()
+
+    w0 = np.array([0.3, -0.7])
+    report = cr.check.gradcheck(penalty, w0)
+    assert report, str(report)
+    tw = torch.tensor(w0, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.nn.functional.softplus(tw * tw).sum(), tw, create_graph=True)
+    (expected,) = torch.autograd.grad((tg * tg).sum(), tw)
+    np.testing.assert_allclose(report.inputs[0].values["autodiff"], expected.numpy()[report.inputs[0].worst_index])

@@ -100,8 +100,21 @@ def _differences_of(
 
     With ``tolerances`` (rtol, atol), the corners where f jumps are found too (``find_jumps``).
     """
+    try:
+        with no_grad():
+            _scalar(op, f(*(Tensor(a) for a in arrays)))
+        recording = False
+    except GraphError:  # f differentiates inside (a gradient penalty): its inputs must require grad
+        recording = True
+
+    def evaluate() -> float:
+        if recording:
+            with enable_grad():
+                return _scalar(op, f(*(Tensor(a, requires_grad=True) for a in arrays)))
+        return _scalar(op, f(*(Tensor(a) for a in arrays)))
+
     with no_grad():
-        differences = Differences(lambda: _scalar(op, f(*(Tensor(a) for a in arrays))), arrays, eps)
+        differences = Differences(evaluate, arrays, eps)
         if tolerances is not None:
             differences.find_jumps(*tolerances)
     return differences
