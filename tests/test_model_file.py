@@ -340,3 +340,21 @@ def test_a_model_file_missing_its_running_statistics_is_refused(tmp_path) -> Non
     np.savez(tmp_path / "damaged.npz", **arrays)
     with pytest.raises(cr.ModelFileError, match="load: damaged.npz lacks the buffers of layers.1.running_var"):
         cr.load(tmp_path / "damaged.npz")
+
+
+def test_a_model_loads_in_the_mode_it_was_saved_in(tmp_path, rng) -> None:
+    """A CNN with batch norm and dropout saved in eval mode predicts the same after loading (it was loaded training)."""
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.5), nn.Linear(64, 3)
+    )
+    x = cr.tensor(rng.normal(size=(5, 1, 4, 4)))
+    for _ in range(3):
+        model(x)  # running statistics move away from their start
+    model.eval()
+    cr.save(model, tmp_path / "cnn.npz")
+    loaded = cr.load(tmp_path / "cnn.npz")
+    assert loaded.training is False and all(not layer.training for layer in loaded.layers)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    model.train()
+    cr.save(model, tmp_path / "training.npz")
+    assert cr.load(tmp_path / "training.npz").training is True

@@ -48,6 +48,7 @@ def save(model: Module, path: str | Path, metadata: dict[str, Any] | None = None
         "architecture": describe(model),
         "metadata": metadata or {},
         "buffers": True,  # every buffer is stored (batch norm's running statistics); older files kept none
+        "training": bool(model.training),  # the mode load() gives back (dropout and batch norm depend on it)
     }
     try:
         header_bytes = json.dumps(header).encode("utf-8")
@@ -61,7 +62,9 @@ def save(model: Module, path: str | Path, metadata: dict[str, Any] | None = None
 
 
 def load(path: str | Path) -> Module:
-    """Rebuild the model saved at ``path``; its ``metadata`` dictionary is attached as ``model.metadata``.
+    """Rebuild the model saved at ``path``, in the mode it was saved in (``eval()`` or ``train()``).
+
+    Its ``metadata`` dictionary is attached as ``model.metadata``.
 
     Models that ``chainrule train --save`` wrote before the standardisation became the model's
     first layer kept it in their metadata (``"standardizer"``); such a model is loaded with an
@@ -111,6 +114,9 @@ def load(path: str | Path) -> Module:
     metadata = header.get("metadata", {})
     if isinstance(metadata, dict) and metadata.get("task") == "iris" and "standardizer" in metadata:
         model, metadata = _standardizing_first(name, model, metadata)
+    # the mode it was saved in, as PyTorch's whole-model files keep it; files without it (before dropout and
+    # batch norm existed, when the mode changed nothing) load for predictions, in eval mode
+    model.train(header.get("training") is True)
     model.metadata = metadata  # type: ignore[attr-defined]
     return model
 
