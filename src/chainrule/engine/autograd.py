@@ -33,7 +33,15 @@ import numpy as np
 
 from . import observers, versions
 from .grad_mode import enable_grad
-from .graph import _accumulate_leaf, _freed, as_gradient_array, fit_gradient, unbroadcast, wrong_count
+from .graph import (
+    _accumulate_leaf,
+    _freed,
+    as_gradient_array,
+    fit_gradient,
+    topological_order,
+    unbroadcast,
+    wrong_count,
+)
 from .function import _real_array
 from .tensor import Tensor
 from ..errors import DTypeError, GraphError, ShapeError, check_flag, describe_value, format_shape, tensor_label
@@ -310,8 +318,6 @@ def _store_leaf(leaf: Tensor, gradient: Any, create_graph: bool) -> None:
 
 def _nodes_leading_to(roots: list[Tensor], target_ids: set[int]) -> set[Any]:
     """The nodes below ``roots`` from which some target can be reached by going towards the inputs."""
-    from .graph import topological_order
-
     order: list[Any] = []
     seen: set[Any] = set()
     for root in roots:
