@@ -62,3 +62,8 @@ def test_gradient_descent_lowers_the_loss() -> None:
     assert all(later < earlier for earlier, later in zip(history, history[1:]))
     assert history[-1] < history[0] / 10
     assert not np.allclose(A, abc.SEED_A)
+
+
+def test_a_diverging_run_stops_in_one_line_instead_of_saying_the_loss_fell_to_nan() -> None:
+    with pytest.raises(cr.DivergenceError, match=r"^train: the loss became inf at step \d+; lower the learning rate"):
+        abc.train(samples=1000, steps=30, lr=0.5)

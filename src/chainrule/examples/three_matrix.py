@@ -122,7 +122,12 @@ def train(
     params = [cr.tensor(m, requires_grad=True) for m in (SEED_A, SEED_B, SEED_C)]
     history = []
     for step in range(steps + 1):
-        loss = loss_rows(X, *params)
+        with np.errstate(over="ignore", invalid="ignore"):  # a divergence is reported below, in one line
+            loss = loss_rows(X, *params)
+        if not np.isfinite(loss.item()):
+            raise cr.DivergenceError(
+                f"train: the loss became {loss.item()} at step {step}; lower the learning rate (--lr 0.01 converges)"
+            )
         history.append(loss.item())
         if report is not None:
             report(step, history[-1])
