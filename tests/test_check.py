@@ -429,3 +429,11 @@ def test_check_graph_names_itself_when_the_graph_was_freed() -> None:
         cr.GraphError, match=r"^check_graph: the graph was freed by backward\(\); call check_graph before"
     ):
         check_graph(loss)
+
+
+def test_gradcheck_says_when_f_is_random_instead_of_blaming_kinks() -> None:
+    report = gradcheck(lambda x: (cr.dropout(x, 0.5) ** 2).sum(), np.linspace(0.5, 2.0, 6))
+    assert not report
+    assert report.culprit.startswith("f gave two values at the same inputs (")
+    assert "dropout without a fixed rng?" in report.culprit
+    assert gradcheck(lambda x: (cr.dropout(x, 0.5, rng=0) ** 2).sum(), np.linspace(0.5, 2.0, 6))

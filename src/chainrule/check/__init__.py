@@ -40,6 +40,7 @@ from .finite_differences import Differences, compare, undefined_cause
 from ..engine.grad_mode import enable_grad, no_grad
 from ..engine.graph import tensors_in_order
 from ..engine.tensor import FLOAT_DTYPES, Tensor
+from ..explanation.number_format import format_number
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -100,9 +101,10 @@ def _differences_of(
 
     With ``tolerances`` (rtol, atol), the corners where f jumps are found too (``find_jumps``).
     """
+    first: float | None = None
     try:
         with no_grad():
-            _scalar(op, f(*(Tensor(a) for a in arrays)))
+            first = _scalar(op, f(*(Tensor(a) for a in arrays)))
         recording = False
     except GraphError:  # f differentiates inside (a gradient penalty): its inputs must require grad
         recording = True
@@ -117,7 +119,21 @@ def _differences_of(
         differences = Differences(evaluate, arrays, eps)
         if tolerances is not None:
             differences.find_jumps(*tolerances)
+    # f at the same inputs twice: a random op drawing anew at each call makes every difference noise
+    differences.first = first
+    differences.repeatable = (
+        first is None or first == differences.center or first != first and differences.center != differences.center
+    )
     return differences
+
+
+def _not_repeatable(differences: Differences) -> str:
+    return (
+        f"f gave two values at the same inputs ({format_number(differences.first)}, then "
+        f"{format_number(differences.center)}): a random op "
+        "draws anew at each call (dropout without a fixed rng?), so finite differences measure noise; fix its "
+        "randomness, for instance cr.dropout(x, p, rng=0), to check the gradient"
+    )
 
 
 def _note_float32(checks: Sequence[InputCheck], inputs: Sequence[Any]) -> None:
@@ -210,7 +226,11 @@ def gradcheck(
     _disconnected_notes(checks, connected)
     _note_float32(checks, inputs)
     report = CheckReport("gradcheck", checks, _tolerance(eps, rtol, atol))
-    if not report.passed and any(connected):
+    if not differences.repeatable:  # every corner then looks like a jump, and a jump passes: fail instead
+        for check in checks:
+            check.passed = False
+        report.culprit = _not_repeatable(differences)
+    elif not report.passed and any(connected):
         if all(check.only_undefined for check in report.failures()):
             report.culprit = undefined_cause(f, arrays, names, differences)
         else:

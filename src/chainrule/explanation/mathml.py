@@ -49,11 +49,11 @@ def name_mathml(name: str) -> str:
     """A tensor's name: ``w1`` → w with subscript 1, ``yhat`` → y with a hat, a number as a number."""
     if re.fullmatch(rf"-?{_NUMBER}|nan|inf", name):
         return _number(name)
-    match = re.fullmatch(r"([A-Za-z]+?)(hat)?_?(\d+)?", name)
+    match = re.fullmatch(r"([A-Za-z]+?)(hat)?(?:_?(\d+))?", name)  # an underscore only before a subscript
     if not match:
         return f"<mi>{escape(name)}</mi>"
     base, hat, index = match.groups()
-    element = f"<mi>{_GREEK.get(base.lower(), base)}</mi>"
+    element = f"<mi>{_GREEK.get(base, escape(base))}</mi>"  # "beta" is β; "BETA" stays as written
     if hat:
         element = f'<mover accent="true">{element}<mo>^</mo></mover>'
     if index:

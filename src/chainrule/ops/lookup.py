@@ -20,7 +20,8 @@ class Embedding(Function):
     def forward(self, indices, weight, padding_idx):
         if indices.dtype.kind not in "iu":
             raise DTypeError(
-                f"embedding: indices must be integers, got {indices.dtype} (shape {format_shape(indices.shape)})"
+                f"embedding: indices must be integers, got {indices.dtype} (shape {format_shape(indices.shape)}); "
+                "cr.tensor makes floats unless given dtype=np.int64: pass the integer array itself"
             )
         if weight.ndim != 2:
             raise ShapeError(
