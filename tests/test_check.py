@@ -437,3 +437,11 @@ def test_gradcheck_says_when_f_is_random_instead_of_blaming_kinks() -> None:
     assert report.culprit.startswith("f gave two values at the same inputs (")
     assert "dropout without a fixed rng?" in report.culprit
     assert gradcheck(lambda x: (cr.dropout(x, 0.5, rng=0) ** 2).sum(), np.linspace(0.5, 2.0, 6))
+
+
+def test_check_gradient_fails_on_a_random_f_too() -> None:
+    def f(x):
+        return (cr.dropout(x, 0.5) ** 2).sum()
+
+    report = check_gradient(f, lambda x: 2 * x, np.linspace(0.5, 2.0, 6))
+    assert not report and "dropout without a fixed rng?" in report.culprit

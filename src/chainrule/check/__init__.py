@@ -286,7 +286,12 @@ def check_gradient(
             )
         checks.append(check)
     _note_float32(checks, inputs)
-    return CheckReport("check_gradient", checks, _tolerance(eps, rtol, atol))
+    report = CheckReport("check_gradient", checks, _tolerance(eps, rtol, atol))
+    if not differences.repeatable:  # as in gradcheck: a random f makes every comparison meaningless
+        for check in checks:
+            check.passed = False
+        report.culprit = _not_repeatable(differences)
+    return report
 
 
 def _hand_gradients(hand: Any, arrays: Sequence[np.ndarray], names: Sequence[str]) -> list[np.ndarray]:
