@@ -27,6 +27,7 @@ from ..explanation.number_format import format_number
 from . import ATOL, RTOL, _differences_of, _float64_copies, _input_names, _settings, _tolerance
 from .finite_differences import compare
 from .report import CheckReport
+from .second_order import _fresh_node
 
 
 def jvpcheck(
@@ -70,16 +71,14 @@ def _first_wrong_jvp(f: Callable[..., Any], arrays: Sequence[np.ndarray], rng: n
         positions = [i for i, t in enumerate(node.inputs) if t.data.dtype in FLOAT_DTYPES and node.needs_input_grad[i]]
         options = getattr(node, "options", {})
         leaves = [Tensor(np.array(v, copy=True), requires_grad=i in positions) for i, v in enumerate(values)]
-        with enable_grad(), np.errstate(all="ignore"):
-            result = type(node).apply(*leaves, **options)
-        fresh = result.grad_fn
+        fresh = _fresh_node(node, leaves, options)
         if fresh is None:
             continue
         tangents = [rng.normal(size=v.shape) if i in positions else np.zeros(v.shape) for i, v in enumerate(values)]
-        vector = rng.normal(size=result.shape)
         with no_grad(), np.errstate(all="ignore"):
             pushed = fresh.jvp(tuple(Tensor(t.astype(v.dtype, copy=False)) for t, v in zip(tangents, values)), *leaves)
-            pulled = fresh.backward(vector.astype(result.data.dtype))
+            vector = rng.normal(size=np.shape(getattr(pushed, "data", pushed)))
+            pulled = fresh.backward(vector.astype(np.asarray(getattr(pushed, "data", pushed)).dtype))
         pulled = pulled if isinstance(pulled, tuple) else (pulled,)
         forward = float(np.sum(np.asarray(getattr(pushed, "data", pushed), dtype=np.float64) * vector))
         backward = sum(
