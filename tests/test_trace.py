@@ -109,7 +109,7 @@ def test_recording_does_not_disturb_eager_code() -> None:
     loss = (w * w).sum()
     loss.backward()
     np.testing.assert_array_equal(w.grad, [1.0 + 2.0, 1.0 + 4.0])
-    assert not cr.engine.anomaly.is_enabled()
+    assert not cr.engine.observers.active()
 
 
 def test_a_tensor_argument_whose_data_changes_shape_gets_a_new_trace() -> None:

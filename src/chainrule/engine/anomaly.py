@@ -22,14 +22,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import observers, versions
+from . import versions
 from .observers import Observer, observe
 from ..errors import ChainruleError
-
-
-def is_enabled() -> bool:
-    """True when some observer watches this thread's ops (inside detect_anomaly, or while a trace records)."""
-    return bool(observers.active())
 
 
 _PACKAGE_DIRECTORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # chainrule/, above engine/
