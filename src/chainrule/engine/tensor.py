@@ -274,7 +274,8 @@ class Tensor:
         if create_graph:
             from . import autograd
 
-            root_grad = grad if isinstance(grad, Tensor) else Tensor._from_op(grad_out, None)
+            keep = isinstance(grad, Tensor) and grad.data.dtype == self.data.dtype  # its graph too, when it has one
+            root_grad = grad if keep else Tensor._from_op(grad_out, None)
             retain = True if retain_graph is None else retain_graph
             autograd.walk([self], [root_grad], create_graph=True, retain_graph=retain, targets=None)
             return
