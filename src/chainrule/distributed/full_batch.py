@@ -218,11 +218,14 @@ class FullBatch:
         ]
         try:
             loss, rows, grads = tree_sum(self.client, sums, [self._place[group[0]] for group in self._groups]).result()
-        except PartitionError:  # name the first bad partition in order, whichever failed first
+        except (PartitionError, ValueError):  # name the first bad partition in order, whichever failed first
             from distributed import wait
 
             wait(sums)
-            raise next(future.exception() for future in sums if future.status == "error") from None
+            failed = [future.exception() for future in sums if future.status == "error"]
+            if not failed:
+                raise
+            raise failed[0] from None
         self.samples = rows
         scale = 1 / rows if self.reduction == "mean" else 1.0
         for parameter, grad in zip(self.parameters, grads):

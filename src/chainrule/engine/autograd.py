@@ -33,15 +33,8 @@ import numpy as np
 
 from . import observers, versions
 from .grad_mode import enable_grad
-from .graph import (
-    _accumulate_leaf,
-    _freed,
-    as_gradient_array,
-    fit_gradient,
-    topological_order,
-    unbroadcast,
-    wrong_count,
-)
+from .accumulation import accumulate_leaf, add_gradient, as_gradient_array, fit_gradient, unbroadcast
+from .graph import _freed, topological_order, wrong_count
 from .function import _real_array
 from .tensor import Tensor
 from ..errors import DTypeError, GraphError, ShapeError, check_flag, describe_value, format_shape, tensor_label
@@ -280,7 +273,7 @@ def _local_gradients(node: Any, gradient: Any, create_graph: bool) -> tuple[Any,
 def _fitted(gradient: Any, tensor: Tensor, op: str, create_graph: bool) -> Any:
     """A gradient as the walk keeps it: an array (or a tensor with ``create_graph``) of ``tensor``'s shape."""
     if not create_graph:
-        return fit_gradient(gradient, tensor, op)
+        return fit_gradient(gradient, tensor.data.shape, tensor.data.dtype, op)
     shape = tensor.data.shape
     if not isinstance(gradient, Tensor):  # a constant (a user's vjp may return arrays where nothing varies)
         gradient = Tensor._from_op(as_gradient_array(gradient, tensor.data.dtype, op), None)
@@ -300,13 +293,13 @@ def _add(previous: Any, gradient: Any) -> Any:
     if isinstance(previous, Tensor) or isinstance(gradient, Tensor):
         with enable_grad():
             return previous + gradient
-    return previous + gradient
+    return add_gradient(previous, gradient, owned=False)  # entries are handed out as found gradients: never in place
 
 
 def _store_leaf(leaf: Tensor, gradient: Any, create_graph: bool) -> None:
     """Add a gradient to ``leaf.grad``: an array, or with ``create_graph`` a tensor that keeps its graph."""
     if not create_graph:
-        _accumulate_leaf(leaf, gradient, copy=True)
+        accumulate_leaf(leaf, gradient)
         return
     previous = leaf.grad
     if previous is None:

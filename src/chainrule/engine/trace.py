@@ -58,7 +58,8 @@ import numpy as np
 
 from . import anomaly, autograd, grad_mode, observers
 from ..errors import GraphError, format_shape
-from .graph import _accumulate_leaf, unbroadcast, wrong_count
+from .accumulation import add_gradient, fit_gradient, store_leaf_gradient
+from .graph import wrong_count
 from .recording import (
     Recording,
     ShapeChanged,
@@ -81,11 +82,11 @@ class _Tape:
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor, recording: Recording) -> None:
         self.namespace: dict[str, Any] = {
-            "ACCUMULATE": _accumulate_leaf,
-            "UNBROADCAST": unbroadcast,
+            "FIT": fit_gradient,
+            "ADD": add_gradient,
+            "STORE": store_leaf_gradient,
             "SHAPE_CHANGED": ShapeChanged,
             "np": np,
-            "ndarray": np.ndarray,
             "GraphError": GraphError,
             "wrong_count": wrong_count,
         }
@@ -155,19 +156,25 @@ class _Tape:
     def _backward(self, records: list[Any], loss: Tensor, recording: Recording) -> list[str]:
         """Backward through the ops that lead to the loss, latest first, as ``Tensor.backward`` goes.
 
-        A built-in op's backward is known to return one gradient per input, an array for each
-        input that needs one (``Function.exact_gradients``, checked for every op by the tests), so
-        its code unpacks the result directly and adds without testing for None. A user's op gets
-        the checks ``graph.backward`` makes.
+        The code calls the rules ``graph.backward`` calls (``accumulation``): ``FIT`` an op's
+        gradient to its input's shape, ``ADD`` a contribution to a gradient, ``STORE`` one into a
+        leaf's ``.grad``. What the generator decides is only what it knows from the recording:
+        which variable gets a gradient first (a plain assignment), which is surely a sum made by
+        ``ADD`` (``owned``: it may be added into in place), and which checks cannot fail. A
+        built-in op's backward is known to return one gradient per input, an array of the input's
+        shape or the output's for each input that needs one (``Function.exact_gradients``, checked
+        for every op by the tests), so its code unpacks the result directly, adds without testing
+        for None, and fits only where the two shapes differ. A user's op gets every check
+        ``graph.backward`` makes.
         """
         # the seed gradient: for a 0-d loss an immutable NumPy scalar 1, safe to share between calls
         self.namespace["ONE"] = loss.dtype.type(1)
         seed = "ONE" if loss.ndim == 0 else f"np.ones({loss.shape}, dtype=np.{loss.dtype})"
         loss_gradient = f"g{recording.loss[1]}"
         body = [f"    {loss_gradient} = {seed}"]
-        # what each gradient variable holds at this point of the code: "set" (an array), "summed" (an
-        # array this code made by adding, which no one else holds), or "maybe" (None unless a user's
-        # op, which may return None, gave it one); absent: nothing yet
+        # what each gradient variable holds at this point of the code: "set" (an array), "summed" (a
+        # sum ADD made, which no one else holds), or "maybe" (None unless a user's op, which may
+        # return None, gave it one); absent: nothing yet
         state = {loss_gradient: "set"}
         for index in range(len(records) - 1, -1, -1):
             node, inputs, _, out = records[index]
@@ -181,6 +188,7 @@ class _Tape:
             if state[grad] == "maybe":
                 body.append(f"    if {grad} is not None:")
                 indent = "        "
+            always = exact and indent == "    "  # the code below runs at every replay, with an array
             wanted = [position for position, needed in enumerate(node.needs_input_grad) if needed]
             if exact and len(inputs) == 1:
                 body.append(f"{indent}x0 = B{index}({grad})  # {node.name}")
@@ -199,41 +207,21 @@ class _Tape:
             for position in wanted:
                 tensor = inputs[position]
                 x = f"x{position}"
-                lines = []
+                shape = tuple(tensor.shape)
+                fit = f"{x} = FIT({x}, {shape}, np.dtype({tensor.dtype.str!r}), {node.name!r})"
                 if not exact:
                     body += [f"{indent}{x} = r[{position}]", f"{indent}if {x} is not None:"]
-                    # a number or a list from a user's op becomes an array, as graph.backward makes it
-                    lines += [
-                        f"if not hasattr({x}, 'shape'):",
-                        f"    {x} = np.asarray({x}, dtype=np.dtype({tensor.dtype.str!r}))",
-                    ]
-                shape = tuple(tensor.shape)
-                # an exact op's gradient has its input's shape or its output's: no check when they agree
-                if not exact or shape != tuple(out.shape):
-                    lines += [
-                        f"if {x}.shape != {shape}:",
-                        f"    {x} = UNBROADCAST(np.asarray({x}), {shape}, {node.name!r})",
-                    ]
+                    lines = [fit]
+                elif shape != tuple(out.shape):  # else the gradient of an exact op fits already
+                    lines = [f"if {x}.shape != {shape}:", f"    {fit}"]
+                else:
+                    lines = []
                 key = keys[position]
                 if type(key) is not tuple or key[0] == "a":  # a leaf: an argument or a tensor made outside f
                     leaf = f"A[{key[1]}]" if type(key) is tuple else self._external(key)
-                    # as in graph.backward: copy what someone else may hold too
-                    shared = " or ".join(
-                        [f"{x} is {grad}", f"{x}.base is not None", *(f"{x} is {h}" for h in leaves_here)]
-                    )
-                    lines += [
-                        # an empty .grad, inline: keep a fresh array of the leaf's dtype, else store a copy
-                        # (exactly what ACCUMULATE does; it handles the adding when .grad is not empty)
-                        f"if {leaf}.grad is None:",
-                        f"    if type({x}) is ndarray and {x}.dtype is {leaf}.data.dtype and {x}.flags.writeable "
-                        f"and not ({shared}):",
-                        f"        {leaf}.grad = {x}",
-                        "    else:",
-                        f"        {leaf}.grad = np.array({x}, dtype={leaf}.data.dtype)",
-                        "else:",
-                        f"    ACCUMULATE({leaf}, {x}, {shared})",
-                    ]
-                    if not exact:  # a later input's check reads this one, which may not have been set
+                    earlier = "".join(f"{name}, " for name in leaves_here)
+                    lines.append(f"STORE({leaf}, {x}, {grad}, ({earlier}))")
+                    if not exact:  # a later input's store reads this one, which may not have been set
                         handed = f"h{index}_{position}"
                         lines.append(f"{handed} = {x}")
                         body.insert(1, f"    {handed} = None")
@@ -243,27 +231,18 @@ class _Tape:
                 else:
                     target = f"g{key[1]}"
                     before = state.get(target)
-                    if before == "summed" and exact:  # as in graph.backward: into a sum this code made, in place
-                        lines += [
-                            f"if {target}.ndim and {target}.dtype == {x}.dtype:",
-                            f"    {target} += {x}",
-                            "else:",
-                            f"    {target} = {target} + {x}",
-                        ]
-                    elif before in ("set", "summed"):
-                        lines.append(f"{target} = {target} + {x}")
-                        # unconditionally added here, or a sum either way: an array only this code holds
-                        if before == "summed" or (exact and indent == "    "):
+                    if before in ("set", "summed"):
+                        lines.append(f"{target} = ADD({target}, {x}, {before == 'summed'})")
+                        if before == "summed" or always:  # a sum either way, or surely one now
                             state[target] = "summed"
-                    elif before is None and exact and indent == "    ":
+                    elif before is None and always:
                         lines.append(f"{target} = {x}")
                         state[target] = "set"
                     else:
-                        lines.append(f"{target} = {x} if {target} is None else {target} + {x}")
+                        lines.append(f"{target} = {x} if {target} is None else ADD({target}, {x}, False)")
                         if before is None:
                             body.insert(1, f"    {target} = None")
-                        # after an unconditional addition the variable surely holds an array
-                        state[target] = "set" if exact and indent == "    " else "maybe"
+                        state[target] = "set" if always else "maybe"
                 inner = indent + ("    " if not exact else "")
                 body += [inner + line for line in lines]
             body.append(f"{indent}del {grad}")  # used up, as graph.backward pops it: its array may go

@@ -39,7 +39,8 @@ import numpy as np
 from ..engine import versions
 from ..errors import GraphError, format_shape
 from ..engine.function import Function
-from ..engine.graph import fit_gradient, tensors_in_order
+from ..engine.accumulation import add_gradient, fit_gradient
+from ..engine.graph import tensors_in_order
 from .markup import (
     latex_factor,
     latex_formula,
@@ -180,9 +181,10 @@ class Explanation:
                 if not needed or grad is None:
                     continue
                 summed = broadcast_axes(np.shape(grad), parent.shape)
-                grad = fit_gradient(grad, parent, node.name)
-                totals[id(parent)] = grad if id(parent) not in totals else totals[id(parent)] + grad
-                local_value = None if local is None else fit_gradient(local, parent, node.name)
+                grad = fit_gradient(grad, parent.shape, parent.dtype, node.name)
+                total = totals.get(id(parent))  # the rows show each contribution: sums are new arrays
+                totals[id(parent)] = grad if total is None else add_gradient(total, grad, owned=False)
+                local_value = None if local is None else fit_gradient(local, parent.shape, parent.dtype, node.name)
                 row.contributions.append(
                     Contribution(self.names[id(parent)], local_value, grad, consumers[id(parent)] > 1, summed)
                 )
