@@ -68,12 +68,23 @@ class Function:
     #: the output's shape. ``chainrule.trace`` then leaves out the checks. Every built-in op says
     #: so (the tests check each one); a user's op is checked like any other.
     exact_gradients: bool = False
+    #: Forward and backward on Python floats, for ``trace``'s replays of graphs of single float64
+    #: numbers (engine/scalar_replay.py): an expression in ``{0}``, ``{1}``… (the inputs) and one
+    #: per input in ``{grad}`` (the result's gradient), ``{out}`` and the inputs, written as the
+    #: NumPy ``forward``/``backward`` compute (same operations in the same order: same bits).
+    #: None: such a graph replays with NumPy. ``scalar_rule`` may pick them by the op's options.
+    scalar_forward: str | None = None
+    scalar_backward: tuple[str, ...] = ()
     needs_input_grad: tuple[bool, ...]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = cls.__name__.lower()
+
+    def scalar_rule(self, options: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
+        """``(scalar_forward, scalar_backward)`` for these options, or None when they have no float form."""
+        return None if self.scalar_forward is None else (self.scalar_forward, self.scalar_backward)
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define forward(self, *arrays)")

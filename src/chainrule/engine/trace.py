@@ -17,6 +17,11 @@ ordering, no dictionaries. ``traced.source()`` shows the code it runs.
     >>> loss, w.grad
     (tensor(2.92223095), array([3.73475599, 3.73475599]))
 
+When every value of the step is one float64 number (the scalar network of the seeds), the
+replay runs on Python floats and ``math`` instead of 0-d NumPy arrays, about twice as fast, with
+the same results bit for bit (``scalar_replay``); where Python refuses (``1/0``, ``log(0)``) that
+call replays with NumPy, which gives inf or nan as eager mode does.
+
 A replay recomputes every tensor that ``f`` computes from its arguments with tensor ops, those
 without a gradient included: ``detach()``, comparisons (``x > 0``), ``cr.where``'s condition,
 tensors used as indices (labels, masks). Tensors that ``f`` reads but does not receive as
@@ -56,7 +61,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import anomaly, autograd, grad_mode, observers
+from . import anomaly, autograd, grad_mode, observers, scalar_replay
 from ..errors import GraphError, format_shape
 from .accumulation import add_gradient, fit_gradient, store_leaf_gradient
 from .graph import wrong_count
@@ -130,6 +135,14 @@ class _Tape:
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
         self.run: Callable[[list[Tensor]], Any] = self.namespace["run"]
+        #: the same step on Python floats when every value is one float64 number (scalar_replay), else None
+        self.run_floats: Callable[[list[Tensor]], Any] | None = None
+        rules = scalar_replay.float_rules(records, loss)
+        if rules is not None:
+            floats = scalar_replay.float_replay(arguments, records, recording, rules, self._external, self.namespace)
+            exec(compile(floats, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
+            self.source += "\n" + floats
+            self.run_floats = self.namespace["run_floats"]
         for node, *_ in records:
             node.inputs = None  # the recording's tensors are not needed any more
 
@@ -290,6 +303,11 @@ class Traced:
                 tape = self.tapes[signature] = self._record(arguments, tape)
             self._last = (args, arguments, tape, [t.data for t in arguments]) if tape.confirmed else None
         try:
+            if tape.run_floats is not None:
+                try:
+                    return Tensor._from_op(tape.run_floats(arguments), None)
+                except (ArithmeticError, ValueError, TypeError):
+                    pass  # Python refuses 1/0, log(0), exp(1000)…: NumPy's replay gives inf or nan, as eager mode does
             return Tensor._from_op(tape.run(arguments), None)
         except (ValueError, TypeError):
             changed = tape.changed_outside()

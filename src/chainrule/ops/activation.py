@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import normalize_axes
 from ..engine.function import Function, named, plain_number
 from ..engine.tensor import Tensor
+from .elementwise import one_number
 
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:
@@ -71,6 +72,7 @@ class Sigmoid(Function):
     """d/dx σ(x) = σ(x)(1 − σ(x))"""
 
     template = "σ({0})"
+    scalar_forward, scalar_backward = "1 / (1 + exp(-{0}))", ("(1 - {out}) * {out} * {grad}",)
 
     def forward(self, x):
         self.out = stable_sigmoid(x)
@@ -99,9 +101,10 @@ class Tanh(Function):
     """d/dx tanh(x) = 1 − tanh²(x)"""
 
     template = "tanh({0})"
+    scalar_forward, scalar_backward = "tanh({0})", ("{grad} * (1 - {out} * {out})",)
 
     def forward(self, x):
-        self.out = np.tanh(x)
+        self.out = one_number(math.tanh, np.tanh, x)
         return self.out
 
     def backward(self, grad_out):

@@ -35,6 +35,7 @@ from ..errors import DTypeError, check_flag, check_number, describe_value
 from ..engine.tensor import FLOAT_DTYPES, Tensor, gradient_values
 
 _ndarray = np.ndarray
+_FLOAT64 = np.dtype(np.float64)
 
 
 class Optimizer:
@@ -236,7 +237,10 @@ def _parameter_list(owner: str, params: Any) -> list[Tensor]:
 def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
     """value ← value − lr·grad, in place."""
     if value.ndim == 0:  # one number: the same arithmetic, but NumPy's in-place operators are 8× slower on 0-d
-        value[()] = value[()] - lr * grad[()]
+        if value.dtype is _FLOAT64 and grad.dtype is _FLOAT64 and type(lr) is float:  # Python floats: 3× quicker
+            value[()] = value.item() - lr * grad.item()
+        else:
+            value[()] = value[()] - lr * grad[()]
     else:
         value -= lr * grad
 
