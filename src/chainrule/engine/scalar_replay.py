@@ -68,13 +68,13 @@ def float_replay(
     external: Callable[[Tensor], str],
     namespace: dict[str, Any],
 ) -> str:
-    """The source of ``run_floats(A)``: the step on Python floats, the loss returned as a NumPy float64.
+    """The source of ``run_floats(A)``: the step on Python floats, the loss returned as a 0-d array.
 
     ``external(tensor)`` names a tensor made outside ``f`` in ``namespace`` (as the NumPy replay does).
     """
     namespace.update(NAMESPACE)
     namespace["ACCUMULATE"] = accumulate_leaf
-    namespace["FLOAT64"] = np.float64
+    namespace["ARRAY"] = np.array
     lines = ["def run_floats(A):"]
     lines += [f"    a{i} = A[{i}].data.item()" for i in range(len(arguments))]
     read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
@@ -120,5 +120,5 @@ def float_replay(
                 leaf = f"A[{key[1]}]" if type(key) is tuple else external(key)
                 leaf_contributions.append((leaf, variable))
     lines += [f"    ACCUMULATE({leaf}, {variable})" for leaf, variable in leaf_contributions]
-    lines.append(f"    return FLOAT64(v{loss_index})")
+    lines.append(f"    return ARRAY(v{loss_index})")
     return "\n".join(lines) + "\n"
