@@ -216,7 +216,7 @@ def describe_machine(info: dict[str, str]) -> str:
     return "chainrule benchmarks on " + ", ".join(f"{key} {value}" for key, value in info.items())
 
 
-def print_report(report: dict[str, object]) -> None:
+def print_report(report: dict[str, object], columns: list[str] | None = None) -> None:
     runs = report["runs"]
     count = len(runs)
     print()
@@ -228,7 +228,7 @@ def print_report(report: dict[str, object]) -> None:
         + (f"; the median over {count} full runs, the worst in parentheses" if count > 1 else "")
         + ":\n"
     )
-    print(table(runs))
+    print(table(runs, columns))
     print()
     print(targets_report(runs))
     extras = report["extras"]
@@ -264,16 +264,24 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=1, help="full runs, one after the other (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's results and samples to FILE")
     parser.add_argument("--from", dest="saved", metavar="FILE", help="print the report of runs kept by --json")
+    parser.add_argument(
+        "--columns",
+        help="comma-separated columns of the table: implementations and 'targets' (default: all that ran, then targets)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         job = {"gradient-cost": gradient_cost, "memory": memory, "cnn-memory": cnn_memory}.get(args.worker)
         print(json.dumps(job(args.quick) if job else worker(args.worker, args.quick)))
         return 0
+    columns = args.columns.split(",") if args.columns else None
+    unknown = [column for column in columns or [] if column not in (*IMPLEMENTATIONS, "targets")]
+    if unknown:
+        parser.error(f"--columns: unknown column {unknown[0]!r}; the columns are {', '.join(IMPLEMENTATIONS)}, targets")
     if args.saved:
         report = json.loads(Path(args.saved).read_text(encoding="utf-8"))
         print(describe_machine(report["machine"]))
-        print_report(report)
+        print_report(report, columns)
         return 0
 
     names = args.only.split(",") if args.only else list(WORKLOADS)
@@ -285,7 +293,7 @@ def main() -> int:
     report = run_all(names, args.runs, args.quick)
     if args.json:
         Path(args.json).write_text(json.dumps(report), encoding="utf-8")
-    print_report(report)
+    print_report(report, columns)
     return 0
 
 
