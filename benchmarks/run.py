@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -209,6 +210,7 @@ def run_all(names: list[str], runs: int, quick: bool) -> dict[str, object]:
     if set(names) == set(WORKLOADS):
         for job in ("gradient-cost", "memory", "cnn-memory"):
             report["extras"][job] = run_in_fresh_process(["--worker", job, *flag])
+    report["load at end"] = " ".join(f"{load:.2f}" for load in os.getloadavg()) if hasattr(os, "getloadavg") else ""
     return report
 
 
@@ -229,6 +231,8 @@ def print_report(report: dict[str, object], columns: list[str] | None = None) ->
         + ":\n"
     )
     print(table(runs, columns))
+    if report.get("load at end"):
+        print(f"\n(load average at the end: {report['load at end']}; at the start: see the first line)")
     print()
     print(targets_report(runs))
     extras = report["extras"]
