@@ -165,7 +165,7 @@ def test_ratios_are_paired_round_by_round() -> None:
     assert report.paired_ratios(skewed)["chainrule"] == pytest.approx(3.0)
 
 
-def test_a_kept_run_prints_again_from_its_file(tmp_path, capsys) -> None:
+def test_a_kept_run_prints_again_from_its_file(tmp_path, capsys, monkeypatch) -> None:
     import json
     import sys
 
@@ -179,12 +179,8 @@ def test_a_kept_run_prints_again_from_its_file(tmp_path, capsys) -> None:
     }
     path = tmp_path / "run.json"
     path.write_text(json.dumps(kept), encoding="utf-8")
-    argv = sys.argv
-    sys.argv = ["run.py", "--from", str(path)]
-    try:
-        assert run.main() == 0
-    finally:
-        sys.argv = argv
+    monkeypatch.setattr(sys, "argv", ["run.py", "--from", str(path)])
+    assert run.main() == 0
     printed = capsys.readouterr().out
     assert printed.startswith("chainrule benchmarks on cpu Test CPU, cores 2\n")
     assert report.table(kept["runs"]) in printed
@@ -219,3 +215,46 @@ def test_each_implementation_follows_each_other_one_equally_often(count) -> None
     neighbours = Counter(pair for order in orders for pair in zip(order, order[1:]))
     assert len(neighbours) == count * (count - 1)  # every ordered pair of different items
     assert len(set(neighbours.values())) == 1  # equally often
+
+
+def test_several_runs_go_through_every_workload_in_turn_and_the_extra_jobs_once(monkeypatch, capsys) -> None:
+    from benchmarks import run
+    from benchmarks.workloads import WORKLOADS
+
+    calls = []
+
+    def fake_process(arguments):
+        calls.append(arguments[1])
+        if arguments[1] in WORKLOADS:
+            return {**_result(arguments[1], {"chainrule": 1.0}), "agreement": {"chainrule": 0.0}}
+        return {"job": arguments[1]}
+
+    monkeypatch.setattr(run, "run_in_fresh_process", fake_process)
+    report = run.run_all(["iris", "scalar"], runs=3, quick=True)
+    assert calls == ["iris", "scalar"] * 3  # no extra jobs for a subset of the workloads
+    assert [[r["name"] for r in results] for results in report["runs"]] == [["iris", "scalar"]] * 3
+    assert report["extras"] == {} and report["quick"] is True and "cpu" in report["machine"]
+    assert "run 3/3, scalar: implementations agree to 0.0e+00" in capsys.readouterr().out
+    calls.clear()
+    report = run.run_all(list(WORKLOADS), runs=2, quick=False)
+    assert calls == list(WORKLOADS) * 2 + ["gradient-cost", "memory", "cnn-memory"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--runs", "0"], "--runs: expected a whole number of runs, at least 1, got 0"),
+        (["--only", "irsi"], "--only: unknown workload 'irsi'; the workloads are three-matrix,"),
+        (["--columns", "numpy,pytorch"], "--columns: unknown column 'pytorch'; the columns are numpy,"),
+    ],
+)
+def test_bad_options_are_refused_with_one_line(arguments, message, monkeypatch, capsys) -> None:
+    import sys
+
+    from benchmarks import run
+
+    monkeypatch.setattr(sys, "argv", ["run.py", *arguments])
+    with pytest.raises(SystemExit) as exit_info:
+        run.main()
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
