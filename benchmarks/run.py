@@ -195,8 +195,12 @@ def run_in_fresh_process(arguments: list[str]) -> object:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def run_all(names: list[str], runs: int, quick: bool) -> dict[str, object]:
-    """``runs`` full runs of the workloads, one after the other, then the cost and memory jobs once."""
+def run_all(names: list[str], runs: int, quick: bool, keep: Path | None = None) -> dict[str, object]:
+    """``runs`` full runs of the workloads, one after the other, then the cost and memory jobs once.
+
+    ``keep``: a file the report is written to (JSON) after each run, so that a long series that
+    stops half-way keeps the runs it finished.
+    """
     flag = ["--quick"] if quick else []
     report: dict[str, object] = {"machine": machine(), "quick": quick, "runs": [], "extras": {}}
     print(describe_machine(report["machine"]), flush=True)
@@ -207,10 +211,14 @@ def run_all(names: list[str], runs: int, quick: bool) -> dict[str, object]:
             agreement = max(results[-1]["agreement"].values())
             print(f"  run {number}/{runs}, {name}: implementations agree to {agreement:.1e}", flush=True)
         report["runs"].append(results)
+        if keep is not None:
+            keep.write_text(json.dumps(report), encoding="utf-8")
     if set(names) == set(WORKLOADS):
         for job in ("gradient-cost", "memory", "cnn-memory"):
             report["extras"][job] = run_in_fresh_process(["--worker", job, *flag])
     report["load at end"] = " ".join(f"{load:.2f}" for load in os.getloadavg()) if hasattr(os, "getloadavg") else ""
+    if keep is not None:
+        keep.write_text(json.dumps(report), encoding="utf-8")
     return report
 
 
@@ -266,7 +274,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
     parser.add_argument("--only", help="comma-separated workloads (default: all)")
     parser.add_argument("--runs", type=int, default=1, help="full runs, one after the other (default 1)")
-    parser.add_argument("--json", metavar="FILE", help="also write every run's results and samples to FILE")
+    parser.add_argument("--json", metavar="FILE", help="also write every run's results and samples to FILE, run by run")
     parser.add_argument("--from", dest="saved", metavar="FILE", help="print the report of runs kept by --json")
     parser.add_argument(
         "--columns",
@@ -294,9 +302,7 @@ def main() -> int:
         parser.error(f"--only: unknown workload {unknown[0]!r}; the workloads are {', '.join(WORKLOADS)}")
     if args.runs < 1:
         parser.error(f"--runs: expected a whole number of runs, at least 1, got {args.runs}")
-    report = run_all(names, args.runs, args.quick)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report), encoding="utf-8")
+    report = run_all(names, args.runs, args.quick, Path(args.json) if args.json else None)
     print_report(report, columns)
     return 0
 

@@ -217,7 +217,9 @@ def test_each_implementation_follows_each_other_one_equally_often(count) -> None
     assert len(set(neighbours.values())) == 1  # equally often
 
 
-def test_several_runs_go_through_every_workload_in_turn_and_the_extra_jobs_once(monkeypatch, capsys) -> None:
+def test_several_runs_go_through_every_workload_in_turn_and_the_extra_jobs_once(monkeypatch, capsys, tmp_path) -> None:
+    import json
+
     from benchmarks import run
     from benchmarks.workloads import WORKLOADS
 
@@ -230,8 +232,10 @@ def test_several_runs_go_through_every_workload_in_turn_and_the_extra_jobs_once(
         return {"job": arguments[1]}
 
     monkeypatch.setattr(run, "run_in_fresh_process", fake_process)
-    report = run.run_all(["iris", "scalar"], runs=3, quick=True)
+    kept = tmp_path / "runs.json"
+    report = run.run_all(["iris", "scalar"], runs=3, quick=True, keep=kept)
     assert calls == ["iris", "scalar"] * 3  # no extra jobs for a subset of the workloads
+    assert json.loads(kept.read_text(encoding="utf-8")) == report
     assert [[r["name"] for r in results] for results in report["runs"]] == [["iris", "scalar"]] * 3
     assert report["extras"] == {} and report["quick"] is True and "cpu" in report["machine"]
     assert "run 3/3, scalar: implementations agree to 0.0e+00" in capsys.readouterr().out
