@@ -109,6 +109,29 @@ def chainrule_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: fl
     return step
 
 
+def hand_update_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float, traced: bool = False) -> Step:
+    """The step as the README's tutorial writes it, without an optimizer: ``loss_fn()``, backward
+    (which a traced loss does itself), ``w -= lr * w.grad`` inside ``cr.no_grad()``, then ``.grad``
+    reset to None, so that the next backward makes fresh gradient arrays."""
+    import chainrule as cr
+
+    weights = list(params.values())
+
+    def step():
+        loss = loss_fn()
+        if not traced:
+            loss.backward()
+        grads = {name: p.grad for name, p in params.items()}
+        with cr.no_grad():
+            for p in weights:
+                p -= lr * p.grad
+        for p in weights:
+            p.grad = None
+        return loss.item(), grads
+
+    return step
+
+
 def torch_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float) -> Step:
     """The same step in PyTorch: backward, update without recording, then clear the gradients."""
     import torch
@@ -129,23 +152,25 @@ def torch_stepper(loss_fn: Callable[[], Any], params: dict[str, Any], lr: float)
 
 def chainrule_ways(
     build: Callable[[Problem], tuple[Callable[..., Any], dict[str, Any], tuple]],
+    stepper: Callable[..., Step] = chainrule_stepper,
 ) -> tuple[Callable, Callable]:
     """The eager and the traced chainrule step of one model.
 
     ``build(problem)`` returns ``(loss_fn, params, args)``: the loss as a function of ``args``
-    (the data), and the parameters it reads.
+    (the data), and the parameters it reads. ``stepper`` makes the step around the loss:
+    ``chainrule_stepper`` (``optim.SGD``) or ``hand_update_stepper`` (the user's own update).
     """
 
     def eager(problem: Problem) -> Step:
         loss_fn, params, args = build(problem)
-        return chainrule_stepper(lambda: loss_fn(*args), params, problem.lr)
+        return stepper(lambda: loss_fn(*args), params, problem.lr)
 
     def traced(problem: Problem) -> Step:
         import chainrule as cr
 
         loss_fn, params, args = build(problem)
         replay = cr.trace(loss_fn)
-        return chainrule_stepper(lambda: replay(*args), params, problem.lr, traced=True)
+        return stepper(lambda: replay(*args), params, problem.lr, traced=True)
 
     return eager, traced
 

@@ -1,11 +1,19 @@
-"""The Iris MLP and the wide float32 MLP, each written five ways."""
+"""The Iris MLP and the wide float32 MLP, each written several ways."""
 
 from __future__ import annotations
 
 
 import numpy as np
 
-from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, hand_softmax_cross_entropy, torch_stepper
+from benchmarks.common import (
+    Problem,
+    Step,
+    _jax_stepper,
+    chainrule_ways,
+    hand_softmax_cross_entropy,
+    hand_update_stepper,
+    torch_stepper,
+)
 
 
 # --------------------------------------------------------------------------- Iris MLP
@@ -22,6 +30,7 @@ def iris_model(problem: Problem) -> tuple:
 
 
 iris_chainrule, iris_traced = chainrule_ways(iris_model)
+iris_user, iris_traced_user = chainrule_ways(iris_model, hand_update_stepper)
 
 
 def iris_numpy(problem: Problem) -> Step:
@@ -100,6 +109,7 @@ def wide_model(problem: Problem) -> tuple:
 
 
 wide_chainrule, wide_traced = chainrule_ways(wide_model)
+wide_user, wide_traced_user = chainrule_ways(wide_model, hand_update_stepper)
 
 
 def wide_numpy(problem: Problem) -> Step:

@@ -1,9 +1,12 @@
-"""Run the benchmarks: ``python benchmarks/run.py`` (``--quick`` for a short run).
+"""Run the benchmarks: ``python benchmarks/run.py`` (``--quick`` for a short run, ``--runs 3`` for three full runs).
 
 Each workload runs in a fresh process, its implementations interleaved round by round so that
-they share the machine's state; all are first checked to give the same loss and gradients.
-The table gives the median time of one training step (forward, backward, update) and its ratio
-to the hand-written NumPy version: the median over rounds of the two times' ratio in each round.
+they share the machine's state; all are first checked to give the same losses and gradients over
+two steps. The table gives the median time of one training step (forward, backward, update) and
+its ratio to the hand-written NumPy version: the median over rounds of the two times' ratio in
+each round. With ``--runs N`` the whole run is repeated N times; the table shows each ratio's
+median over the runs and its worst, and a target counts as met only if the worst run meets it.
+``--json FILE`` keeps every run's samples, ``--from FILE`` prints the report of a kept run again.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -21,31 +22,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from benchmarks.report import (  # noqa: E402
+    IMPLEMENTATIONS,
+    format_time,
+    machine,
+    medians,
+    paired_ratios,
+    table,
+    targets_report,
+)
 from benchmarks.workloads import WORKLOADS, available, check_agreement  # noqa: E402
-
-IMPLEMENTATIONS = ("numpy", "chainrule", "chainrule-traced", "torch", "jax")
-LABELS = {
-    "numpy": "hand NumPy",
-    "chainrule": "chainrule",
-    "chainrule-traced": "chainrule traced",
-    "torch": "PyTorch eager",
-    "jax": "JAX jit",
-}
-# (implementation, at most this many times hand NumPy's time), from the issue that set them: one
-# limit per workload, judged for the eager and the traced step alone (Iris has a stricter one traced).
-# The scalar network's limit is judged on the traced step only: eagerly, one Python node per op
-# puts a floor near 3× under it (benchmarks/README.md, "Which targets are met"), and the
-# comparison the issue draws for it is with whole-step compilers (torch.compile 2.14×, JAX jit).
-TARGETS = {
-    "three-matrix": [("chainrule", 1.5), ("chainrule-traced", 1.5)],
-    "iris": [("chainrule", 1.5), ("chainrule-traced", 1.15)],
-    "wide-mlp": [("chainrule", 1.05), ("chainrule-traced", 1.05)],
-    "scalar": [("chainrule-traced", 2.0)],
-    "digits-cnn": [("chainrule", 1.3), ("chainrule-traced", 1.3)],
-    "wide-cnn": [("chainrule", 1.3), ("chainrule-traced", 1.3)],
-}
-NOT_JUDGED = {"scalar": "eager not judged: floor ≈ 3×"}
-
 
 #: Seconds of untimed steps before each timed batch. PyTorch's, JAX's and OpenBLAS's worker
 #: threads keep spinning for a while after a call returns and slow whatever runs next.
@@ -72,7 +58,11 @@ def balanced_orders(count: int) -> list[list[int]]:
 
 
 def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str, list[float]]:
-    """Seconds per step of each implementation in each of ``rounds`` interleaved rounds."""
+    """Seconds per step of each implementation in each of at least ``rounds`` interleaved rounds.
+
+    The rounds go through whole cycles of ``balanced_orders`` (``rounds`` rounded up), so that
+    each implementation follows each other one equally often.
+    """
     per_call = {}
     for name, step in steps.items():  # warm up (JAX compiles here) and size the batches
         for _ in range(3):
@@ -83,7 +73,7 @@ def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str
     repeats = {name: max(1, int(budget / per_call[name])) for name in steps}
     samples: dict[str, list[float]] = {name: [] for name in steps}
     names, orders = list(steps), balanced_orders(len(steps))
-    for round_number in range(rounds):
+    for round_number in range(-(-rounds // len(orders)) * len(orders)):
         for name in (names[index] for index in orders[round_number % len(orders)]):
             step, count = steps[name], repeats[name]
             warm_until = time.perf_counter() + WARM_UP
@@ -95,22 +85,6 @@ def time_steps(steps: dict[str, object], rounds: int, budget: float) -> dict[str
                 step()
             samples[name].append((time.perf_counter() - started) / count)
     return samples
-
-
-def medians(samples: dict[str, list[float]]) -> dict[str, float]:
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
-def paired_ratios(samples: dict[str, list[float]], base: str = "numpy") -> dict[str, float]:
-    """The median over rounds of each implementation's time divided by ``base``'s time in the same round.
-
-    A slow spell of the machine that catches one round moves both times of that round, so the
-    ratio of the two moves less than the ratio of the two medians would.
-    """
-    return {
-        name: statistics.median(time / base_time for time, base_time in zip(values, samples[base]))
-        for name, values in samples.items()
-    }
 
 
 def worker(name: str, quick: bool) -> dict[str, object]:
@@ -126,6 +100,7 @@ def worker(name: str, quick: bool) -> dict[str, object]:
         "title": workload.title,
         "times": medians(samples),
         "ratios": paired_ratios(samples),
+        "samples": samples,
         "agreement": agreement,
     }
 
@@ -213,29 +188,6 @@ def cnn_memory(quick: bool) -> dict[str, float]:
     return {"batch": len(problem.targets), **peak_memory(problem, implementations)}
 
 
-def machine() -> dict[str, str]:
-    import numpy as np
-
-    info = {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "cores": str(os.cpu_count()),
-        "processor": platform.processor() or platform.machine(),
-    }
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
-        info["blas"] = f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # noqa: BLE001 - older NumPy: no dictionary form
-        info["blas"] = "unknown"
-    for library in ("torch", "jax"):
-        try:
-            info[library] = __import__(library).__version__
-        except ImportError:
-            info[library] = "not installed"
-    return info
-
-
 def run_in_fresh_process(arguments: list[str]) -> object:
     result = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -243,81 +195,115 @@ def run_in_fresh_process(arguments: list[str]) -> object:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def format_time(seconds: float) -> str:
-    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
+def run_all(names: list[str], runs: int, quick: bool, keep: Path | None = None) -> dict[str, object]:
+    """``runs`` full runs of the workloads, one after the other, then the cost and memory jobs once.
+
+    ``keep``: a file the report is written to (JSON) after each run, so that a long series that
+    stops half-way keeps the runs it finished.
+    """
+    flag = ["--quick"] if quick else []
+    report: dict[str, object] = {"machine": machine(), "quick": quick, "runs": [], "extras": {}}
+    print(describe_machine(report["machine"]), flush=True)
+    for number in range(1, runs + 1):
+        results = []
+        for name in names:
+            results.append(run_in_fresh_process(["--worker", name, *flag]))
+            agreement = max(results[-1]["agreement"].values())
+            print(f"  run {number}/{runs}, {name}: implementations agree to {agreement:.1e}", flush=True)
+        report["runs"].append(results)
+        if keep is not None:
+            keep.write_text(json.dumps(report), encoding="utf-8")
+    if set(names) == set(WORKLOADS):
+        for job in ("gradient-cost", "memory", "cnn-memory"):
+            report["extras"][job] = run_in_fresh_process(["--worker", job, *flag])
+    report["load at end"] = " ".join(f"{load:.2f}" for load in os.getloadavg()) if hasattr(os, "getloadavg") else ""
+    if keep is not None:
+        keep.write_text(json.dumps(report), encoding="utf-8")
+    return report
 
 
-def table(results: list[dict[str, object]]) -> str:
-    present = [i for i in IMPLEMENTATIONS if any(i in r["times"] for r in results)]
-    header = ["workload", *(LABELS[i] for i in present), "targets"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    for result in results:
-        times, ratios = result["times"], result["ratios"]
-        cells = [result["title"]]
-        for name in present:
-            if name not in times:
-                cells.append("–")
-            elif name == "numpy":
-                cells.append(f"1.00 ({format_time(times[name])})")
-            else:
-                cells.append(f"{ratios[name]:.2f}×")
-        targets = [
-            f"{LABELS[name]} ≤ {limit}×: {'met' if ratios[name] <= limit else 'not met'}"
-            for name, limit in TARGETS.get(result["name"], [])
-            if name in times
-        ]
-        if result["name"] in NOT_JUDGED:
-            targets.append(NOT_JUDGED[result["name"]])
-        cells.append("; ".join(targets) or "–")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def describe_machine(info: dict[str, str]) -> str:
+    return "chainrule benchmarks on " + ", ".join(f"{key} {value}" for key, value in info.items())
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--only", help="comma-separated workloads (default: all)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        job = {"gradient-cost": gradient_cost, "memory": memory, "cnn-memory": cnn_memory}.get(args.worker)
-        print(json.dumps(job(args.quick) if job else worker(args.worker, args.quick)))
-        return 0
-
-    names = args.only.split(",") if args.only else list(WORKLOADS)
-    flag = ["--quick"] if args.quick else []
-    info = machine()
-    print("chainrule benchmarks: " + ", ".join(f"{key} {value}" for key, value in info.items()))
-    results = []
-    for name in names:
-        results.append(run_in_fresh_process(["--worker", name, *flag]))
-        print(f"  {name}: implementations agree to {max(results[-1]['agreement'].values()):.1e}", flush=True)
+def print_report(report: dict[str, object], columns: list[str] | None = None) -> None:
+    runs = report["runs"]
+    count = len(runs)
+    print()
+    if report.get("quick"):
+        print("(--quick: few short rounds, for trying the harness; the ratios are not for judging)")
     print(
-        "\nMedian time per training step (forward + backward + update) and the median over rounds of its ratio"
-        " to hand-written NumPy's time in the same round:\n"
+        "Median time per training step (forward + backward + update) and the median over rounds of its ratio"
+        " to hand-written NumPy's time in the same round"
+        + (f"; the median over {count} full runs, the worst in parentheses" if count > 1 else "")
+        + ":\n"
     )
-    print(table(results))
-    if not args.only:
-        cost = run_in_fresh_process(["--worker", "gradient-cost", *flag])
+    print(table(runs, columns))
+    if report.get("load at end"):
+        print(f"\n(load average at the end: {report['load at end']}; at the start: see the first line)")
+    print()
+    print(targets_report(runs))
+    extras = report["extras"]
+    if "gradient-cost" in extras:
+        cost = extras["gradient-cost"]
         ratio = cost["finite differences"] / cost["backprop"]
         print(
             f"\nThe cost of a gradient (Iris MLP, {cost['parameters']} parameters): backprop "
             f"{format_time(cost['backprop'])} per step; central finite differences with hand-NumPy forward "
             f"passes {format_time(cost['finite differences'])}, {ratio:.0f}× more."
         )
-        peak = run_in_fresh_process(["--worker", "memory", *flag])
+    if "memory" in extras:
+        peak = extras["memory"]
         print(
             f"Peak memory of one training step, {peak['layers']}-layer MLP (width 512, batch 256, float64): "
             f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
             f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.3×)."
         )
-        peak = run_in_fresh_process(["--worker", "cnn-memory", *flag])
+    if "cnn-memory" in extras:
+        peak = extras["cnn-memory"]
         print(
             f"Peak memory of one training step, CNN 1→32→64 channels on 28×28 (batch {peak['batch']}, float32): "
             f"hand NumPy {peak['numpy']:.1f} MiB, chainrule {peak['chainrule']:.1f} MiB "
             f"({peak['chainrule'] / peak['numpy']:.2f}×; target ≤ 1.5×), traced {peak['chainrule-traced']:.1f} MiB "
             f"({peak['chainrule-traced'] / peak['numpy']:.2f}×)."
         )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    parser.add_argument("--runs", type=int, default=1, help="full runs, one after the other (default 1)")
+    parser.add_argument("--json", metavar="FILE", help="also write every run's results and samples to FILE, run by run")
+    parser.add_argument("--from", dest="saved", metavar="FILE", help="print the report of runs kept by --json")
+    parser.add_argument(
+        "--columns",
+        help="comma-separated columns of the table: implementations and 'targets' (default: all that ran, then targets)",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        job = {"gradient-cost": gradient_cost, "memory": memory, "cnn-memory": cnn_memory}.get(args.worker)
+        print(json.dumps(job(args.quick) if job else worker(args.worker, args.quick)))
+        return 0
+    columns = args.columns.split(",") if args.columns else None
+    unknown = [column for column in columns or [] if column not in (*IMPLEMENTATIONS, "targets")]
+    if unknown:
+        parser.error(f"--columns: unknown column {unknown[0]!r}; the columns are {', '.join(IMPLEMENTATIONS)}, targets")
+    if args.saved:
+        report = json.loads(Path(args.saved).read_text(encoding="utf-8"))
+        print(describe_machine(report["machine"]))
+        print_report(report, columns)
+        return 0
+
+    names = args.only.split(",") if args.only else list(WORKLOADS)
+    unknown = [name for name in names if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"--only: unknown workload {unknown[0]!r}; the workloads are {', '.join(WORKLOADS)}")
+    if args.runs < 1:
+        parser.error(f"--runs: expected a whole number of runs, at least 1, got {args.runs}")
+    report = run_all(names, args.runs, args.quick, Path(args.json) if args.json else None)
+    print_report(report, columns)
     return 0
 
 

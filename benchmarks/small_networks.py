@@ -1,11 +1,12 @@
-"""The three-matrix network and the scalar network of the seeds, each written four or five ways."""
+"""The three-matrix network and the scalar network of the seeds, each written several ways."""
 
 from __future__ import annotations
 
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, torch_stepper
+from benchmarks.common import Problem, Step, _jax_stepper, chainrule_ways, hand_update_stepper, torch_stepper
 
 
 # --------------------------------------------------------------------------- three-matrix network
@@ -23,6 +24,23 @@ def three_matrix_model(problem: Problem) -> tuple:
 
 
 three_matrix_chainrule, three_matrix_traced = chainrule_ways(three_matrix_model)
+
+
+def three_matrix_user_model(problem: Problem) -> tuple:
+    """The same network with the loss as a user writes it: ``(w * w).sum()`` instead of ``cr.squared_norm(w)``."""
+    import chainrule as cr
+
+    params = {name: cr.tensor(value, requires_grad=True) for name, value in problem.fresh_params().items()}
+    A, B, C = params["A"], params["B"], params["C"]
+
+    def loss_fn(x):
+        w = (cr.sigmoid(x @ A) + x @ B) @ C
+        return (w * w).sum() / w.shape[0] if w.ndim == 2 else (w * w).sum()
+
+    return loss_fn, params, (cr.tensor(problem.inputs),)
+
+
+three_matrix_user, three_matrix_traced_user = chainrule_ways(three_matrix_user_model, hand_update_stepper)
 
 
 def three_matrix_numpy(problem: Problem) -> Step:
@@ -99,33 +117,36 @@ def scalar_model(problem: Problem) -> tuple:
 
 
 scalar_chainrule, scalar_traced = chainrule_ways(scalar_model)
+scalar_user, scalar_traced_user = chainrule_ways(scalar_model, hand_update_stepper)
+
+
+def scalar_hand_gradients(
+    weights: Sequence[Any], inputs: Sequence[Any], y: float, exp: Callable[[Any], Any]
+) -> tuple[Any, tuple[Any, ...]]:
+    """The loss and the six weights' gradients, derived by hand; ``exp`` is ``np.exp`` (on 0-d arrays and
+    NumPy scalars) or ``math.exp`` (on Python floats, ``pure_python.scalar_python``)."""
+    w1, w2, w3, w4, w5, w6 = weights
+    x1, x2, x3, x4 = inputs
+    h1 = 1 / (1 + exp(-(x1 * w1 + x2 * w2)))
+    h2 = 1 / (1 + exp(-(x3 * w3 + x4 * w4)))
+    yhat = 1 / (1 + exp(-(h1 * w5 + h2 * w6)))
+    loss = (yhat - y) ** 2
+    grad_s3 = 2 * (yhat - y) * yhat * (1 - yhat)
+    grad_s1 = grad_s3 * w5 * h1 * (1 - h1)
+    grad_s2 = grad_s3 * w6 * h2 * (1 - h2)
+    return loss, (grad_s1 * x1, grad_s1 * x2, grad_s2 * x3, grad_s2 * x4, grad_s3 * h1, grad_s3 * h2)
 
 
 def scalar_numpy(problem: Problem) -> Step:
     params = problem.fresh_params()  # 0-d float64 arrays, updated in place
-    w1, w2, w3, w4, w5, w6 = params.values()
-    x1, x2, x3, x4 = problem.inputs
+    names, weights, inputs = list(params), tuple(params.values()), tuple(problem.inputs)
     y, lr = float(problem.targets), problem.lr
 
     def step():
-        h1 = 1 / (1 + np.exp(-(x1 * w1 + x2 * w2)))
-        h2 = 1 / (1 + np.exp(-(x3 * w3 + x4 * w4)))
-        yhat = 1 / (1 + np.exp(-(h1 * w5 + h2 * w6)))
-        loss = (yhat - y) ** 2
-        grad_s3 = 2 * (yhat - y) * yhat * (1 - yhat)
-        grad_s1 = grad_s3 * w5 * h1 * (1 - h1)
-        grad_s2 = grad_s3 * w6 * h2 * (1 - h2)
-        grads = {
-            "w1": grad_s1 * x1,
-            "w2": grad_s1 * x2,
-            "w3": grad_s2 * x3,
-            "w4": grad_s2 * x4,
-            "w5": grad_s3 * h1,
-            "w6": grad_s3 * h2,
-        }
-        for name, value in params.items():
-            value -= lr * grads[name]
-        return float(loss), grads
+        loss, grads = scalar_hand_gradients(weights, inputs, y, np.exp)
+        for value, grad in zip(weights, grads):
+            value -= lr * grad
+        return float(loss), dict(zip(names, grads))
 
     return step
 

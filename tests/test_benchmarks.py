@@ -16,6 +16,10 @@ def test_implementations_agree_on_a_tiny_problem(name, torch) -> None:
     workload = WORKLOADS[name]
     implementations = [i for i in workload.implementations if available(i)]
     assert {"numpy", "chainrule", "chainrule-traced", "torch"} <= set(implementations)
+    if name not in ("digits-cnn", "wide-cnn"):  # the small networks: also the step a user writes by hand
+        assert {"chainrule-user", "chainrule-traced-user"} <= set(implementations)
+    if name == "scalar":
+        assert {"micrograd", "python"} <= set(implementations)
     differences = check_agreement(workload, workload.tiny(), implementations)
     assert max(differences.values()) <= workload.tolerance
 
@@ -24,14 +28,33 @@ def test_traced_and_eager_steps_are_identical_over_several_steps() -> None:
     for name in ("three-matrix", "iris", "scalar", "wide-mlp", "digits-cnn", "wide-cnn"):
         workload = WORKLOADS[name]
         problem = workload.tiny()
-        eager = workload.implementations["chainrule"](problem)
-        traced = workload.implementations["chainrule-traced"](problem)
-        for _ in range(4):
-            eager_loss, eager_grads = eager()
-            traced_loss, traced_grads = traced()
-            assert traced_loss == eager_loss
-            for key in eager_grads:
-                np.testing.assert_array_equal(traced_grads[key], eager_grads[key])
+        pairs = [("chainrule", "chainrule-traced")]
+        if "chainrule-user" in workload.implementations:
+            pairs.append(("chainrule-user", "chainrule-traced-user"))
+        for eager_way, traced_way in pairs:
+            eager = workload.implementations[eager_way](problem)
+            traced = workload.implementations[traced_way](problem)
+            for _ in range(4):
+                eager_loss, eager_grads = eager()
+                traced_loss, traced_grads = traced()
+                assert traced_loss == eager_loss
+                for key in eager_grads:
+                    np.testing.assert_array_equal(traced_grads[key], eager_grads[key])
+
+
+@pytest.mark.parametrize("name", ["three-matrix", "three-matrix-single", "iris", "wide-mlp", "scalar"])
+def test_the_hand_update_step_follows_the_optimizer_step_over_several_steps(name) -> None:
+    """``w -= lr * w.grad`` under no_grad with ``.grad = None`` takes the same path as ``optim.SGD``
+    (a gradient left to accumulate, or an update that missed a parameter, would part them by step 2)."""
+    workload = WORKLOADS[name]
+    problem = workload.tiny()
+    sgd, by_hand = workload.implementations["chainrule"](problem), workload.implementations["chainrule-user"](problem)
+    for _ in range(4):
+        sgd_loss, sgd_grads = sgd()
+        hand_loss, hand_grads = by_hand()
+        assert hand_loss == pytest.approx(sgd_loss, rel=1e-14)  # three-matrix: (w * w).sum() against squared_norm
+        for key in sgd_grads:
+            np.testing.assert_allclose(hand_grads[key], sgd_grads[key], rtol=1e-14, atol=0)
 
 
 def test_a_wrong_implementation_is_caught() -> None:
@@ -75,36 +98,110 @@ def test_the_digits_cnn_agrees_on_real_digits_whose_blank_areas_tie_in_the_pooli
     assert max(differences.values()) <= 1e-10
 
 
-def test_the_table_judges_each_target_from_the_times_given() -> None:
-    from benchmarks import run
+def _result(name: str, ratios: dict[str, float], samples: dict[str, list[float]] | None = None) -> dict:
+    """One workload's result in one run, as a worker returns it (only the ratios are judged)."""
+    times = {"numpy": 1e-5, **{implementation: 9e-5 for implementation in ratios}}
+    return {"name": name, "title": name, "times": times, "ratios": ratios, "samples": samples or {}}
 
-    def result(name, chainrule, traced):
-        times = {"numpy": 1e-5, "chainrule": 9e-5, "chainrule-traced": 9e-5}  # the ratios are judged, not these
-        return {
-            "name": name,
-            "title": name,
-            "times": times,
-            "ratios": {"chainrule": chainrule, "chainrule-traced": traced},
-        }
 
-    rows = run.table([result("three-matrix", 1.49, 1.6), result("iris", 1.2, 1.16), result("scalar", 3.7, 1.3)])
-    three_matrix, iris, scalar = rows.splitlines()[2:]
-    assert three_matrix.endswith("chainrule ≤ 1.5×: met; chainrule traced ≤ 1.5×: not met |")
-    assert "| 1.49× | 1.60× |" in three_matrix
-    assert iris.endswith("chainrule ≤ 1.5×: met; chainrule traced ≤ 1.15×: not met |")
-    assert scalar.endswith("chainrule traced ≤ 2.0×: met; eager not judged: floor ≈ 3× |")
-    assert "| 3.70× | 1.30× |" in scalar
+def test_the_table_judges_each_target_from_the_ratios_given() -> None:
+    from benchmarks import report
+
+    eager = {"chainrule": 1.29, "chainrule-user": 1.31, "chainrule-traced": 1.05, "chainrule-traced-user": 1.0}
+    rows = report.table([[_result("three-matrix", eager), _result("wide-cnn", {"chainrule": 1.2})]])
+    header, _, three_matrix, cnn = rows.splitlines()
+    assert header.startswith("| workload | hand NumPy | chainrule (SGD) | chainrule (hand update) | traced (SGD) |")
+    assert "| 1.00 (10.0 µs) | 1.29× | 1.31× | 1.05× | 1.00× |" in three_matrix
+    assert three_matrix.endswith("| 3 of 4 met |")
+    assert "| 1.20× | – | – | – |" in cnn  # no hand-update or traced columns for the CNN here
+    assert cnn.endswith("| 1 of 1 met (1 not judged) |")
+    readme = report.table([[_result("three-matrix", eager)]], columns=["numpy", "chainrule-traced", "chainrule"])
+    assert readme.splitlines()[0] == "| workload | hand NumPy | traced (SGD) | chainrule (SGD) |"
+    assert readme.splitlines()[2] == "| three-matrix | 1.00 (10.0 µs) | 1.05× | 1.29× |"
+
+
+def test_over_several_runs_the_table_shows_the_median_and_the_worst_and_judges_the_worst() -> None:
+    from benchmarks import report
+
+    runs = [
+        [_result("iris", {"chainrule": 1.2, "chainrule-traced": 1.04})],
+        [_result("iris", {"chainrule": 1.25, "chainrule-traced": 1.06})],  # traced misses 1.05 in one run
+        [_result("iris", {"chainrule": 1.1, "chainrule-traced": 1.03})],
+    ]
+    row = report.table(runs).splitlines()[2]
+    assert "| 1.20× (1.25×) | 1.04× (1.06×) |" in row
+    assert row.endswith("| 1 of 2 met (2 not judged) |")
+    text = report.targets_report(runs)
+    assert "chainrule (SGD) ≤ 1.3×: worst 1.25 (runs: 1.20, 1.25, 1.10): met" in text
+    assert "traced (SGD) ≤ 1.05×: worst 1.06 (runs: 1.04, 1.06, 1.03): NOT MET" in text
+    assert "traced (hand update) ≤ 1.05×: not judged (traced (hand update) did not run)" in text
+    assert text.endswith("Targets met: 1 of 2 judged (2 not judged).")
+
+
+def test_a_target_against_another_implementation_is_paired_round_by_round() -> None:
+    from benchmarks import report
+
+    # chainrule is 0.9× micrograd in every round, though the medians' ratio would say 1.0×
+    samples = {"numpy": [1.0, 1.0, 1.0], "chainrule": [1.8, 2.7, 4.5], "micrograd": [2.0, 3.0, 5.0]}
+    ratios = report.paired_ratios(samples)
+    result = _result("scalar", {k: ratios[k] for k in ("chainrule", "micrograd")}, samples)
+    target = report.Target("chainrule", 1.0, "micrograd")
+    assert report.target_ratio(result, target) == pytest.approx(0.9)
+    text = report.targets_report([[result]])
+    assert "chainrule (SGD) ≤ 1.0 × micrograd-style (pure Python): worst 0.90 (runs: 0.90): met" in text
+    assert "chainrule (SGD) ≤ 2.0×: worst 2.70 (runs: 2.70): NOT MET" in text
+    assert "traced (SGD) ≤ 0.5 × JAX jit: not judged (traced (SGD) did not run)" in text
+    assert "chainrule (hand update) ≤ 1.0 × micrograd-style (pure Python): not judged" in text
 
 
 def test_ratios_are_paired_round_by_round() -> None:
-    from benchmarks import run
+    from benchmarks import report
 
     # a slow spell doubles every time in round 2: the paired ratio does not move, the medians' ratio does
     samples = {"numpy": [1.0, 2.0, 1.0, 2.0, 2.0], "chainrule": [1.2, 2.4, 1.2, 2.4, 2.4]}
-    assert run.paired_ratios(samples) == {"numpy": 1.0, "chainrule": pytest.approx(1.2)}
-    assert run.medians(samples) == {"numpy": 2.0, "chainrule": 2.4}
+    assert report.paired_ratios(samples) == {"numpy": 1.0, "chainrule": pytest.approx(1.2)}
+    assert report.medians(samples) == {"numpy": 2.0, "chainrule": 2.4}
     skewed = {"numpy": [1.0, 1.0, 3.0], "chainrule": [3.0, 3.3, 3.3]}
-    assert run.paired_ratios(skewed)["chainrule"] == pytest.approx(3.0)
+    assert report.paired_ratios(skewed)["chainrule"] == pytest.approx(3.0)
+
+
+def test_a_kept_run_prints_again_from_its_file(tmp_path, capsys, monkeypatch) -> None:
+    import json
+    import sys
+
+    from benchmarks import report, run
+
+    kept = {
+        "machine": {"cpu": "Test CPU", "cores": "2"},
+        "quick": False,
+        "runs": [[_result("wide-mlp", {"chainrule": 1.02, "chainrule-traced": 1.04})]],
+        "extras": {},
+    }
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(kept), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", ["run.py", "--from", str(path)])
+    assert run.main() == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("chainrule benchmarks on cpu Test CPU, cores 2\n")
+    assert report.table(kept["runs"]) in printed
+    assert "traced (SGD) ≤ 1.03×: worst 1.04 (runs: 1.04): NOT MET" in printed
+
+
+def test_the_machine_names_the_processor_and_the_libraries() -> None:
+    from benchmarks import report
+
+    info = report.machine()
+    assert {"cpu", "cores", "python", "numpy", "blas", "torch", "jax"} <= set(info)
+    assert info["cpu"] and info["cores"].isdigit()
+
+
+def test_the_rounds_go_through_whole_cycles_of_the_balanced_orders() -> None:
+    from benchmarks import run
+
+    calls = []
+    steps = {name: (lambda name=name: calls.append(name)) for name in "abc"}  # 3 items: 6 orders
+    samples = run.time_steps(steps, rounds=4, budget=0.0)
+    assert {name: len(values) for name, values in samples.items()} == {"a": 6, "b": 6, "c": 6}
 
 
 @pytest.mark.parametrize("count", [2, 3, 4, 5, 6])
@@ -118,3 +215,50 @@ def test_each_implementation_follows_each_other_one_equally_often(count) -> None
     neighbours = Counter(pair for order in orders for pair in zip(order, order[1:]))
     assert len(neighbours) == count * (count - 1)  # every ordered pair of different items
     assert len(set(neighbours.values())) == 1  # equally often
+
+
+def test_several_runs_go_through_every_workload_in_turn_and_the_extra_jobs_once(monkeypatch, capsys, tmp_path) -> None:
+    import json
+
+    from benchmarks import run
+    from benchmarks.workloads import WORKLOADS
+
+    calls = []
+
+    def fake_process(arguments):
+        calls.append(arguments[1])
+        if arguments[1] in WORKLOADS:
+            return {**_result(arguments[1], {"chainrule": 1.0}), "agreement": {"chainrule": 0.0}}
+        return {"job": arguments[1]}
+
+    monkeypatch.setattr(run, "run_in_fresh_process", fake_process)
+    kept = tmp_path / "runs.json"
+    report = run.run_all(["iris", "scalar"], runs=3, quick=True, keep=kept)
+    assert calls == ["iris", "scalar"] * 3  # no extra jobs for a subset of the workloads
+    assert json.loads(kept.read_text(encoding="utf-8")) == report
+    assert [[r["name"] for r in results] for results in report["runs"]] == [["iris", "scalar"]] * 3
+    assert report["extras"] == {} and report["quick"] is True and "cpu" in report["machine"]
+    assert "run 3/3, scalar: implementations agree to 0.0e+00" in capsys.readouterr().out
+    calls.clear()
+    report = run.run_all(list(WORKLOADS), runs=2, quick=False)
+    assert calls == list(WORKLOADS) * 2 + ["gradient-cost", "memory", "cnn-memory"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--runs", "0"], "--runs: expected a whole number of runs, at least 1, got 0"),
+        (["--only", "irsi"], "--only: unknown workload 'irsi'; the workloads are three-matrix,"),
+        (["--columns", "numpy,pytorch"], "--columns: unknown column 'pytorch'; the columns are numpy,"),
+    ],
+)
+def test_bad_options_are_refused_with_one_line(arguments, message, monkeypatch, capsys) -> None:
+    import sys
+
+    from benchmarks import run
+
+    monkeypatch.setattr(sys, "argv", ["run.py", *arguments])
+    with pytest.raises(SystemExit) as exit_info:
+        run.main()
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
