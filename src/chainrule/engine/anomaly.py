@@ -95,18 +95,49 @@ class record_locations(detect_anomaly):  # noqa: N801
 
 def user_location() -> str:
     """``file:line: code`` of the innermost caller outside the chainrule package."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIRECTORY):
-        frame = frame.f_back  # type: ignore[assignment]
-    if frame is None:  # pragma: no cover - only chainrule frames, e.g. an example module
-        return "inside chainrule"
-    filename, line = frame.f_code.co_filename, frame.f_lineno
-    code = linecache.getline(filename, line).strip()
-    shown = filename
-    if not filename.startswith("<"):
-        relative = os.path.relpath(filename)
-        shown = filename if relative.startswith("..") else relative
-    return f"{shown}:{line}" + (f": {code}" if code else "")
+    return str(UserLocation())
+
+
+class UserLocation:
+    """The innermost caller outside chainrule, found when made, written as ``file:line: code`` when shown.
+
+    Finding the frame is cheap (each file's "inside chainrule?" is remembered); writing it out
+    (the relative path, the line of code) is not, so a location that may never be shown, such
+    as the stamp of each change in place, keeps this object instead of the text: an update
+    ``w -= lr * w.grad`` under no_grad went from about 26 µs to 4 µs.
+    """
+
+    __slots__ = ("prefix", "filename", "line")
+
+    def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
+        frame = sys._getframe(1)
+        while frame is not None and _inside_package(frame.f_code.co_filename):
+            frame = frame.f_back  # type: ignore[assignment]
+        self.filename = None if frame is None else frame.f_code.co_filename
+        self.line = 0 if frame is None else frame.f_lineno
+
+    def __str__(self) -> str:
+        filename, line = self.filename, self.line
+        if filename is None:  # pragma: no cover - only chainrule frames, e.g. an example module
+            return self.prefix + "inside chainrule"
+        code = linecache.getline(filename, line).strip()
+        shown = filename
+        if not filename.startswith("<"):
+            relative = os.path.relpath(filename)
+            shown = filename if relative.startswith("..") else relative
+        return f"{self.prefix}{shown}:{line}" + (f": {code}" if code else "")
+
+
+_INSIDE: dict[str, bool] = {}
+
+
+def _inside_package(filename: str) -> bool:
+    """Whether ``filename`` is one of chainrule's own files (remembered per file name)."""
+    inside = _INSIDE.get(filename)
+    if inside is None:
+        inside = _INSIDE[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIRECTORY)
+    return inside
 
 
 def _describe(values: np.ndarray) -> str:

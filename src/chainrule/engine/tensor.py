@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import grad_mode, graph, observers, versions
-from .anomaly import user_location
+from .anomaly import UserLocation, user_location
 from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -363,7 +363,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
             f"{symbol}: {shapes} do not fit: a change in place keeps {tensor_label(target)}'s shape, so the other "
             f"side must broadcast to {format_shape(target.shape)}"
         ) from error
-    versions.stamp(target.data, where=f"{symbol} at {user_location()}")
+    versions.stamp(target.data, where=UserLocation(f"{symbol} at "))  # written out only if a message shows it
     return target
 
 

@@ -46,7 +46,7 @@ def owner(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def stamp(*arrays: np.ndarray, where: str) -> None:
+def stamp(*arrays: np.ndarray, where: Any) -> None:
     """Record that the memory of ``arrays`` was changed in place now, by the code ``where`` names."""
     global latest
     latest = next(creation_order)
