@@ -199,3 +199,20 @@ def test_clip_grad_norm_scales_a_gradient_tensor_left_by_create_graph() -> None:
     total = cr.nn.utils.clip_grad_norm_([w], max_norm=1.0)
     assert total == 10.0
     np.testing.assert_allclose(w.grad.data, [0.6, 0.8], rtol=1e-6)
+
+
+def test_backward_with_create_graph_gives_each_leaf_a_grad_of_its_own() -> None:
+    a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0], requires_grad=True)
+    ((a + b) * 1.0).sum().backward(create_graph=True)
+    assert a.grad is not b.grad
+    with cr.no_grad():
+        a.grad *= 0
+    assert np.array_equal(b.grad.data, [1.0, 1.0])
+    c, g = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([0.5, 0.25])
+    (c + 0.0).backward(g, create_graph=True)
+    assert c.grad is not g and np.array_equal(c.grad.data, g.data)
+    d = cr.tensor([1.0, 2.0], requires_grad=True)
+    (d + 1.0).sum().backward(create_graph=True)
+    with cr.no_grad():
+        d.grad *= 3  # its own writeable array, not a read-only broadcast view
+    assert np.array_equal(d.grad.data, [3.0, 3.0])

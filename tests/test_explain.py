@@ -343,3 +343,29 @@ def test_a_second_derivative_is_explained_step_by_step(torch) -> None:
     assert explanation.gradients["x"] == pytest.approx(second[1].item(), rel=1e-14)
     text = str(explanation)
     assert "[sigmoid]" in text and "∂dy_dw/∂w = " in text
+
+
+def test_explain_adds_contributions_in_the_order_backward_adds_them() -> None:
+    """0.1w + 0.2w + 0.3w: floating-point sums depend on the order; explain shows backward's numbers."""
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        w = cr.tensor(rng.normal(), requires_grad=True, name="w")
+        factors = rng.normal(size=3)
+        p, q, r = w * factors[0], w * factors[1], w * factors[2]
+        loss = r + (q + p)
+        shown = cr.explain(loss).gradients["w"]
+        loss.backward()
+        assert np.asarray(shown).tobytes() == w.grad.tobytes()
+
+
+def test_explain_refuses_a_backward_that_returns_too_few_gradients() -> None:
+    class OneForTwo(cr.Function):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, grad_out):
+            return grad_out
+
+    a, b = cr.tensor(1.0, requires_grad=True, name="a"), cr.tensor(2.0, requires_grad=True, name="b")
+    with pytest.raises(cr.GraphError, match="onefortwo: backward returned 1 gradient for 2 inputs"):
+        cr.explain(OneForTwo.apply(a, b))

@@ -276,3 +276,30 @@ def test_no_grad_works_as_a_decorator_without_parentheses() -> None:
         return w * 2
 
     assert not double().requires_grad and cr.is_grad_enabled()
+
+
+def test_a_leaf_never_keeps_an_array_a_users_backward_returned_as_it_holds_it() -> None:
+    """A user's backward may hand back arrays it keeps (an input's data, a constant): .grad gets a copy."""
+    constant = np.array([1.0, 2.0])
+
+    class Product(cr.Function):
+        def forward(self, a, b):
+            self.a, self.b = a, b
+            return a * b
+
+        def backward(self, grad_out):
+            return self.b, constant  # right for grad_out = 1, and both arrays are held elsewhere
+
+    x = cr.tensor([3.0, 4.0])
+    w, v = cr.tensor([0.5, 0.5], requires_grad=True), cr.tensor([0.5, 0.5], requires_grad=True)
+    for run in (lambda: Product.apply(w, v).backward(np.ones(2)), cr.trace(lambda: Product.apply(w, v).sum())):
+        w.grad = v.grad = None
+        with_x = Product.apply(w, x)
+        with_x.backward(np.ones(2))
+        assert w.grad is not x.data
+        w.grad *= 0
+        assert np.array_equal(x.data, [3.0, 4.0])
+        w.grad = None
+        run()
+        v.grad += 1
+        assert np.array_equal(constant, [1.0, 2.0])

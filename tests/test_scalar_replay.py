@@ -217,3 +217,112 @@ def test_random_scalar_programs_replay_on_floats_bit_for_bit(program) -> None:
         return sum(seen[len(params) :], seen[-1] * 0.0)  # every result reaches the loss
 
     assert_replays_equal_eager(f, values)
+
+
+def _loss_of(w: Any) -> Any:
+    return cr.tanh(w * 3.0) * w + 1.0
+
+
+@pytest.mark.parametrize(
+    ("new_data", "message"),
+    [
+        (np.array(0.9, dtype=np.float32), r"was \(\) float64 when f was recorded and is now \(\) float32"),
+        (np.array([0.9]), r"was \(\) float64 when f was recorded and is now \(1,\) float64"),
+        (np.array(2), r"was \(\) float64 when f was recorded and is now \(\) int64"),
+    ],
+)
+def test_a_parameter_given_another_dtype_or_shape_is_refused_before_anything_is_stored(new_data, message) -> None:
+    w, other = cr.tensor(0.5, requires_grad=True, name="w"), cr.tensor(0.25, requires_grad=True)
+    step = cr.trace(lambda: _loss_of(w) + other * 2.0)
+    step(), step()
+    other.grad = None
+    w.data = new_data
+    with pytest.raises(cr.GraphError, match="trace: 'w' " + message):
+        step()
+    assert other.grad is None  # nothing stored: the check comes first
+
+
+def test_a_parameter_frozen_after_the_recording_gets_no_gradient() -> None:
+    w, b = cr.tensor(0.5, requires_grad=True), cr.tensor(0.25, requires_grad=True)
+    step = cr.trace(lambda: _loss_of(w) * b)
+    step(), step()
+    b.requires_grad = False
+    w.grad = b.grad = None
+    loss = step()
+    assert b.grad is None and w.grad is not None
+    eager_w = cr.tensor(0.5, requires_grad=True)
+    (_loss_of(eager_w) * cr.tensor(0.25)).backward()
+    assert loss.item() == (_loss_of(eager_w) * 0.25).item() and w.grad.tobytes() == eager_w.grad.tobytes()
+
+
+def test_numpy_errstate_and_warnings_hold_in_float_replays() -> None:
+    """Python floats overflow silently: a result that is not finite is computed again by NumPy, as eager computes it."""
+    w, x = cr.tensor(1.0, requires_grad=True), cr.tensor(1e200)
+    step = cr.trace(lambda: w * x * x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        step(), step()
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        w * x * x
+    w.grad = None
+    with np.errstate(all="raise"), pytest.raises(FloatingPointError):
+        step()
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        step()
+
+
+def test_a_gradient_that_overflows_into_a_huge_grad_is_stored_once_as_in_eager_mode() -> None:
+    """b's gradient is stored first (its op is the later one), then a's overflows: b must hold it once."""
+    a, b = cr.tensor(1.0, requires_grad=True), cr.tensor(1.0, requires_grad=True)
+    step = cr.trace(lambda: a * 1e307 + b * 1e305)
+    step(), step()
+    results = []
+    for run in (step, lambda: (a * 1e307 + b * 1e305).backward()):
+        a.grad, b.grad = np.array(1.79e308), np.array(0.0)
+        with np.errstate(over="raise"), pytest.raises(FloatingPointError):
+            run()
+        results.append((a.grad.item(), b.grad.item()))
+    assert results[0] == results[1] == (1.79e308, 1e305)
+
+
+def test_minus_zero_sums_to_plus_zero_as_numpy_sums_it() -> None:
+    w = cr.tensor(1.5, requires_grad=True)
+    step = assert_replays_equal_eager(lambda w: w * (w * -0.0).sum(), [1.5])
+    loss = step()
+    assert np.signbit(loss.data) == np.signbit((cr.tensor(1.5) * (cr.tensor(1.5) * -0.0).sum()).data)
+    assert w.grad is None
+
+
+def test_a_float32_grad_on_a_float64_leaf_adds_up_as_in_eager_mode() -> None:
+    results = []
+    for traced in (False, True):
+        w = cr.tensor(0.7, requires_grad=True)
+        step = cr.trace(lambda: cr.exp(w) * 2.0)
+        w.grad = np.array(0.1, dtype=np.float32)
+        if traced:
+            step(), step()
+            w.grad = np.array(0.1, dtype=np.float32)
+            step()
+        else:
+            (cr.exp(w) * 2.0).backward()
+        results.append(w.grad)
+    assert results[0].dtype == results[1].dtype and results[0].tobytes() == results[1].tobytes()
+
+
+def test_a_users_own_function_with_a_float_rule_replays_with_numpy() -> None:
+    class Sine(cr.Function):
+        scalar_forward, scalar_backward = "sin({0})", ("{grad} * cos({0})",)
+
+        def forward(self, x):
+            self.x = x
+            return np.sin(x)
+
+        def backward(self, grad_out):
+            return grad_out * np.cos(self.x)
+
+    w = cr.tensor(0.5, requires_grad=True)
+    step = cr.trace(lambda: Sine.apply(w) * 2.0)
+    for _ in range(3):
+        w.grad = None
+        assert step().item() == 2 * math.sin(0.5) and w.grad.item() == 2 * math.cos(0.5)
+    assert next(iter(step.tapes.values())).run_floats is None

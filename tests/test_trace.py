@@ -523,3 +523,59 @@ def test_a_trace_is_a_program_that_prints_and_becomes_a_graph_again(rng) -> None
     second_by_program = cr.autograd.grad(by_program.sum(), w)[0].data
     np.testing.assert_array_equal(second_by_program, cr.autograd.grad(by_f.sum(), w)[0].data)
     assert cr.explain(traced.graph(x0)).gradients["w"] == pytest.approx(by_f.data, rel=1e-15)
+
+
+def test_one_tensor_passed_as_two_arguments_is_recorded_apart_from_two_tensors() -> None:
+    w = cr.tensor(2.0, requires_grad=True)
+    step = cr.trace(lambda a, b: a * w - b)
+    x, y = cr.tensor(3.0), cr.tensor(10.0)
+    assert step(x, x).item() == 3.0 and step(x, x).item() == 3.0
+    assert step(x, y).item() == -4.0 and step(x, y).item() == -4.0 and step(x, y).item() == -4.0
+    assert step(y, y).item() == 10.0
+
+
+def test_a_parameter_frozen_or_unfrozen_after_the_recording_is_recorded_anew() -> None:
+    w, b = cr.tensor([0.5, -1.0], requires_grad=True), cr.tensor([0.25, 2.0], requires_grad=True)
+    step = cr.trace(lambda x: (cr.tanh(x * w) * b).sum())
+    x = np.array([1.0, 2.0])
+    step(x), step(x)
+    for frozen in (True, False, True):
+        b.requires_grad = not frozen
+        w.grad = b.grad = None
+        step(x)
+        replayed = (w.grad, b.grad)
+        w.grad = b.grad = None
+        (cr.tanh(cr.tensor(x) * w) * b).sum().backward()
+        assert np.array_equal(replayed[0], w.grad) and (replayed[1] is None) == frozen == (b.grad is None)
+
+
+def test_a_parameter_given_a_shape_that_still_broadcasts_is_refused() -> None:
+    b = cr.tensor(np.zeros(3), requires_grad=True, name="b")
+    step = cr.trace(lambda x: (x + b).sum())
+    step(np.ones((2, 3))), step(np.ones((2, 3)))
+    b.data = np.zeros(1)  # x + b still computes, but b's gradient would keep the recorded shape (3,)
+    with pytest.raises(cr.GraphError, match=r"trace: 'b' was \(3,\) float64 when f was recorded and is now \(1,\)"):
+        step(np.ones((2, 3)))
+
+
+def test_a_users_subclass_of_a_built_in_op_gets_the_checks_of_eager_mode() -> None:
+    class WrongShape(cr.ops.elementwise.Add):
+        name = "wrongshape"
+
+        def backward(self, grad_out):
+            return np.ones(5), grad_out
+
+    class OnlySecond(cr.ops.elementwise.Mul):
+        name = "onlysecond"
+
+        def backward(self, grad_out):
+            return None, grad_out * self.a
+
+    a, b = cr.tensor(np.ones(3), requires_grad=True), cr.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(cr.ShapeError, match="wrongshape: backward returned a gradient of shape"):
+        cr.trace(lambda: WrongShape.apply(a, b).sum())()
+    step = cr.trace(lambda: OnlySecond.apply(a, b).sum())
+    for _ in range(3):
+        a.grad = b.grad = None
+        step()
+        assert a.grad is None and np.array_equal(b.grad, np.ones(3))

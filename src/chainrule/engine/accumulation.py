@@ -109,15 +109,17 @@ def add_gradient(total: Any, grad: Any, owned: bool) -> Any:
     return total + grad
 
 
-def store_leaf_gradient(leaf: Tensor, grad: Any, grad_out: Any, earlier: tuple | list = ()) -> None:
+def store_leaf_gradient(leaf: Tensor, grad: Any, grad_out: Any, earlier: tuple | list = (), fresh: bool = True) -> None:
     """Add ``grad``, an op's gradient for ``leaf``, to ``leaf.grad``.
 
     An empty ``.grad`` keeps the very array when no one else may hold it: not ``grad_out`` (the
     gradient the op was given, which ``a + b`` passes on to both inputs), not a view of another
     array, not one of the arrays the same op handed to its ``earlier`` leaves (``x * x``), and of
-    the leaf's dtype. Otherwise ``accumulate_leaf`` stores a copy or a new sum.
+    the leaf's dtype; and only from an op whose backward makes its arrays afresh (``fresh``:
+    ``trusted_op``; a user's backward may return an array it keeps, such as an input's data).
+    Otherwise ``accumulate_leaf`` stores a copy or a new sum.
     """
-    if leaf.grad is None:
+    if leaf.grad is None and fresh:
         dtype = leaf.data.dtype
         if (
             type(grad) is ndarray
@@ -153,7 +155,26 @@ def accumulate_leaf(leaf: Tensor, grad: Any) -> None:
     if leaf.grad is None:
         leaf.grad = np.array(grad, dtype=dtype)
         return
+    if type(grad) is float:  # a float replay's gradient: a float64 number, as NumPy's float64 scalar in eager mode
+        grad = np.float64(grad)  # (a Python float would not promote a float32 .grad to float64)
     total = leaf.grad + grad
     if type(total) is not ndarray or total.dtype != dtype:  # 0-d sums come back as scalars
         total = np.asarray(total, dtype=dtype)
     leaf.grad = total
+
+
+_TRUSTED: dict[type, bool] = {}
+
+
+def trusted_op(node: Any) -> bool:
+    """Whether ``node``'s backward is chainrule's own and keeps ``Function.exact_gradients``'s promise.
+
+    Only the class that defines ``backward`` can promise it: a user's subclass of a built-in op
+    that writes its own backward inherits the flag but not the guarantee. Remembered per class.
+    """
+    kind = type(node)
+    trusted = _TRUSTED.get(kind)
+    if trusted is None:
+        owner = next(k for k in kind.__mro__ if "backward" in vars(k))
+        trusted = _TRUSTED[kind] = bool(vars(owner).get("exact_gradients", False)) and kind.exact_gradients
+    return trusted

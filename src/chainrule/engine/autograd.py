@@ -302,8 +302,8 @@ def _store_leaf(leaf: Tensor, gradient: Any, create_graph: bool) -> None:
         accumulate_leaf(leaf, gradient)
         return
     previous = leaf.grad
-    if previous is None:
-        leaf.grad = gradient
+    if previous is None:  # a tensor of its own (another leaf, grad_outputs or a read-only view may hold this one)
+        leaf.grad = Tensor._from_op(np.array(gradient.data), gradient.grad_fn)
         return
     with enable_grad():
         leaf.grad = (previous if isinstance(previous, Tensor) else Tensor._from_op(previous, None)) + gradient

@@ -40,6 +40,7 @@ from .accumulation import (  # noqa: F401 - unbroadcast, fit_gradient… are als
     fit_gradient,
     ndarray,
     store_leaf_gradient,
+    trusted_op,
     unbroadcast,
 )
 
@@ -144,7 +145,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
                 input_grad = fit_gradient(input_grad, tensor.data.shape, tensor.data.dtype, node.name)
             parent = tensor.grad_fn
             if parent is None:
-                store_leaf_gradient(tensor, input_grad, grad, earlier_leaves)
+                store_leaf_gradient(tensor, input_grad, grad, earlier_leaves, trusted_op(node))
                 earlier_leaves.append(input_grad)
             else:
                 previous = grads.get(parent)

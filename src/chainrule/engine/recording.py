@@ -25,6 +25,10 @@ class ShapeChanged(Exception):
     """A replay met an op whose result's shape depends on values (a boolean mask) with another shape."""
 
 
+class OutsideChanged(Exception):
+    """A replay found a tensor made outside ``f`` with another shape, dtype or ``requires_grad`` than at the recording."""
+
+
 class Recording:
     """What one call of ``f`` computed, as a replay would repeat it.
 

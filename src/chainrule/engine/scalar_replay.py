@@ -10,9 +10,10 @@ same operations in the same order) inlined as expressions, gradients summed in t
 float64 array in eager mode too (``ops.elementwise.one_number``).
 
 Where Python's floats refuse what NumPy computes (``1 / 0``, ``math.log(0)``, ``math.exp(1000)``
-raise) the call runs the NumPy replay instead, which gives inf or nan as eager mode does. So the
-float code stores into the leaves' ``.grad`` only at its end, once everything is computed: a
-replay that raises halfway has changed nothing. A leaf's contributions are added in the order
+raise) or where the loss or a gradient comes out inf or nan, the call runs the NumPy replay
+instead, which gives inf or nan with NumPy's warnings (or errors, under ``np.errstate``) as eager
+mode does. So the float code stores into the leaves' ``.grad`` only at its end, once everything
+is computed and found finite: a replay that gives up has changed nothing. A leaf's contributions are added in the order
 ``graph.backward`` adds them, by the rule it uses (``accumulation.accumulate_leaf``: a Python float
 is held by no one, so the leaf gets a new array).
 """
@@ -29,7 +30,7 @@ from .recording import Recording
 from .tensor import Tensor
 
 #: What a float replay's expressions may call
-NAMESPACE = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh}
+NAMESPACE = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "tanh": math.tanh, "isfinite": math.isfinite}
 
 
 def float_rules(records: list[Any], loss: Tensor) -> list[tuple[str, tuple[str, ...]]] | None:
@@ -50,12 +51,14 @@ def float_rules(records: list[Any], loss: Tensor) -> list[tuple[str, tuple[str, 
 
 
 def _own_rule(node: Any, options: dict[str, Any]) -> tuple[str, tuple[str, ...]] | None:
-    """The op's float rule, unless a subclass replaced the forward or backward the rule was written for."""
+    """A chainrule op's float rule, unless a subclass replaced the forward or backward the rule was written for."""
     owner = next(
         (k for k in type(node).__mro__ if "scalar_forward" in vars(k) or "scalar_rule" in vars(k)),
         None,
     )
-    if owner is None or type(node).forward is not owner.forward or type(node).backward is not owner.backward:
+    if owner is None or not owner.__module__.startswith("chainrule.ops."):  # the rules are chainrule's own
+        return None
+    if type(node).forward is not owner.forward or type(node).backward is not owner.backward:
         return None
     return node.scalar_rule(options)
 
@@ -75,25 +78,32 @@ def float_replay(
     namespace.update(NAMESPACE)
     namespace["ACCUMULATE"] = accumulate_leaf
     namespace["ARRAY"] = np.array
+    namespace["FLOAT64"] = np.dtype(np.float64)
     lines = ["def run_floats(A):"]
     lines += [f"    a{i} = A[{i}].data.item()" for i in range(len(arguments))]
-    read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
+    read: dict[str, str] = {}  # tensors made outside f, each checked and read once, as a float, before the ops
 
     def name(key: Any) -> str:
         if type(key) is tuple:
             return f"{key[0]}{key[1]}"
         tensor_name = external(key)
         if tensor_name not in read:
-            read[tensor_name] = f"t{tensor_name[1:]}"
-            lines.append(f"    {read[tensor_name]} = {tensor_name}.data.item()")
+            number = read[tensor_name] = f"t{tensor_name[1:]}"
+            lines.append(f"    {number} = {tensor_name}.data")  # as the NumPy replay's checks: still one float64?
+            lines.append(
+                f"    if {number}.shape or {number}.dtype is not FLOAT64 or {tensor_name}.requires_grad is not "
+                f"{key.requires_grad}:\n        raise OUTSIDE_CHANGED"
+            )
+            lines.append(f"    {number} = {number}.item()")
         return read[tensor_name]
 
     names = [[name(key) for key in keys] for _, keys, _, _ in recording.steps]
+    lines.append("    try:  # Python refuses 1/0, log(0), exp(1000)…: NumPy's replay then runs instead")
     for index, ((node, _, _, _), (forward, _)) in enumerate(zip(records, rules)):
-        lines.append(f"    v{index} = {forward.format(*names[index])}  # {node.name}")
+        lines.append(f"        v{index} = {forward.format(*names[index])}  # {node.name}")
 
     loss_index = recording.loss[1]
-    lines.append(f"    g{loss_index} = 1.0")
+    lines.append(f"        g{loss_index} = 1.0")
     has_gradient = {loss_index}
     leaf_contributions: list[tuple[str, str]] = []  # (leaf, float variable), in the order backward stores them
     for index in range(len(records) - 1, -1, -1):
@@ -110,15 +120,19 @@ def float_replay(
             if type(key) is tuple and key[0] == "v":
                 target = key[1]
                 if target in has_gradient:  # as add_gradient: what the target had, plus this
-                    lines.append(f"    g{target} = g{target} + ({expression})  # {node.name}")
+                    lines.append(f"        g{target} = g{target} + ({expression})  # {node.name}")
                 else:
-                    lines.append(f"    g{target} = {expression}  # {node.name}")
+                    lines.append(f"        g{target} = {expression}  # {node.name}")
                     has_gradient.add(target)
             else:  # a leaf: stored at the end
                 variable = f"c{len(leaf_contributions)}"
-                lines.append(f"    {variable} = {expression}  # {node.name}")
+                lines.append(f"        {variable} = {expression}  # {node.name}")
                 leaf = f"A[{key[1]}]" if type(key) is tuple else external(key)
                 leaf_contributions.append((leaf, variable))
+    lines.append("    except (ArithmeticError, ValueError):\n        return None")
+    # one test for all: a sum of finite numbers is finite unless it overflows (then NumPy's replay runs too)
+    results = " + ".join([f"v{loss_index}", *(variable for _, variable in leaf_contributions)])
+    lines.append(f"    if not isfinite({results}):\n        return None")
     lines += [f"    ACCUMULATE({leaf}, {variable})" for leaf, variable in leaf_contributions]
     lines.append(f"    return ARRAY(v{loss_index})")
     return "\n".join(lines) + "\n"

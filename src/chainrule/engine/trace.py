@@ -63,10 +63,11 @@ import numpy as np
 
 from . import anomaly, autograd, grad_mode, observers, scalar_replay
 from ..errors import GraphError, format_shape
-from .accumulation import add_gradient, fit_gradient, store_leaf_gradient
+from .accumulation import add_gradient, fit_gradient, store_leaf_gradient, trusted_op
 from .graph import wrong_count
 from .recording import (
     Recording,
+    OutsideChanged,
     ShapeChanged,
     TraceRecorder,
     ValueReads,
@@ -91,6 +92,7 @@ class _Tape:
             "ADD": add_gradient,
             "STORE": store_leaf_gradient,
             "SHAPE_CHANGED": ShapeChanged,
+            "OUTSIDE_CHANGED": OutsideChanged,
             "np": np,
             "GraphError": GraphError,
             "wrong_count": wrong_count,
@@ -99,7 +101,7 @@ class _Tape:
         #: True once a later call recorded the same computation: only then is the tape replayed
         self.confirmed = False
         self.external: dict[int, str] = {}
-        self.external_shapes: list[tuple[str, Tensor, tuple[int, ...], np.dtype]] = []
+        self.external_shapes: list[tuple[str, Tensor, tuple[int, ...], np.dtype, bool]] = []
         if recording.loss is None or recording.loss[0] != "v":
             raise GraphError("trace: f must return a tensor computed by ops inside f")
         loss_name = f"v{recording.loss[1]}"
@@ -132,6 +134,7 @@ class _Tape:
                 lines.append(f"    del {', '.join(let_go[index])}")
         lines += self._backward(records, loss, recording)
         lines.append(f"    return {loss_name}")
+        lines[1:1] = self._outside_checks()
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
         self.run: Callable[[list[Tensor]], Any] = self.namespace["run"]
@@ -152,12 +155,30 @@ class _Tape:
             name = f"T{len(self.external)}"
             self.external[id(tensor)] = name
             self.namespace[name] = tensor
-            self.external_shapes.append((name, tensor, tensor.data.shape, tensor.data.dtype))
+            self.external_shapes.append((name, tensor, tensor.data.shape, tensor.data.dtype, tensor.requires_grad))
+            self.namespace[f"{name}_DTYPE"] = tensor.data.dtype
         return self.external[id(tensor)]
+
+    def _outside_checks(self) -> list[str]:
+        """Lines that stop a replay before it computes anything if a tensor made outside ``f`` changed.
+
+        A parameter given a new array of another shape or dtype, or frozen (``requires_grad``
+        switched), would make the recorded code compute what eager mode no longer computes.
+        About 0.2 µs per tensor and call.
+        """
+        return [
+            f"    if {name}.data.shape != {shape} or {name}.data.dtype is not {name}_DTYPE "
+            f"or {name}.requires_grad is not {requires_grad}:\n        raise OUTSIDE_CHANGED"
+            for name, _, shape, _, requires_grad in self.external_shapes
+        ]
+
+    def unfrozen_or_frozen(self) -> bool:
+        """Whether a tensor made outside ``f`` now requires grad or no longer does, since the recording."""
+        return any(tensor.requires_grad is not requires_grad for _, tensor, _, _, requires_grad in self.external_shapes)
 
     def changed_outside(self) -> str | None:
         """Which tensor made outside ``f`` has a new shape or dtype since the recording, if any."""
-        for name, tensor, shape, dtype in self.external_shapes:
+        for name, tensor, shape, dtype, _ in self.external_shapes:
             if tensor.data.shape != shape or tensor.data.dtype != dtype:
                 label = f"'{tensor.name}'" if tensor.name else f"a tensor f reads from outside ({name})"
                 return (
@@ -196,7 +217,7 @@ class _Tape:
             if grad not in state or out.grad_fn is not node:
                 continue  # the loss does not depend on this op's result
             self.namespace[f"B{index}"] = node.backward
-            exact = node.exact_gradients
+            exact = trusted_op(node)  # exact_gradients, unless a user's subclass wrote its own backward
             indent = "    "
             if state[grad] == "maybe":
                 body.append(f"    if {grad} is not None:")
@@ -233,7 +254,7 @@ class _Tape:
                 if type(key) is not tuple or key[0] == "a":  # a leaf: an argument or a tensor made outside f
                     leaf = f"A[{key[1]}]" if type(key) is tuple else self._external(key)
                     earlier = "".join(f"{name}, " for name in leaves_here)
-                    lines.append(f"STORE({leaf}, {x}, {grad}, ({earlier}))")
+                    lines.append(f"STORE({leaf}, {x}, {grad}, ({earlier}){'' if exact else ', False'})")
                     if not exact:  # a later input's store reads this one, which may not have been set
                         handed = f"h{index}_{position}"
                         lines.append(f"{handed} = {x}")
@@ -304,10 +325,18 @@ class Traced:
             self._last = (args, arguments, tape, [t.data for t in arguments]) if tape.confirmed else None
         try:
             if tape.run_floats is not None:
-                try:
-                    return Tensor._from_op(tape.run_floats(arguments), None)
-                except (ArithmeticError, ValueError, TypeError):
-                    pass  # Python refuses 1/0, log(0), exp(1000)…: NumPy's replay gives inf or nan, as eager mode does
+                loss = tape.run_floats(arguments)  # None where Python refuses (1/0, log 0) or a result is not finite:
+                if loss is not None:  # NumPy's replay then gives inf or nan, and NumPy's warnings, as eager mode does
+                    return Tensor._from_op(loss, None)
+            return Tensor._from_op(tape.run(arguments), None)
+        except OutsideChanged:
+            changed = tape.changed_outside()
+            if changed is not None:
+                raise GraphError(
+                    f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
+                ) from None
+            self._last = None  # a tensor f reads from outside now requires grad or no longer does: record anew
+            tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
             return Tensor._from_op(tape.run(arguments), None)
         except (ValueError, TypeError):
             changed = tape.changed_outside()
@@ -368,6 +397,8 @@ class Traced:
         check_graph_inputs(arguments, records)
         reads.check_wrapped_arrays()
         recording = Recording(arguments, records, loss)
+        if previous is not None and previous.unfrozen_or_frozen():
+            previous = None  # the user changed what requires grad: a new recording, not a suspicious difference
         if previous is not None and previous.recording.value_shapes == recording.value_shapes:
             difference = previous.recording.difference(recording)
             if difference is not None:
@@ -382,8 +413,13 @@ class Traced:
 
 
 def _signature(arguments: list[Tensor]) -> tuple:
-    """What selects a recording: each argument's shape, dtype and whether it requires grad."""
-    return tuple([(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments])
+    """What selects a recording: each argument's shape, dtype and whether it requires grad, and which are one tensor.
+
+    ``step(x, x)`` records ``f`` with both arguments the same tensor: its replay must not serve ``step(x, y)``.
+    """
+    ids = [id(t) for t in arguments]
+    same = tuple([ids.index(i) for i in ids])
+    return (*[(t.data.shape, t.data.dtype.char, t.requires_grad) for t in arguments], same)
 
 
 def _as_arguments(args: tuple[Any, ...]) -> list[Tensor]:

@@ -40,7 +40,7 @@ from ..engine import versions
 from ..errors import GraphError, format_shape
 from ..engine.function import Function
 from ..engine.accumulation import add_gradient, fit_gradient
-from ..engine.graph import tensors_in_order
+from ..engine.graph import tensors_in_order, wrong_count
 from .markup import (
     latex_factor,
     latex_formula,
@@ -165,9 +165,11 @@ class Explanation:
                         consumers[id(parent)] = consumers.get(id(parent), 0) + 1
         totals: dict[int, np.ndarray] = {id(loss): np.ones_like(loss.data)}
         rows = []
-        for tensor in reversed(order):
+        # latest-created op first, as backward() takes them: contributions add up in the same order, to the same bits
+        made_by_ops = sorted((t for t in order if t.grad_fn is not None), key=lambda t: -t.grad_fn.sequence)
+        for tensor in made_by_ops:
             node = tensor.grad_fn
-            if node is None or id(tensor) not in totals:
+            if id(tensor) not in totals:
                 continue
             grad_out = totals[id(tensor)]
             row = BackwardRow(
@@ -175,6 +177,8 @@ class Explanation:
             )
             versions.check(node, caller)  # never show a gradient computed from values changed since the forward pass
             input_grads = _as_tuple(node.backward(grad_out))
+            if len(input_grads) != len(node.inputs):
+                raise GraphError(wrong_count(node.name, len(input_grads), len(node.inputs)))
             scalar = tensor.size == 1 and all(t.size == 1 for t in node.inputs)
             locals_ = _as_tuple(node.backward(np.ones_like(grad_out))) if scalar else (None,) * len(node.inputs)
             for parent, needed, grad, local in zip(node.inputs, node.needs_input_grad, input_grads, locals_):

@@ -37,8 +37,9 @@ def reduction_formula(symbol: str, names, options) -> str:
 class Sum(Function):
     """d/dxᵢ Σⱼ xⱼ = 1"""
 
-    # trace's scalar replays have 0-d values only: the sum of one number is that number
-    scalar_forward, scalar_backward = "{0}", ("{grad}",)
+    # trace's scalar replays have 0-d values only: the sum of one number is that number, but NumPy's
+    # sum starts from +0, so −0 sums to +0
+    scalar_forward, scalar_backward = "0.0 + {0}", ("{grad}",)
 
     def formula(self, names):
         return reduction_formula("Σ", names, self.options)
