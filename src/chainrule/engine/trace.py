@@ -83,7 +83,8 @@ class _Tape:
 
     Names in the generated code: ``a0, a1…`` the arguments' arrays, ``v0, v1…`` the results of
     the recorded ops, ``g0, g1…`` their gradients; ``F3``/``B3`` are op 3's forward and
-    backward, ``T0, T1…`` tensors made outside ``f`` (parameters, constants).
+    backward, ``T0, T1…`` tensors made outside ``f`` (parameters, constants) and ``d0, d1…``
+    their arrays, read once per call.
     """
 
     def __init__(self, arguments: list[Tensor], records: list[Any], loss: Tensor, recording: Recording) -> None:
@@ -110,7 +111,7 @@ class _Tape:
         calls = []
         for index, ((node, inputs, options, out), (_, keys, _, _)) in enumerate(zip(records, recording.steps)):
             self.namespace[f"F{index}"] = node.forward
-            sources = [f"{key[0]}{key[1]}" if type(key) is tuple else f"{self._external(key)}.data" for key in keys]
+            sources = [f"{key[0]}{key[1]}" if type(key) is tuple else f"d{self._external(key)[1:]}" for key in keys]
             call = ", ".join(sources)
             if options:
                 self.namespace[f"O{index}"] = options
@@ -167,7 +168,8 @@ class _Tape:
         About 0.2 µs per tensor and call.
         """
         return [
-            f"    if {name}.data.shape != {shape} or {name}.data.dtype is not {name}_DTYPE "
+            f"    d{name[1:]} = {name}.data\n"
+            f"    if d{name[1:]}.shape != {shape} or d{name[1:]}.dtype is not {name}_DTYPE "
             f"or {name}.requires_grad is not {requires_grad}:\n        raise OUTSIDE_CHANGED"
             for name, _, shape, _, requires_grad in self.external_shapes
         ]
