@@ -216,3 +216,24 @@ def test_backward_with_create_graph_gives_each_leaf_a_grad_of_its_own() -> None:
     with cr.no_grad():
         d.grad *= 3  # its own writeable array, not a read-only broadcast view
     assert np.array_equal(d.grad.data, [3.0, 3.0])
+
+
+def test_grad_returns_arrays_of_their_own_in_each_inputs_dtype() -> None:
+    a, b = cr.tensor([1.0, 2.0], requires_grad=True), cr.tensor([3.0, 4.0], requires_grad=True)
+    ga, gb = cr.autograd.grad((a + b).sum(), [a, b])
+    ga.data *= 0
+    assert np.array_equal(gb.data, [1.0, 1.0])
+    g = np.array([0.5, 0.25])
+    (gc,) = cr.autograd.grad(a + 1.0, a, grad_outputs=g)
+    assert gc.data is not g and np.shares_memory(gc.data, g) is False
+
+    class IntegerGradient(cr.Function):
+        def forward(self, x):
+            return x * 2
+
+        def backward(self, grad_out):
+            return np.full(grad_out.shape, 2, dtype=np.int64)
+
+    x = cr.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    (gx,) = cr.autograd.grad(IntegerGradient.apply(x).sum(), x)
+    assert gx.dtype == np.float32 and np.array_equal(gx.data, [2, 2, 2])

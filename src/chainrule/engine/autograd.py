@@ -129,8 +129,10 @@ def grad(
                     "pass allow_unused=True to get None for it"
                 )
             results.append(None)
-        else:
-            results.append(gradient if isinstance(gradient, Tensor) else Tensor._from_op(gradient, None))
+        elif isinstance(gradient, Tensor):
+            results.append(gradient)
+        else:  # an array of its own in the input's dtype, as .grad gets: never shared with another result
+            results.append(Tensor._from_op(np.array(gradient, dtype=tensor.data.dtype), None))
     return tuple(results)
 
 

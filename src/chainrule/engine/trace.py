@@ -25,7 +25,9 @@ call replays with NumPy, which gives inf or nan as eager mode does.
 A replay recomputes every tensor that ``f`` computes from its arguments with tensor ops, those
 without a gradient included: ``detach()``, comparisons (``x > 0``), ``cr.where``'s condition,
 tensors used as indices (labels, masks). Tensors that ``f`` reads but does not receive as
-arguments (parameters, constants made outside ``f``) are read afresh at every call. A new shape
+arguments (parameters, constants made outside ``f``) are read afresh at every call, after a
+check that each still has its shape, dtype and ``requires_grad`` (a new shape or dtype is refused,
+a switched ``requires_grad`` records anew). A new shape
 or dtype of an argument records a new trace; so does a boolean mask that selects a different
 number of elements than at the recording. ``f`` must return a scalar tensor; the update of the
 parameters (``optimizer.step()``) stays outside.
