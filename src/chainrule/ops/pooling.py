@@ -79,7 +79,7 @@ def _max_blocks(x: np.ndarray, kernel: Pair) -> tuple[np.ndarray, np.ndarray | N
     np.maximum of the kh·kw strided views of a reshaped x, then the mask by comparison, in the
     input's memory order (channels-last from a convolution): no windows copied, no argmax, no
     gather or scatter. Both max-pools of the wide benchmark CNN, forward and backward, one BLAS
-    thread, best of 20: 28.6–31.8 → 3.6–5.7 ms per step (benchmarks/README.md).
+    thread, best of 20: 28.6–32.8 → 3.6–5.7 ms per step (benchmarks/README.md).
     """
     blocks = _blocks(x, kernel)
     offsets = [(row, column) for row in range(kernel[0]) for column in range(kernel[1])]  # reading order
@@ -102,7 +102,9 @@ def _scatter_blocks(grad_out: np.ndarray, routing: dict) -> np.ndarray:
     if _memory_order(grad_out) != _memory_order(first):
         # a product of two operands in different memory orders (an (N, C, h, w) gradient from a flatten, a mask
         # channels-last from a convolution) runs 20 times slower: 64×64×14×14, 6.5 → 0.36 ms with this copy
-        grad_out = _copied(grad_out, np.empty_like(first, dtype=grad_out.dtype))
+        moved = np.empty_like(first, dtype=grad_out.dtype)
+        moved[...] = grad_out
+        grad_out = moved
     grad = np.empty_like(chosen, dtype=grad_out.dtype)  # the mask's (the input's) memory order
     np.multiply(chosen, grad_out[:, :, :, np.newaxis, :, np.newaxis], out=grad)
     count, channels, rows, kh, columns, kw = chosen.shape
@@ -119,11 +121,6 @@ def _memory_order(array: np.ndarray) -> list[int]:
     return sorted(range(array.ndim), key=lambda axis: -abs(array.strides[axis]))
 
 
-def _copied(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    target[...] = source
-    return target
-
-
 def _winner(routing: dict) -> np.ndarray:
     """The index (1, N, C, out_h, out_w) of each window's chosen pixel among its kh·kw, made from the mask if needed."""
     if "winner" not in routing:
@@ -138,8 +135,10 @@ class MaxPool2d(Function):
     """d/dx max_pool2d(x) · G = G routed to the largest value of each window (the first, if tied), 0 elsewhere
 
     A dilated window can fall wholly on padding: its maximum is −inf and its gradient goes nowhere
-    (PyTorch sends it to an input pixel outside the window). The differentiable backward routes
-    with ``PoolScatter``, at the winners this forward found (constants, as relu's mask).
+    (PyTorch sends it to an input pixel outside the window). Windows that tile the input take
+    ``_max_blocks`` and route by its first-maximum mask, the others by argmax over the copied
+    windows. The differentiable backward routes with ``PoolScatter``, at the winners this
+    forward found (constants, as relu's mask).
     """
 
     name = "max_pool2d"
