@@ -115,6 +115,24 @@ def test_pad_equals_torch_for_random_pads(torch, shape, pad, seed) -> None:
     check_against_torch(pad_case(tuple(shape), tuple(pad)), torch, np.random.default_rng(seed))
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_a_channels_last_input_and_gradient_give_torch_numbers(torch, rng, groups) -> None:
+    # a convolution's output is a channels-last view of its product; the next one takes it as it is
+    x = np.ascontiguousarray(rng.normal(size=(2, 5, 6, 4)))  # memory (N, H, W, C): x.transpose seen as (N, C, H, W)
+    weight, bias = rng.normal(size=(6, 4 // groups, 3, 2)), rng.normal(size=6)
+    mine = [cr.tensor(array, requires_grad=True) for array in (x.transpose(0, 3, 1, 2), weight, bias)]
+    out = cr.conv2d(*mine, padding=(1, 0), stride=(2, 1), groups=groups)
+    assert out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    grad_out = rng.normal(size=out.shape)
+    out.backward(grad_out)
+    theirs = [torch.tensor(array, requires_grad=True) for array in (x.transpose(0, 3, 1, 2), weight, bias)]
+    expected = torch.nn.functional.conv2d(*theirs, padding=(1, 0), stride=(2, 1), groups=groups)
+    expected.backward(torch.tensor(grad_out))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for tensor, reference in zip(mine, theirs):
+        np.testing.assert_allclose(tensor.grad, reference.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_float32_stays_float32(rng) -> None:
     x = cr.tensor(rng.normal(size=(2, 4, 6, 6)), dtype=np.float32, requires_grad=True)
     weight = cr.tensor(rng.normal(size=(6, 2, 3, 3)), dtype=np.float32, requires_grad=True)

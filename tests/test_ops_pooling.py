@@ -37,6 +37,8 @@ CASES = [
     max_case((1, 2, 5, 6), 3, stride=1, padding=1),  # overlapping windows: gradients add up
     max_case((2, 1, 7, 7), (2, 3), stride=(2, 1), dilation=2),
     max_case((1, 1, 5, 5), 3, stride=2, padding=1),
+    max_case((2, 2, 7, 5), (2, 3)),  # windows that tile the input, a remainder row and column cut off
+    max_case((1, 2, 6, 6), 3, stride=3),  # 3×3 tiles
     avg_case((2, 3, 4, 4), 2),
     avg_case((1, 2, 5, 6), 3, stride=1, padding=1),
     avg_case((2, 1, 7, 5), (3, 2), stride=(2, 3)),
@@ -87,6 +89,46 @@ def test_max_pool_sends_a_tie_to_the_first_maximum_as_torch_does(torch) -> None:
     torch.nn.functional.max_pool2d(theirs, 2).sum().backward()
     np.testing.assert_array_equal(x.grad, theirs.grad.numpy())
     np.testing.assert_array_equal(x.grad, [[[[1.0, 0.0], [0.0, 0.0]]]])
+
+
+def channels_last(x: np.ndarray) -> np.ndarray:
+    """The same (N, C, H, W) values with channels-last memory, as a convolution's output has them."""
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("layout", [np.ascontiguousarray, channels_last])
+@pytest.mark.parametrize(("shape", "kernel"), [((3, 4, 8, 6), 2), ((2, 3, 9, 7), 2), ((2, 2, 6, 8), (3, 2))])
+def test_tiling_windows_with_many_ties_equal_torch_exactly(torch, rng, layout, shape, kernel) -> None:
+    # windows that tile the input take the reshape-and-maximum path; values 0, 1, 2 tie in most windows
+    x = layout(rng.integers(0, 3, size=shape).astype(np.float64))
+    weights = rng.normal(size=cr.max_pool2d(x, kernel).shape)
+    mine = cr.tensor(x, requires_grad=True)
+    out = cr.max_pool2d(mine, kernel)
+    (out * weights).sum().backward()
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, kernel)
+    (expected * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(out.data, expected.detach().numpy())
+    np.testing.assert_array_equal(mine.grad, theirs.grad.numpy())
+
+
+def test_tiling_windows_keep_a_channels_last_input_in_its_memory_order(rng) -> None:
+    x = cr.tensor(channels_last(rng.normal(size=(2, 3, 4, 6))), requires_grad=True)
+    out = cr.max_pool2d(x, 2)
+    assert out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    out.backward(np.ones(out.shape))  # an (N, C, H, W) gradient: turned channels-last like the input
+    assert x.grad.transpose(0, 2, 3, 1).flags.c_contiguous
+    np.testing.assert_array_equal(x.grad.sum(axis=(2, 3)), np.full((2, 3), 6.0))
+
+
+def test_a_nan_in_a_window_is_its_maximum_and_takes_its_gradient() -> None:
+    # a NaN equals nothing, so the tiling path hands such an input to the general one (the first NaN wins;
+    # PyTorch's CPU kernel takes the last)
+    x = cr.tensor([[[[1.0, np.nan, 3.0, np.nan], [np.nan, 0.0, 1.0, 2.0]]]], requires_grad=True)
+    out = cr.max_pool2d(x, 2)
+    assert np.isnan(out.data).all()
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[[[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
 
 
 def test_float32_stays_float32(rng) -> None:

@@ -1,13 +1,14 @@
 """Convolutions (``conv1d``, ``conv2d``) and zero padding (``pad``), in PyTorch's layout.
 
 A convolution is one matrix product: the input's windows, laid out as the rows of a matrix
-(im2col: one row per output pixel, one column per (channel, kernel row, kernel column)), times
-the weight as a matrix. Its backward is two matrix products too: the weight's gradient is
-``gradᵀ @ windows`` and the windows' gradient ``grad @ weight`` is added back onto the input
-pixels each window was cut from (``scatter_windows``).
+(im2col: one row per output pixel, one column per (kernel row, kernel column, channel)), times
+the weight as a matrix. Its backward is matrix products too: the weight's gradient is
+``gradᵀ @ windows``, and the input's gradient one product of the gradient by each kernel
+offset's block of the weight, added back onto the pixels those windows were cut from.
 
-Windows come from ``numpy.lib.stride_tricks.sliding_window_view``: a view, copied once into
-the matrix.
+The arrays are PyTorch's (N, C, H, W), but the kernels (``im2col``) keep pixels channels-last
+in memory, as a hand-written NumPy convolution does: a convolution's output is a transposed
+view of its product, and the next layers keep that memory order (see ``im2col``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,25 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from ..errors import ShapeError, describe_value, format_shape
-from .linalg import matmul_2d
+from .im2col import (
+    channels_first_view,
+    gradient_rows,
+    input_gradient,
+    rows_times_weight,
+    weight_gradient,
+    window_rows,
+)
 
 Pair = tuple[int, int]
 
 
 def pair(op: str, name: str, value: Any, minimum: int = 1) -> Pair:
     """An int or a pair of ints as a pair, each at least ``minimum``, or a one-line error naming ``op``."""
+    if type(value) is int and value >= minimum:  # the common case without the ABC checks (12 calls a CNN step)
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
+        if value[0] >= minimum and value[1] >= minimum:
+            return value
     items = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
     wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
     if not isinstance(items, (tuple, list)) or len(items) != 2:
@@ -137,55 +150,44 @@ def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | N
         )
 
 
-def conv_columns(x: np.ndarray, kernel: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair) -> np.ndarray:
-    """The windows matrix of x (N, C, H, W): rows (channel, kernel row, kernel column), columns (sample, output pixel)."""
-    batch, channels = x.shape[:2]
-    cut = windows(padded(x, padding), kernel, stride, dilation)  # (N, C, out_h, out_w, kh, kw)
-    return cut.transpose(1, 4, 5, 0, 2, 3).reshape(channels * kernel[0] * kernel[1], -1)
+def conv_columns(
+    x: np.ndarray, kernel: tuple[int, ...], stride: Pair, padding: Pair, dilation: Pair, groups: int
+) -> np.ndarray:
+    """The windows matrix of x (N, C, H, W): rows (sample, output pixel), columns (group, kernel row, kernel column,
+    channel), copied from x's pixels channels-last (``im2col.window_rows``)."""
+    return window_rows(x, kernel, stride, padding, dilation, groups)
 
 
-def conv_output(columns: np.ndarray, weight: np.ndarray, batch: int, out_size: Pair, groups: int) -> np.ndarray:
-    """W (out, C/g·kh·kw) @ windows per group, as the (N, out, out_h, out_w) output, without the bias."""
-    matrix = weight.reshape(weight.shape[0], -1)
-    out = _product(_blocks(matrix, groups), _blocks(columns, groups)).reshape(-1, columns.shape[1])
-    return out.reshape(-1, batch, *out_size)
-
-
-def _rows(grad_out: np.ndarray) -> np.ndarray:
-    """The output's gradient (N, out, out_h, out_w) as a matrix (out, N·out_h·out_w), columns as in the windows."""
-    return np.ascontiguousarray(grad_out.transpose(1, 0, 2, 3)).reshape(grad_out.shape[1], -1)
+def conv_output(
+    columns: np.ndarray, weight: np.ndarray, batch: int, out_size: Pair, groups: int, bias: np.ndarray | None = None
+) -> np.ndarray:
+    """windows @ Wᵀ per group (+ bias), as the (N, out, out_h, out_w) output: a view of channels-last memory."""
+    out = rows_times_weight(columns, weight, groups)
+    if bias is not None:
+        out += bias
+    return channels_first_view(out.reshape(batch, *out_size, weight.shape[0]))
 
 
 def conv_input_grad(grad_out: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], geometry: dict) -> np.ndarray:
-    """dL/dx of a convolution: Wᵀ @ the output's gradient, each column a window's gradient added back onto x."""
-    stride, padding, dilation, groups = (geometry[key] for key in ("stride", "padding", "dilation", "groups"))
-    batch, out_channels, out_h, out_w = grad_out.shape
-    kernel = weight.shape[2:]
-    matrix = _blocks(weight.reshape(out_channels, -1), groups).transpose(0, 2, 1)
-    grad_columns = _product(matrix, _blocks(_rows(grad_out), groups))  # (G, C/g·kh·kw, N·oh·ow)
-    grad_windows = grad_columns.reshape(-1, *kernel, batch, out_h, out_w).transpose(1, 2, 0, 3, 4, 5)
-    channels_first = (x_shape[1], batch, x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
-    return cropped(scatter_windows(grad_windows, channels_first, stride, dilation).transpose(1, 0, 2, 3), padding)
+    """dL/dx of a convolution: G @ W by blocks, each kernel offset's product added back onto x (``im2col``)."""
+    return input_gradient(gradient_rows(grad_out), weight, x_shape, geometry, grad_out.shape[2:])
 
 
 def conv_weight_grad(
     columns: np.ndarray, grad_out: np.ndarray, weight_shape: tuple[int, ...], groups: int
 ) -> np.ndarray:
-    """dL/dW of a convolution: the output's gradient @ the windows matrixᵀ, per group."""
-    rows = _rows(grad_out)
-    # as (windows @ gradᵀ)ᵀ: OpenBLAS runs this product about twice as fast as grad @ windowsᵀ (25 against
-    # 47 ms for 64×32×28×28 inputs, 3×3 kernels); the same numbers up to rounding
-    transposed = _product(_blocks(columns, groups), _blocks(rows, groups).transpose(0, 2, 1))
-    return transposed.transpose(0, 2, 1).reshape(weight_shape)
+    """dL/dW of a convolution: the output's gradientᵀ @ the windows matrix, per group."""
+    return weight_gradient(columns, gradient_rows(grad_out), weight_shape, groups)
 
 
 class Conv2d(Function):
     """d/dx conv2d(x, W) · G = Σ windows of (Wᵀ @ G) added back onto x, d/dW = G @ windows(x)ᵀ, d/db = Σ G
 
     Forward: out[n, o, i, j] = b[o] + Σ_c,p,q W[o, c, p, q] · x_padded[n, g·C/g + c, i·s + p·d, j·s + q·d]
-    for output channel o in group g; computed as W (out, C/g·kh·kw) @ windows (C/g·kh·kw, N·out_h·out_w)
-    per group: the windows matrix has one column per output pixel, its rows ordered (channel,
-    kernel row, kernel column), so that every copy and addition runs along rows of pixels. The
+    for output channel o in group g; computed as windows (N·out_h·out_w, kh·kw·C/g) @ Wᵀ per group:
+    the windows matrix has one row per output pixel, its columns ordered (kernel row, kernel
+    column, channel), copied from channels-last pixels so that every copy and addition runs
+    along a pixel's channels; the result is the output channels-last, returned as a view. The
     differentiable backward (``vjp``) applies the two gradients as ops of their own,
     ``ConvInputGrad`` and ``ConvWeightGrad``, whose own gradients are convolutions again.
     """
@@ -197,20 +199,18 @@ class Conv2d(Function):
         _check_conv(self.name, x, weight, bias, groups, 2)
         out_size = output_size(self.name, x.shape, weight.shape[2:], stride, padding, dilation)
         self.x_shape, self.weight = x.shape, weight
-        self.columns = conv_columns(x, weight.shape[2:], stride, padding, dilation)
-        out = conv_output(self.columns, weight, x.shape[0], out_size, groups)
-        if bias is not None:
-            out += bias.reshape(-1, 1, 1, 1)
-        return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+        self.columns = conv_columns(x, weight.shape[2:], stride, padding, dilation, groups)
+        return conv_output(self.columns, weight, x.shape[0], out_size, groups, bias)  # channels-last memory
 
     def backward(self, grad_out):
         needs, options = self.needs_input_grad, self.options
-        grad_x = conv_input_grad(grad_out, self.weight, self.x_shape, options) if needs[0] else None
+        grad_rows = gradient_rows(grad_out)  # (N·out_h·out_w, out): a view when grad_out is channels-last
+        grad_x = input_gradient(grad_rows, self.weight, self.x_shape, options, grad_out.shape[2:]) if needs[0] else None
         grad_weight = None
         if needs[1]:
-            grad_weight = conv_weight_grad(self.columns, grad_out, self.weight.shape, options["groups"])
+            grad_weight = weight_gradient(self.columns, grad_rows, self.weight.shape, options["groups"])
         if len(needs) == 3:
-            return grad_x, grad_weight, grad_out.sum(axis=(0, 2, 3)) if needs[2] else None
+            return grad_x, grad_weight, grad_rows.sum(axis=0) if needs[2] else None
         return grad_x, grad_weight
 
     def vjp(self, grad_out, x, weight, bias=None):
@@ -254,11 +254,10 @@ class ConvInputGrad(Function):
     def backward(self, upstream):
         needs, geometry = self.needs_input_grad, self._geometry()
         kernel, groups = self.weight.shape[2:], geometry["groups"]
-        columns = conv_columns(upstream, kernel, geometry["stride"], geometry["padding"], geometry["dilation"])
+        columns = conv_columns(upstream, kernel, geometry["stride"], geometry["padding"], geometry["dilation"], groups)
         grad_g = None
         if needs[0]:
             grad_g = conv_output(columns, self.weight, upstream.shape[0], self.grad_out.shape[2:], groups)
-            grad_g = np.ascontiguousarray(grad_g.transpose(1, 0, 2, 3))
         grad_w = conv_weight_grad(columns, self.grad_out, self.weight.shape, groups) if needs[1] else None
         return grad_g, grad_w
 
@@ -283,7 +282,7 @@ class ConvWeightGrad(Function):
 
     def forward(self, x, grad_out, *, weight_shape, stride, padding, dilation, groups):
         self.x, self.grad_out = x, grad_out
-        self.columns = conv_columns(x, weight_shape[2:], stride, padding, dilation)
+        self.columns = conv_columns(x, weight_shape[2:], stride, padding, dilation, groups)
         return conv_weight_grad(self.columns, grad_out, weight_shape, groups)
 
     def backward(self, upstream):
@@ -293,7 +292,6 @@ class ConvWeightGrad(Function):
         grad_g = None
         if needs[1]:
             grad_g = conv_output(self.columns, upstream, self.x.shape[0], self.grad_out.shape[2:], options["groups"])
-            grad_g = np.ascontiguousarray(grad_g.transpose(1, 0, 2, 3))
         return grad_x, grad_g
 
     def vjp(self, upstream, x, grad_out):
@@ -306,18 +304,6 @@ class ConvWeightGrad(Function):
     def jvp(self, tangents, x, grad_out):
         cls, options = type(self), self.options
         return cls.apply(tangents[0], grad_out, **options) + cls.apply(x, tangents[1], **options)
-
-
-def _blocks(matrix: np.ndarray, groups: int) -> np.ndarray:
-    """A matrix's rows split into ``groups`` equal blocks: (groups, rows/groups, columns)."""
-    return matrix.reshape(groups, matrix.shape[0] // groups, -1)
-
-
-def _product(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Block-by-block matrix product of two (groups, m, k) and (groups, k, n) stacks; one BLAS call for one group."""
-    if left.shape[0] == 1:
-        return matmul_2d(left[0], right[0])[np.newaxis]
-    return np.matmul(left, right)
 
 
 class Conv1d(Conv2d):
