@@ -206,3 +206,20 @@ def test_refusals_do_not_claim_a_gradient_is_wrong_when_it_might_not_be() -> Non
         w -= 1
     with pytest.raises(cr.GraphError, match="the gradient could be wrong"):
         y.backward()
+
+
+def test_a_change_in_place_reaches_windows_a_convolution_saved_as_a_strided_view() -> None:
+    """A 1×1 convolution of a channels-last result saves its input's windows as a view made by as_strided."""
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.normal(size=(2, 3, 5, 5)))
+    w1 = cr.tensor(rng.normal(size=(8, 3, 3, 3)), requires_grad=True)
+    w2 = cr.tensor(rng.normal(size=(5, 8, 1, 1)), requires_grad=True)
+    h = cr.conv2d(x, w1, padding=1)
+    y = cr.conv2d(h, w2)
+    with cr.no_grad():
+        h *= 0.0
+    with pytest.raises(cr.GraphError, match="conv2d"):
+        y.sum().backward()
+    base = np.arange(10.0)
+    windows = np.lib.stride_tricks.sliding_window_view(base, 3)
+    assert cr.engine.versions.owner(windows) is base

@@ -40,10 +40,18 @@ _stamps: dict[int, list[Any]] = {}
 
 
 def owner(array: np.ndarray) -> np.ndarray:
-    """The array that owns ``array``'s memory: itself, or the array it is a view of."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array
+    """The array that owns ``array``'s memory: itself, or the array it is a view of.
+
+    ``as_strided`` and ``sliding_window_view`` (a convolution's windows) make views whose base
+    is a NumPy helper object holding the viewed array as its own ``.base``: followed too.
+    """
+    while True:
+        base = array.base
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                return array
+        array = base
 
 
 def stamp(*arrays: np.ndarray, where: Any) -> None:
