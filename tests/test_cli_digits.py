@@ -95,3 +95,21 @@ def test_train_digits_cnn_with_batch_norm_and_dropout(capsys) -> None:
     assert main(["train", "digits", "--batch-norm", "--dropout", "0.2", "--epochs", "1", "--quiet"]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("digits: cnn (batch norm, dropout 0.2), 6,138 parameters, 1 epoch,")
+
+
+def test_predict_takes_a_saved_digits_cnn_with_its_64_pixels(tmp_path, capsys) -> None:
+    from chainrule.data import load_digits
+
+    model = tmp_path / "cnn.npz"
+    assert main(["train", "digits", "--model", "cnn", "--epochs", "2", "--quiet", "--save", str(model)]) == 0
+    loaded = cr.load(model)
+    assert loaded.metadata["input_shape"] == [1, 8, 8]
+    pixels = load_digits().features[0].reshape(-1)
+    capsys.readouterr()
+    assert main(["predict", str(model), "--input", ",".join(str(v) for v in pixels)]) == 0
+    out = capsys.readouterr().out
+    with cr.no_grad():
+        expected = int(loaded(cr.tensor(pixels.reshape(1, 1, 8, 8))).data.argmax())
+    assert out.startswith(f"predicted: {expected}\n")
+    assert main(["predict", str(model), "--input", "1,2,3"]) == 1
+    assert "--input has 3 numbers but the model needs 64" in capsys.readouterr().err

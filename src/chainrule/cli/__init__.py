@@ -394,9 +394,12 @@ def _predict(args: argparse.Namespace) -> int:
     model = load(args.model)
     metadata = getattr(model, "metadata", {})
     feature_names = metadata.get("feature_names")
-    values = _measurements(args.input, feature_names or _input_size(model))
+    input_shape = metadata.get("input_shape")  # one sample's shape, for models that take images
+    expected = feature_names or (int(np.prod(input_shape)) if input_shape else _input_size(model))
+    values = _measurements(args.input, expected)
+    batch = values.reshape(1, *input_shape) if input_shape else values[np.newaxis, :]
     with no_grad(), np.errstate(all="ignore"):  # outputs that overflow are reported by _probabilities
-        outputs = model(values[np.newaxis, :])
+        outputs = model(batch)
     probabilities, source = _probabilities(model, np.asarray(getattr(outputs, "data", outputs)))
     class_names = metadata.get("class_names") or [str(index) for index in range(len(probabilities))]
     if len(class_names) != len(probabilities):

@@ -106,6 +106,7 @@ def _metadata(run: Any) -> dict[str, Any]:
         "outputs": "logits",
         "class_names": [str(digit) for digit in range(10)],
         "inputs": f"{inputs} pixels from 0 to 16",
+        "input_shape": [1, 8, 8] if run.name == "cnn" else [64],  # one sample's: predict reshapes --input to it
         "training": {**run.settings, "history": run.history.to_dict()},
     }
 
