@@ -226,3 +226,12 @@ def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, error, message) 
     with pytest.raises(error, match=message) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.bool_])
+def test_a_convolution_of_integers_is_refused_rather_than_overflowing(dtype) -> None:
+    x = np.full((1, 1, 4, 4), 20).astype(dtype)
+    with pytest.raises(cr.DTypeError, match=f"conv2d: the input holds {np.dtype(dtype)} numbers"):
+        cr.conv2d(x, np.ones((1, 1, 2, 2)))
+    with pytest.raises(cr.DTypeError, match="conv1d: the weight holds"):
+        cr.conv1d(np.ones((1, 1, 4)), np.ones((1, 1, 2)).astype(dtype))

@@ -21,7 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
-from ..errors import ShapeError, describe_value, format_shape
+from ..errors import DTypeError, ShapeError, describe_value, format_shape
 from .im2col import (
     channels_first_view,
     gradient_rows,
@@ -124,7 +124,13 @@ def scatter_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: Pa
 
 
 def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int, dims: int) -> None:
-    """One-line errors for a convolution's shapes, naming both."""
+    """One-line errors for a convolution's shapes, naming both, and for integer arrays (they would overflow silently)."""
+    for role, array in (("input", x), ("weight", weight), ("bias", bias)):
+        if array is not None and array.dtype.kind != "f":
+            raise DTypeError(
+                f"{op}: the {role} holds {array.dtype} numbers; a convolution computes in floating point "
+                "(integers would overflow silently): convert it first, e.g. x.astype(np.float32)"
+            )
     layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
     if x.ndim != dims + 2:
         single_one = "; for one sample add the batch axis: x[None]" if x.ndim == dims + 1 else ""
