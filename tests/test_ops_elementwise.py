@@ -233,3 +233,25 @@ def test_clip_takes_tensor_bounds_without_gradient() -> None:
 def test_a_comparison_of_shapes_that_do_not_fit_names_itself() -> None:
     with pytest.raises(cr.ShapeError, match=r"^greater: shapes \(3,\) and \(4,\) cannot be broadcast together$"):
         cr.tensor(np.ones(3)) > cr.tensor(np.ones(4))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(lambda v: v != 0), min_size=3, max_size=3
+    ),
+    st.sampled_from(["add", "sub", "mul", "square"]),
+)
+def test_one_number_gives_the_bits_of_a_one_element_array(values: list[float], op: str) -> None:
+    # 0-d float64 operands are computed through NumPy scalars (a quicker path); shape (1,) takes the ufuncs
+    def run(shape: tuple[int, ...]) -> list[bytes]:
+        a, b = (cr.tensor(np.full(shape, v), requires_grad=True) for v in values[:2])
+        c = cr.tensor(np.full(shape, values[2]), requires_grad=True)
+        if op == "square":
+            y = (a * c) ** 2
+        else:
+            y = {"add": a + b, "sub": a - b, "mul": a * b}[op] * c
+        y.sum().backward()
+        return [t.tobytes() for t in (y.data, a.grad, b.grad if b.grad is not None else np.zeros(shape), c.grad)]
+
+    assert run(()) == run((1,))

@@ -2,6 +2,18 @@
 
 Inputs broadcast like NumPy; each backward returns gradients of the broadcast shape and the
 engine sums them back to each input's shape (``graph.unbroadcast``).
+
+One number at a time
+--------------------
+A scalar network (``examples/scalar_network.py``) is made of 0-d arrays, and NumPy takes
+0.33–0.6 µs for an operation on a 0-d array but 0.06 µs for the same operation on NumPy scalars
+(``a[()]``, 0.05 µs to take). So the hottest ops below work on ``x[()]`` where an operand is one
+number: + − × round alike on arrays and on scalars (IEEE arithmetic, the same dtype rules since
+NumPy 2), so the results are the same bit for bit. Saved arrays stay arrays (a change in place
+is still caught, ``versions``): only the arithmetic takes the scalar. Measured on the scalar
+network's step with ``optim.SGD`` (best-of, A/B): 48.1 µs before, 43.0 with mul's backward on
+scalars, 40.6 with the forwards of + − × too (square: within noise). Only float64 forwards take
+it (integer scalars warn on overflow where arrays wrap).
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..engine.function import Function, _apply_without_gradient, named, plain_number
-from ..engine.tensor import Tensor
+from ..engine.tensor import DEFAULT_DTYPE as FLOAT64, Tensor
 
 
 def one_number(math_function: Callable[[float], float], ufunc: np.ufunc, x: np.ndarray) -> Any:
@@ -39,6 +51,8 @@ class Add(Function):
     scalar_forward, scalar_backward = "{0} + {1}", ("{grad}", "{grad}")
 
     def forward(self, a, b):
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] + b[()]
         return a + b
 
     def backward(self, grad_out):
@@ -58,6 +72,8 @@ class Sub(Function):
     scalar_forward, scalar_backward = "{0} - {1}", ("{grad}", "-{grad}")
 
     def forward(self, a, b):
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] - b[()]
         return a - b
 
     def backward(self, grad_out):
@@ -78,11 +94,18 @@ class Mul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] * b[()]
         return a * b
 
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
-        return (grad_out * self.b if needs_a else None), (grad_out * self.a if needs_b else None)
+        a, b = self.a, self.b
+        if not a.ndim:  # one number: its NumPy scalar ("One number at a time", above)
+            a = a[()]
+        if not b.ndim:
+            b = b[()]
+        return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
 
     def vjp(self, grad_out, a, b):
         needs_a, needs_b = self.needs_input_grad
@@ -151,15 +174,20 @@ class PowScalar(Function):
     # which rounds differently from the array loop in the last bit; the ufunc is the same for both
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
-        return np.square(x) if exponent == 2 else np.power(x, exponent)
+        if exponent == 2:
+            return np.square(x[()] if x.ndim == 0 else x)  # one number: "One number at a time", above
+        return np.power(x, exponent)
 
     def scalar_rule(self, options):
         """x² on Python floats for trace's scalar replays; other exponents replay with np.power (it differs from math.pow)."""
         return ("{0} * {0}", ("({grad} + {grad}) * {0}",)) if options["exponent"] == 2 else None
 
     def backward(self, grad_out):
-        if self.exponent == 2:
-            return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
+        if self.exponent == 2:  # 2·grad_out exactly, and quicker than grad_out * 2
+            x = self.x
+            if x.ndim == 0:  # one number: "One number at a time", above
+                return (grad_out + grad_out) * x[()]
+            return (grad_out + grad_out) * x
         if self.exponent == 0:  # x⁰ = 1 is constant: never 0 · 0⁻¹ = nan at x = 0
             return np.zeros_like(grad_out)
         return grad_out * self.exponent * np.power(self.x, self.exponent - 1)
