@@ -255,3 +255,16 @@ def test_one_number_gives_the_bits_of_a_one_element_array(values: list[float], o
         return [t.tobytes() for t in (y.data, a.grad, b.grad if b.grad is not None else np.zeros(shape), c.grad)]
 
     assert run(()) == run((1,))
+
+
+def test_a_tensor_times_itself_gets_twice_the_product(rng: np.random.Generator) -> None:
+    # mul's backward makes one product for x · x; the sum must be the two products' sum, bit for bit
+    for shape in ((), (4, 3)):
+        x = cr.tensor(rng.normal(size=shape), requires_grad=True)
+        grad_out = rng.normal(size=shape)
+        (x * x).backward(grad_out)
+        assert x.grad.tobytes() == (grad_out * x.data + grad_out * x.data).tobytes()
+        h = cr.exp(x)  # an intermediate result times itself: its gradient is summed by the engine
+        x.grad = None
+        (h * h).backward(grad_out)
+        assert x.grad.tobytes() == ((grad_out * h.data + grad_out * h.data) * h.data).tobytes()
