@@ -165,7 +165,8 @@ class CrossEntropy(Function):
         classes = logits.shape[-1]
         if classes == 0:
             raise ShapeError(f"cross_entropy: logits of shape {format_shape(logits.shape)} have no classes")
-        top = logits.max(axis=-1, keepdims=True)
+        labelled = target.dtype.kind in "iub" and target.shape != logits.shape  # labels, not (one-hot) rows
+        top = _row_maxima(logits) if labelled else logits.max(axis=-1, keepdims=True)
         shifted = logits - top  # log softmax = shifted − log Σ exp(shifted); −inf beyond the float range
         self.exp = np.exp(shifted)
         self.total = self.exp.sum(axis=-1, keepdims=True)
@@ -275,6 +276,23 @@ def _mean_scaled_first(logits, top, log_total, labels, target, count) -> np.ndar
     scaled = (top + log_total) / count - logits / count
     terms = scaled[labels] if labels is not None else np.where(target == 0, 0.0, target * scaled)
     return np.asarray(terms.sum(), dtype=logits.dtype)
+
+
+def _row_maxima(logits: np.ndarray) -> np.ndarray:
+    """Each row's largest logit (keepdims), for labelled cross-entropy: column by column for a few classes.
+
+    NumPy's max along a short last axis takes 6.4 µs for 150 rows of 3 classes, ``np.maximum`` of the
+    columns 1.45 µs (Iris step: 89.4 -> 85.8 µs). Both give the larger number and nan for a row with a nan;
+    where the largest is a zero they may disagree on its sign, which does not reach a labelled loss or
+    its gradient: it can only flip the sign of a zero in ``logits − top``, whose exponential is 1
+    either way and which is subtracted from log Σ exp ≥ 0 (0 − (−0) = 0 − 0 = 0).
+    """
+    if logits.ndim != 2 or not 2 <= logits.shape[1] <= 8:
+        return logits.max(axis=-1, keepdims=True)
+    top = np.maximum(logits[:, 0], logits[:, 1])
+    for column in range(2, logits.shape[1]):  # at most six more columns, each a vectorised pass
+        np.maximum(top, logits[:, column], out=top)
+    return top[:, np.newaxis]
 
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
