@@ -169,7 +169,7 @@ class CrossEntropy(Function):
         top = _row_maxima(logits) if labelled else logits.max(axis=-1, keepdims=True)
         shifted = logits - top  # log softmax = shifted − log Σ exp(shifted); −inf beyond the float range
         self.exp = np.exp(shifted)
-        self.total = self.exp.sum(axis=-1, keepdims=True)
+        self.total = _row_sums(self.exp)
         log_total = np.log(self.total)
         if target.dtype.kind in "iub" and target.shape == logits.shape:
             target = target.astype(logits.dtype)  # a one-hot array written with integers
@@ -293,6 +293,21 @@ def _row_maxima(logits: np.ndarray) -> np.ndarray:
     for column in range(2, logits.shape[1]):  # at most six more columns, each a vectorised pass
         np.maximum(top, logits[:, column], out=top)
     return top[:, np.newaxis]
+
+
+def _row_sums(exponentials: np.ndarray) -> np.ndarray:
+    """Σ along each row (keepdims), column by column for at most 7 classes: the same sums in the same order.
+
+    NumPy sums fewer than 8 numbers one after the other from 0 (its pairwise summation starts at 8),
+    so ((e₀ + e₁) + e₂)… column by column is the same sum, bit for bit, for numbers ≥ 0 (exponentials):
+    2.2 µs instead of 4.3 µs for Iris's 150×3 (step 85.4 -> 84.2 µs).
+    """
+    if exponentials.ndim != 2 or not 2 <= exponentials.shape[1] <= 7:
+        return exponentials.sum(axis=-1, keepdims=True)
+    total = exponentials[:, 0] + exponentials[:, 1]
+    for column in range(2, exponentials.shape[1]):
+        total += exponentials[:, column]
+    return total[:, np.newaxis]
 
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
