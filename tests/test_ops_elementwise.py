@@ -233,3 +233,40 @@ def test_clip_takes_tensor_bounds_without_gradient() -> None:
 def test_a_comparison_of_shapes_that_do_not_fit_names_itself() -> None:
     with pytest.raises(cr.ShapeError, match=r"^greater: shapes \(3,\) and \(4,\) cannot be broadcast together$"):
         cr.tensor(np.ones(3)) > cr.tensor(np.ones(4))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).filter(lambda v: abs(v) > 1e-6),
+        min_size=3,
+        max_size=3,
+    ),
+    st.sampled_from(["add", "sub", "mul", "div", "square"]),
+)
+def test_one_number_gives_the_bits_of_a_one_element_array(values: list[float], op: str) -> None:
+    # 0-d float64 operands are computed through NumPy scalars (a quicker path); shape (1,) takes the ufuncs
+    def run(shape: tuple[int, ...]) -> list[bytes]:
+        a, b = (cr.tensor(np.full(shape, v), requires_grad=True) for v in values[:2])
+        c = cr.tensor(np.full(shape, values[2]), requires_grad=True)
+        if op == "square":
+            y = (a * c) ** 2
+        else:
+            y = {"add": a + b, "sub": a - b, "mul": a * b, "div": a / b}[op] * c
+        y.sum().backward()
+        return [t.tobytes() for t in (y.data, a.grad, b.grad if b.grad is not None else np.zeros(shape), c.grad)]
+
+    assert run(()) == run((1,))
+
+
+def test_a_tensor_times_itself_gets_twice_the_product(rng: np.random.Generator) -> None:
+    # mul's backward makes one product for x · x; the sum must be the two products' sum, bit for bit
+    for shape in ((), (4, 3)):
+        x = cr.tensor(rng.normal(size=shape), requires_grad=True)
+        grad_out = rng.normal(size=shape)
+        (x * x).backward(grad_out)
+        assert x.grad.tobytes() == (grad_out * x.data + grad_out * x.data).tobytes()
+        h = cr.exp(x)  # an intermediate result times itself: its gradient is summed by the engine
+        x.grad = None
+        (h * h).backward(grad_out)
+        assert x.grad.tobytes() == ((grad_out * h.data + grad_out * h.data) * h.data).tobytes()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from oracles import OpCase, op_tests
@@ -162,3 +164,20 @@ def test_the_shape_message_counts_in_words() -> None:
         cr.ShapeError, match=r"^matmul: shapes \(1, 2\) and \(1, 2\) do not line up \(2 columns against 1 row\)$"
     ):
         cr.tensor([[1.0, 2.0]]) @ cr.tensor([[1.0, 2.0]])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.sampled_from([np.float64, np.float32]), st.sampled_from([0, 1, 2]))
+def test_a_row_times_a_matrix_has_the_gradients_of_the_general_case(n: int, m: int, dtype: type, which: int) -> None:
+    # vector @ matrix takes a shorter backward (an outer product for the matrix); the numbers must be
+    # those of the (1, n) @ (n, m) matrix products bit for bit
+    rng = np.random.default_rng(n * 7 + m)
+    a_values, b_values, grad_out = rng.normal(size=n), rng.normal(size=(n, m)), rng.normal(size=m).astype(dtype)
+    a = cr.tensor(a_values.astype(dtype), requires_grad=which != 1)
+    b = cr.tensor(b_values.astype(dtype), requires_grad=which != 0)
+    (a @ b).backward(grad_out)
+    row, column = grad_out[np.newaxis, :], a.data[np.newaxis, :].swapaxes(-1, -2)
+    if which != 1:
+        assert a.grad.dtype == dtype and a.grad.tobytes() == np.matmul(row, b.data.T)[0].tobytes()
+    if which != 0:
+        assert b.grad.dtype == dtype and b.grad.tobytes() == np.matmul(column, row).tobytes()

@@ -311,3 +311,55 @@ def test_a_mean_loss_that_fits_is_finite_though_one_sample_loss_does_not(dtype, 
     np.testing.assert_allclose(logits.grad, [[0.0, 0.0], [0.5, -0.5]])
     both = cr.cross_entropy(cr.tensor([[big, -big]], dtype=dtype), np.array([1]))
     assert np.isposinf(both.item())  # 2·big itself: inf is the exact value rounded
+
+
+def test_labelled_cross_entropy_takes_each_rows_maximum_column_by_column(
+    monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
+    # a few classes: np.maximum and + of the columns instead of NumPy's max and sum along the row; the
+    # loss and its gradient must be those of NumPy's bit for bit, signed zeros, ±800 and nan included
+    from chainrule.ops import loss as loss_module
+
+    values = np.array([0.0, -0.0, 1.0, -1.0, 800.0, -800.0, np.nan])
+    for classes in range(1, 11):
+        logits = values[rng.integers(0, len(values) - (classes % 2), size=(40, classes))]  # nan in even counts
+        labels = rng.integers(0, classes, 40)
+
+        def run() -> tuple[bytes, bytes]:
+            z = cr.tensor(logits, requires_grad=True)
+            result = cr.cross_entropy(z, labels)
+            result.backward()
+            return result.data.tobytes(), z.grad.tobytes()
+
+        column_by_column = run()
+        with monkeypatch.context() as patch:
+            patch.setattr(loss_module, "_row_maxima", lambda x: x.max(axis=-1, keepdims=True))
+            patch.setattr(loss_module, "_row_sums", lambda x: x.sum(axis=-1, keepdims=True))
+            assert run() == column_by_column
+        with monkeypatch.context() as patch:  # a maximum that is a zero of the other sign changes nothing either
+            patch.setattr(loss_module, "_row_maxima", lambda x: _zeros_flipped(x.max(axis=-1, keepdims=True)))
+            assert run() == column_by_column
+
+
+def _zeros_flipped(values: np.ndarray) -> np.ndarray:
+    return np.where(values == 0, -values, values)
+
+
+def test_cross_entropy_sums_each_row_as_numpy_does(monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator) -> None:
+    # the exponentials of a row are added column by column for a few classes: NumPy's order, bit for bit
+    from chainrule.ops import loss as loss_module
+
+    for classes in range(1, 11):
+        logits = rng.normal(size=(30, classes)) * rng.choice([0.1, 10.0, 300.0], size=(30, 1))
+        targets = (rng.integers(0, classes, 30), rng.dirichlet(np.ones(classes), size=30))
+
+        def run(target: np.ndarray) -> tuple[bytes, bytes]:
+            z = cr.tensor(logits, requires_grad=True)
+            result = cr.cross_entropy(z, target)
+            result.backward()
+            return result.data.tobytes(), z.grad.tobytes()
+
+        column_by_column = [run(target) for target in targets]
+        with monkeypatch.context() as patch:
+            patch.setattr(loss_module, "_row_sums", lambda x: x.sum(axis=-1, keepdims=True))
+            assert [run(target) for target in targets] == column_by_column

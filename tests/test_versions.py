@@ -7,6 +7,8 @@ under ``no_grad()`` made ``w`` a new tensor that no longer required grad.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -223,3 +225,32 @@ def test_a_change_in_place_reaches_windows_a_convolution_saved_as_a_strided_view
     base = np.arange(10.0)
     windows = np.lib.stride_tricks.sliding_window_view(base, 3)
     assert cr.engine.versions.owner(windows) is base
+
+
+def test_changes_in_place_of_one_number_match_numpy_bit_for_bit_and_are_stamped(rng: np.random.Generator) -> None:
+    # a 0-d float64 tensor is changed through NumPy scalars (a quicker path): the same IEEE results
+    for symbol, ufunc in (("+=", np.add), ("-=", np.subtract), ("*=", np.multiply), ("/=", np.true_divide)):
+        for value, other in rng.normal(size=(20, 2)):
+            w = cr.tensor(value, requires_grad=True, name="w")
+            array = w.data
+            expected = ufunc(np.array(value), np.array(other))
+            y = w * w
+            with cr.no_grad():
+                if symbol == "+=":
+                    w += other
+                elif symbol == "-=":
+                    w -= np.float64(other)
+                elif symbol == "*=":
+                    w *= other
+                else:
+                    w /= np.float64(other)
+            assert w.data is array and w.data.tobytes() == expected.tobytes()
+            with pytest.raises(cr.GraphError, match=rf"'w' of mul .* by {re.escape(symbol)} at .*test_versions.py:\d+"):
+                y.backward()
+    frozen = cr.tensor(1.0)
+    frozen.data.flags.writeable = False
+    with pytest.raises(ValueError, match=r"^-=: .*array is read-only"):
+        frozen -= 0.5
+    counts = cr.tensor(np.array(3), dtype=np.int64)
+    with pytest.raises(cr.DTypeError, match=r"^\+=: the result would be float64 but .* holds int64"):
+        counts += 0.5

@@ -133,8 +133,11 @@ class Function:
                 inputs = _as_tensors(inputs, cls.name)
                 (x,) = inputs
             needs = (x.requires_grad,)
-        else:
-            inputs = _as_tensors(inputs, cls.name)
+        else:  # three or more: all tensors (a dense layer and its bias) skip _as_tensors' loops (linear 5.9 -> 5.6 µs)
+            for item in inputs:
+                if not isinstance(item, Tensor):
+                    inputs = _as_tensors(inputs, cls.name)
+                    break
             needs = tuple([t.requires_grad for t in inputs])
         node = cls()
         if observers._threads_on and observers._state.observers:  # observers.active(), inline: a global read

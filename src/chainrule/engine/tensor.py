@@ -9,6 +9,7 @@ op's mathematics.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -345,8 +346,16 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
         value = np.asarray(value)
         if value.dtype.kind not in "biuf":
             raise DTypeError(f"{symbol}: {other!r:.40} is not numbers; pass a tensor, an array or a number")
+    array = target.data
     try:
-        ufunc(target.data, value, out=target.data)
+        scalar_operator = _SCALAR_OPERATORS.get(ufunc) if array.ndim == 0 else None
+        if scalar_operator is not None and array.dtype is DEFAULT_DTYPE and type(value) in _FLOAT64_NUMBERS:
+            # One float64 number: ``w -= lr * w.grad`` of the scalar network. The ufunc with out= takes
+            # 2.2 µs on a 0-d array, the same IEEE operation on NumPy scalars 0.18 µs (the user-written
+            # step of the scalar network 80.8 -> 62.0 µs); + − × ÷ round the same either way.
+            array[()] = scalar_operator(array[()], value)
+        else:
+            ufunc(array, value, out=array)
     except TypeError:  # NumPy's casting error: a float into an integer tensor
         result = np.result_type(target.data, value)
         raise DTypeError(
@@ -368,6 +377,9 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
 
 
 _new_tensor = object.__new__
+_SCALAR_OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul}
+_SCALAR_OPERATORS[np.true_divide] = operator.truediv
+_FLOAT64_NUMBERS = (float, np.float64)
 
 
 def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:

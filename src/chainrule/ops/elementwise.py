@@ -2,6 +2,19 @@
 
 Inputs broadcast like NumPy; each backward returns gradients of the broadcast shape and the
 engine sums them back to each input's shape (``graph.unbroadcast``).
+
+One number at a time
+--------------------
+A scalar network (``examples/scalar_network.py``) is made of 0-d arrays, and NumPy takes
+0.33–0.6 µs for an operation on a 0-d array but 0.06 µs for the same operation on NumPy scalars
+(``a[()]``, 0.05 µs to take). So the hottest ops below work on ``x[()]`` where an operand is one
+number: + − × ÷ round alike on arrays and on scalars (IEEE arithmetic, the same dtype rules since
+NumPy 2), so the results are the same bit for bit. Saved arrays stay arrays (a change in place
+is still caught, ``versions``): only the arithmetic takes the scalar. Measured on the scalar
+network's step with ``optim.SGD`` (best-of, A/B): 48.1 µs before, 43.0 with mul's backward on
+scalars, 40.6 with the forwards of + − × too (square: within noise); ÷ (a loss divided by the
+batch size): its forward 3.0 -> 1.7 µs. Only float64 forwards take it (integer scalars warn on
+overflow where arrays wrap). NumPy's warnings on scalars say "scalar divide" for "divide".
 """
 
 from __future__ import annotations
@@ -13,7 +26,7 @@ import numpy as np
 
 from ..errors import DTypeError
 from ..engine.function import Function, _apply_without_gradient, named, plain_number
-from ..engine.tensor import Tensor
+from ..engine.tensor import DEFAULT_DTYPE as FLOAT64, Tensor
 
 
 def one_number(math_function: Callable[[float], float], ufunc: np.ufunc, x: np.ndarray) -> Any:
@@ -39,6 +52,8 @@ class Add(Function):
     scalar_forward, scalar_backward = "{0} + {1}", ("{grad}", "{grad}")
 
     def forward(self, a, b):
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] + b[()]
         return a + b
 
     def backward(self, grad_out):
@@ -58,6 +73,8 @@ class Sub(Function):
     scalar_forward, scalar_backward = "{0} - {1}", ("{grad}", "-{grad}")
 
     def forward(self, a, b):
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] - b[()]
         return a - b
 
     def backward(self, grad_out):
@@ -78,11 +95,21 @@ class Mul(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] * b[()]
         return a * b
 
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
-        return (grad_out * self.b if needs_a else None), (grad_out * self.a if needs_b else None)
+        a, b = self.a, self.b
+        if a is b and needs_a:  # x · x (a user's (W * W).sum()): the two products are equal, so make one;
+            grad = grad_out * (a[()] if not a.ndim else a)  # the engine adds it to itself, as it added the two
+            return grad, grad  # backward of w * w, w of 1000×3: 3.6 -> 1.9 µs
+        if not a.ndim:  # one number: its NumPy scalar ("One number at a time", above)
+            a = a[()]
+        if not b.ndim:
+            b = b[()]
+        return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
 
     def vjp(self, grad_out, a, b):
         needs_a, needs_b = self.needs_input_grad
@@ -100,12 +127,19 @@ class Div(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
+        if a.ndim == 0 == b.ndim and a.dtype is b.dtype is FLOAT64:  # two numbers: "One number at a time"
+            return a[()] / b[()]
         return a / b
 
     def backward(self, grad_out):
         needs_a, needs_b = self.needs_input_grad
-        grad_a = grad_out / self.b if needs_a else None
-        grad_b = -grad_out * self.a / (self.b * self.b) if needs_b else None
+        a, b = self.a, self.b
+        if not a.ndim:  # one number: its NumPy scalar ("One number at a time", above)
+            a = a[()]
+        if not b.ndim:
+            b = b[()]
+        grad_a = grad_out / b if needs_a else None
+        grad_b = -grad_out * a / (b * b) if needs_b else None
         return grad_a, grad_b
 
     def vjp(self, grad_out, a, b):
@@ -151,15 +185,20 @@ class PowScalar(Function):
     # which rounds differently from the array loop in the last bit; the ufunc is the same for both
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
-        return np.square(x) if exponent == 2 else np.power(x, exponent)
+        if exponent == 2:
+            return np.square(x[()] if x.ndim == 0 else x)  # one number: "One number at a time", above
+        return np.power(x, exponent)
 
     def scalar_rule(self, options):
         """x² on Python floats for trace's scalar replays; other exponents replay with np.power (it differs from math.pow)."""
         return ("{0} * {0}", ("({grad} + {grad}) * {0}",)) if options["exponent"] == 2 else None
 
     def backward(self, grad_out):
-        if self.exponent == 2:
-            return (grad_out + grad_out) * self.x  # 2·grad_out exactly, and quicker than grad_out * 2
+        if self.exponent == 2:  # 2·grad_out exactly, and quicker than grad_out * 2
+            x = self.x
+            if x.ndim == 0:  # one number: "One number at a time", above
+                return (grad_out + grad_out) * x[()]
+            return (grad_out + grad_out) * x
         if self.exponent == 0:  # x⁰ = 1 is constant: never 0 · 0⁻¹ = nan at x = 0
             return np.zeros_like(grad_out)
         return grad_out * self.exponent * np.power(self.x, self.exponent - 1)

@@ -165,10 +165,11 @@ class CrossEntropy(Function):
         classes = logits.shape[-1]
         if classes == 0:
             raise ShapeError(f"cross_entropy: logits of shape {format_shape(logits.shape)} have no classes")
-        top = logits.max(axis=-1, keepdims=True)
+        labelled = target.dtype.kind in "iub" and target.shape != logits.shape  # labels, not (one-hot) rows
+        top = _row_maxima(logits) if labelled else logits.max(axis=-1, keepdims=True)
         shifted = logits - top  # log softmax = shifted − log Σ exp(shifted); −inf beyond the float range
         self.exp = np.exp(shifted)
-        self.total = self.exp.sum(axis=-1, keepdims=True)
+        self.total = _row_sums(self.exp)
         log_total = np.log(self.total)
         if target.dtype.kind in "iub" and target.shape == logits.shape:
             target = target.astype(logits.dtype)  # a one-hot array written with integers
@@ -275,6 +276,38 @@ def _mean_scaled_first(logits, top, log_total, labels, target, count) -> np.ndar
     scaled = (top + log_total) / count - logits / count
     terms = scaled[labels] if labels is not None else np.where(target == 0, 0.0, target * scaled)
     return np.asarray(terms.sum(), dtype=logits.dtype)
+
+
+def _row_maxima(logits: np.ndarray) -> np.ndarray:
+    """Each row's largest logit (keepdims), for labelled cross-entropy: column by column for a few classes.
+
+    NumPy's max along a short last axis takes 6.4 µs for 150 rows of 3 classes, ``np.maximum`` of the
+    columns 1.45 µs (Iris step: 89.4 -> 85.8 µs). Both give the larger number and nan for a row with a nan;
+    where the largest is a zero they may disagree on its sign, which does not reach a labelled loss or
+    its gradient: it can only flip the sign of a zero in ``logits − top``, whose exponential is 1
+    either way and which is subtracted from log Σ exp ≥ 0 (0 − (−0) = 0 − 0 = 0).
+    """
+    if logits.ndim != 2 or not 2 <= logits.shape[1] <= 8:
+        return logits.max(axis=-1, keepdims=True)
+    top = np.maximum(logits[:, 0], logits[:, 1])
+    for column in range(2, logits.shape[1]):  # at most six more columns, each a vectorised pass
+        np.maximum(top, logits[:, column], out=top)
+    return top[:, np.newaxis]
+
+
+def _row_sums(exponentials: np.ndarray) -> np.ndarray:
+    """Σ along each row (keepdims), column by column for at most 7 classes: the same sums in the same order.
+
+    NumPy sums fewer than 8 numbers one after the other from 0 (its pairwise summation starts at 8),
+    so ((e₀ + e₁) + e₂)… column by column is the same sum, bit for bit, for numbers ≥ 0 (exponentials):
+    2.2 µs instead of 4.3 µs for Iris's 150×3 (step 85.4 -> 84.2 µs).
+    """
+    if exponentials.ndim != 2 or not 2 <= exponentials.shape[1] <= 7:
+        return exponentials.sum(axis=-1, keepdims=True)
+    total = exponentials[:, 0] + exponentials[:, 1]
+    for column in range(2, exponentials.shape[1]):
+        total += exponentials[:, column]
+    return total[:, np.newaxis]
 
 
 def _label_index(labels: np.ndarray) -> tuple[np.ndarray, ...]:
