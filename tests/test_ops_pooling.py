@@ -126,7 +126,7 @@ def max_pool_both(torch, x: np.ndarray, weights: np.ndarray | None = None, **opt
     by default; given to backward directly: a sum of infinities and NaN would warn)."""
     mine = cr.tensor(x, requires_grad=True)
     out = cr.max_pool2d(mine, **options)
-    weights = np.ones(out.shape) if weights is None else weights
+    weights = np.ones(out.shape, out.dtype) if weights is None else weights.astype(out.dtype)
     out.backward(weights)
     theirs = torch.tensor(x, requires_grad=True)
     expected = torch.nn.functional.max_pool2d(theirs, **options)
@@ -152,11 +152,12 @@ def test_a_nan_in_a_window_is_its_maximum_and_the_last_nan_takes_the_gradient_as
     np.testing.assert_array_equal(grad, [[[[0.0, 1.0, 0.0, 1.0]]]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
 @pytest.mark.parametrize("layout", [np.ascontiguousarray, channels_last])
-def test_tied_signed_zeros_give_the_first_maximums_value_and_gradient_as_torch(torch, layout) -> None:
+def test_tied_signed_zeros_give_the_first_maximums_value_and_gradient_as_torch(torch, layout, dtype) -> None:
     # np.maximum returns either operand on a tie of −0.0 and +0.0; PyTorch's value is the first maximum's
     pairs = [[-0.0, 0.0], [0.0, -0.0], [-0.0, -0.0], [0.0, 0.0], [-1.0, -0.0], [-0.0, -1.0]]
-    x = layout(np.array(pairs * 8).reshape(2, 3, 4, 4))  # each 2×2 window two pairs: every mixture of signed zeros
+    x = layout(np.array(pairs * 8, dtype=dtype).reshape(2, 3, 4, 4))  # 2×2 windows of two pairs: every mixture
     for options in ({"kernel_size": (1, 2)}, {"kernel_size": 2}, {"kernel_size": (1, 2), "stride": 1}):
         values, expected, grad, expected_grad = max_pool_both(torch, x, **options)
         assert_same_values(values, expected)
