@@ -235,3 +235,71 @@ def test_a_convolution_of_integers_is_refused_rather_than_overflowing(dtype) -> 
         cr.conv2d(x, np.ones((1, 1, 2, 2)))
     with pytest.raises(cr.DTypeError, match="conv1d: the weight holds"):
         cr.conv1d(np.ones((1, 1, 4)), np.ones((1, 1, 2)).astype(dtype))
+
+
+@pytest.mark.parametrize(
+    ("op", "shapes", "options"),
+    [
+        ("conv2d", [(0, 4, 5, 6), (6, 2, 3, 3), (6,)], {"padding": 1, "stride": (2, 1), "groups": 2}),
+        ("conv2d", [(0, 3, 4, 4), (2, 3, 2, 2)], {}),
+        ("conv1d", [(0, 4, 7), (2, 4, 3), (2,)], {"padding": 1, "dilation": 2}),
+        ("conv1d", [(0, 4, 7), (4, 2, 3)], {"groups": 2}),
+    ],
+)
+def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients_as_torch(torch, rng, op, shapes, options):
+    arrays = [rng.normal(size=shape) for shape in shapes]
+    mine = [cr.tensor(array, requires_grad=True) for array in arrays]
+    out = getattr(cr, op)(*mine, **options)
+    out.sum().backward()
+    theirs = [torch.tensor(array, requires_grad=True) for array in arrays]
+    expected = getattr(torch.nn.functional, op)(*theirs, **options)
+    expected.sum().backward()
+    assert out.shape == tuple(expected.shape) and out.dtype == np.float64
+    for tensor, reference in zip(mine, theirs):
+        assert tensor.grad.shape == tensor.shape
+        np.testing.assert_array_equal(tensor.grad, reference.grad.numpy())  # zeros for the weight and bias
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv1d"])
+@pytest.mark.parametrize(
+    "dtypes",
+    [(np.float32, np.float32, np.float64), (np.float32, np.float64, None), (np.float64, np.float32, np.float32)],
+)
+def test_mixed_float_dtypes_compute_in_numpys_promoted_dtype_with_each_gradient_in_its_inputs(torch, rng, op, dtypes):
+    # a float64 bias was cast down to a float32 output, while conv2d(x, w) + b gave float64: NumPy's promotion now,
+    # as matmul and the elementwise ops do (check_module converts a float32 model's parameters, not its batch)
+    shapes = [(2, 4, 5, 6), (6, 2, 3, 2), (6,)] if op == "conv2d" else [(2, 4, 7), (6, 2, 3), (6,)]
+    arrays = [rng.normal(size=shape).astype(dtype) for shape, dtype in zip(shapes, dtypes) if dtype is not None]
+    mine = [cr.tensor(array, requires_grad=True) for array in arrays]
+    out = getattr(cr, op)(*mine, padding=1, groups=2)
+    grad_out = rng.normal(size=out.shape)
+    out.backward(grad_out)
+    assert out.dtype == np.result_type(*arrays) == np.float64
+    theirs = [torch.tensor(array.astype(np.float64), requires_grad=True) for array in arrays]
+    expected = getattr(torch.nn.functional, op)(*theirs, padding=1, groups=2)
+    expected.backward(torch.tensor(grad_out))
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for tensor, array, reference in zip(mine, arrays, theirs):
+        assert tensor.grad.dtype == array.dtype
+        np.testing.assert_allclose(tensor.grad, reference.grad.numpy().astype(array.dtype), rtol=1e-6, atol=1e-6)
+
+
+def test_check_graph_rechecks_convolutions_and_their_gradients_ops(rng) -> None:
+    # check_graph runs each node's backward on a fresh node that ran only forward: the geometry must come from there
+    from chainrule.check import check_graph
+
+    def passed(loss) -> dict[str, bool]:
+        # each check of a convolution's input that is a leaf: check_graph's finite differences miss an input that
+        # is not contiguous, as a convolution's channels-last output is (outside these ops)
+        return {check.name.split(". ")[1]: check.passed for check in check_graph(loss).inputs if "conv" in check.name}
+
+    shapes = [(2, 4, 5, 5), (4, 2, 3, 2), (4,)]
+    x, weight, bias = (cr.tensor(rng.normal(size=shape), requires_grad=True) for shape in shapes)
+    out = cr.conv2d(x, weight, bias, stride=(2, 1), padding=1, groups=2)
+    loss = (out**2).sum() + (cr.conv1d(x[:, :, 0], weight[:, :, 0], dilation=2, groups=2) ** 2).sum()
+    assert passed(loss) == {
+        f"{op} input {i}": True for op, count in (("conv2d", 3), ("conv1d", 2)) for i in range(count)
+    }
+    grad_x, grad_weight = cr.autograd.grad((out**2).sum(), [x, weight], create_graph=True)
+    checks = passed((grad_x**2).sum() + (grad_weight**2).sum())
+    assert checks["conv2d_weight_grad input 0"] and checks["conv2d_input_grad input 1"]  # x and the weight

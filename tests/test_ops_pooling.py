@@ -121,14 +121,99 @@ def test_tiling_windows_keep_a_channels_last_input_in_its_memory_order(rng) -> N
     np.testing.assert_array_equal(x.grad.sum(axis=(2, 3)), np.full((2, 3), 6.0))
 
 
-def test_a_nan_in_a_window_is_its_maximum_and_takes_its_gradient() -> None:
-    # a NaN equals nothing, so the tiling path hands such an input to the general one (the first NaN wins;
-    # PyTorch's CPU kernel takes the last)
-    x = cr.tensor([[[[1.0, np.nan, 3.0, np.nan], [np.nan, 0.0, 1.0, 2.0]]]], requires_grad=True)
-    out = cr.max_pool2d(x, 2)
-    assert np.isnan(out.data).all()
+def max_pool_both(torch, x: np.ndarray, weights: np.ndarray | None = None, **options) -> tuple:
+    """max_pool2d of x by chainrule and by PyTorch, and both gradients for the output's gradient ``weights`` (ones
+    by default; given to backward directly: a sum of infinities and NaN would warn)."""
+    mine = cr.tensor(x, requires_grad=True)
+    out = cr.max_pool2d(mine, **options)
+    weights = np.ones(out.shape, out.dtype) if weights is None else weights.astype(out.dtype)
+    out.backward(weights)
+    theirs = torch.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, **options)
+    expected.backward(torch.tensor(weights))
+    return out.data, expected.detach().numpy(), mine.grad, theirs.grad.numpy()
+
+
+def assert_same_values(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Equal values, NaN where NaN, and the same sign on every zero (−0.0 is not +0.0 here)."""
+    np.testing.assert_array_equal(actual, expected)
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(actual[numbers]), np.signbit(expected[numbers]))
+
+
+@pytest.mark.parametrize("options", [{"kernel_size": 2}, {"kernel_size": 2, "stride": 1}, {"kernel_size": (1, 2)}])
+def test_a_nan_in_a_window_is_its_maximum_and_the_last_nan_takes_the_gradient_as_in_torch(torch, options) -> None:
+    # PyTorch's CPU kernel scans each window in reading order and takes a value that is greater or NaN
+    for rows in ([[1.0, np.nan, 3.0, np.nan], [np.nan, 0.0, 1.0, 2.0]], [[np.nan, np.nan, 1.0, 2.0]] * 2):
+        values, expected, grad, expected_grad = max_pool_both(torch, np.array([[rows]]), **options)
+        assert_same_values(values, expected)
+        np.testing.assert_array_equal(grad, expected_grad)
+    _, _, grad, _ = max_pool_both(torch, np.array([[[[np.nan, np.nan, 1.0, 2.0]]]]), kernel_size=(1, 2))
+    np.testing.assert_array_equal(grad, [[[[0.0, 1.0, 0.0, 1.0]]]])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("layout", [np.ascontiguousarray, channels_last])
+def test_tied_signed_zeros_give_the_first_maximums_value_and_gradient_as_torch(torch, layout, dtype) -> None:
+    # np.maximum returns either operand on a tie of −0.0 and +0.0; PyTorch's value is the first maximum's
+    pairs = [[-0.0, 0.0], [0.0, -0.0], [-0.0, -0.0], [0.0, 0.0], [-1.0, -0.0], [-0.0, -1.0]]
+    x = layout(np.array(pairs * 8, dtype=dtype).reshape(2, 3, 4, 4))  # 2×2 windows of two pairs: every mixture
+    for options in ({"kernel_size": (1, 2)}, {"kernel_size": 2}, {"kernel_size": (1, 2), "stride": 1}):
+        values, expected, grad, expected_grad = max_pool_both(torch, x, **options)
+        assert_same_values(values, expected)
+        np.testing.assert_array_equal(grad, expected_grad)
+    values, _, grad, _ = max_pool_both(torch, np.array([[[[-0.0, 0.0]]]]), kernel_size=(1, 2))
+    assert np.signbit(values).all() and grad.tolist() == [[[[1.0, 0.0]]]]
+
+
+@pytest.mark.parametrize("lowest", [-np.inf, np.finfo(np.float64).min])
+def test_a_padded_window_whose_pixels_are_all_minus_infinity_gives_its_first_pixel_the_gradient(torch, lowest) -> None:
+    x = np.array([[[[-np.inf, 5.0]]]])
+    values, expected, grad, expected_grad = max_pool_both(torch, x, kernel_size=(1, 2), stride=1, padding=(0, 1))
+    assert_same_values(values, expected)
+    np.testing.assert_array_equal(grad, expected_grad)
+    np.testing.assert_array_equal(grad, [[[[1.0, 2.0]]]])  # not lost on the padding left of −inf
+    x = np.full((1, 2, 3, 4), -np.inf)
+    x[0, 1, 2, 3] = lowest
+    values, expected, grad, expected_grad = max_pool_both(torch, x, kernel_size=3, stride=(1, 2), padding=1)
+    assert_same_values(values, expected)
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_an_integer_window_at_the_least_integer_keeps_its_value() -> None:
+    x = np.array([[[[np.iinfo(np.int64).min, 5]]]])
+    out = cr.max_pool2d(x, (1, 2), stride=1, padding=(0, 1))
+    assert out.dtype == np.int64 and out.data.tolist() == [[[[np.iinfo(np.int64).min, 5, 5]]]]
+
+
+SPECIAL = np.array([-np.inf, -1.0, -0.0, 0.0, 1.0, np.inf, np.nan])
+
+
+@settings(max_examples=80, deadline=None)
+@given(pool_geometries(dilated=True), st.booleans(), st.integers(0, 2**32 - 1))
+def test_max_pool2d_of_ties_zeros_infinities_and_nans_equals_torch(torch, geometry, last, seed) -> None:
+    shape, kernel, stride, padding, dilation = geometry
+    assume(np.isfinite(cr.max_pool2d(np.zeros(shape), kernel, stride, padding, dilation).data).all())
+    rng = np.random.default_rng(seed)
+    x = SPECIAL[rng.integers(0, len(SPECIAL), size=shape)]
+    x = channels_last(x) if last else x
+    options = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    weights = rng.normal(size=cr.max_pool2d(x, **options).shape)
+    values, expected, grad, expected_grad = max_pool_both(torch, x, weights, **options)
+    assert_same_values(values, expected)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-14, atol=0)  # overlapping windows add in any order
+
+
+@pytest.mark.parametrize("options", [{"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}])
+def test_an_empty_batch_pools_to_an_empty_batch_as_torch(torch, options) -> None:
+    x = np.zeros((0, 3, 6, 6))
+    values, expected, grad, expected_grad = max_pool_both(torch, x, **options)
+    assert values.shape == expected.shape and grad.shape == expected_grad.shape == x.shape
+    mine = cr.tensor(x, requires_grad=True)
+    out = cr.avg_pool2d(mine, **options)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad, [[[[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]]])
+    assert out.shape == torch.nn.functional.avg_pool2d(torch.tensor(x), **options).shape
+    assert mine.grad.shape == x.shape
 
 
 def test_float32_stays_float32(rng) -> None:

@@ -123,6 +123,19 @@ def scatter_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: Pa
     return grad
 
 
+def geometry_of(stride: Pair, padding: Pair, dilation: Pair, groups: int) -> dict:
+    """A convolution's geometry, kept by each forward for its backward (``check_graph`` runs a backward on a node
+    that only ran forward, without the options ``apply`` records)."""
+    return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+
+
+def promoted(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
+    """The arrays (None kept) in NumPy's promoted dtype of them all, as ``x @ w + b`` would compute: a mixed
+    convolution computes in it, and its backward casts each gradient back to its input's dtype."""
+    dtype = np.result_type(*[array.dtype for array in arrays if array is not None])
+    return [None if array is None else array.astype(dtype, copy=False) for array in arrays]
+
+
 def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int, dims: int) -> None:
     """One-line errors for a convolution's shapes, naming both, and for integer arrays (they would overflow silently)."""
     for role, array in (("input", x), ("weight", weight), ("bias", bias)):
@@ -195,7 +208,9 @@ class Conv2d(Function):
     column, channel), copied from channels-last pixels so that every copy and addition runs
     along a pixel's channels; the result is the output channels-last, returned as a view. The
     differentiable backward (``vjp``) applies the two gradients as ops of their own,
-    ``ConvInputGrad`` and ``ConvWeightGrad``, whose own gradients are convolutions again.
+    ``ConvInputGrad`` and ``ConvWeightGrad``, whose own gradients are convolutions again. Mixed
+    float dtypes compute in NumPy's promoted one, as ``x @ w + b`` (``promoted``); each gradient
+    comes back in its input's dtype.
     """
 
     def formula(self, names):
@@ -204,20 +219,28 @@ class Conv2d(Function):
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
         _check_conv(self.name, x, weight, bias, groups, 2)
         out_size = output_size(self.name, x.shape, weight.shape[2:], stride, padding, dilation)
-        self.x_shape, self.weight = x.shape, weight
+        self.dtypes = None
+        if x.dtype != weight.dtype or bias is not None and bias.dtype != weight.dtype:
+            self.dtypes = [array.dtype for array in (x, weight, bias) if array is not None]
+            x, weight, bias = promoted(x, weight, bias)
+        self.x_shape, self.weight, self.geometry = x.shape, weight, geometry_of(stride, padding, dilation, groups)
         self.columns = conv_columns(x, weight.shape[2:], stride, padding, dilation, groups)
         return conv_output(self.columns, weight, x.shape[0], out_size, groups, bias)  # channels-last memory
 
     def backward(self, grad_out):
-        needs, options = self.needs_input_grad, self.options
+        needs, options = self.needs_input_grad, self.geometry
         grad_rows = gradient_rows(grad_out)  # (N·out_h·out_w, out): a view when grad_out is channels-last
         grad_x = input_gradient(grad_rows, self.weight, self.x_shape, options, grad_out.shape[2:]) if needs[0] else None
         grad_weight = None
         if needs[1]:
             grad_weight = weight_gradient(self.columns, grad_rows, self.weight.shape, options["groups"])
-        if len(needs) == 3:
-            return grad_x, grad_weight, grad_rows.sum(axis=0) if needs[2] else None
-        return grad_x, grad_weight
+        grad_bias = grad_rows.sum(axis=0) if len(needs) == 3 and needs[2] else None
+        grads = (grad_x, grad_weight, grad_bias)[: len(needs)]
+        if self.dtypes is None:
+            return grads
+        return tuple(
+            None if grad is None else grad.astype(dtype, copy=False) for grad, dtype in zip(grads, self.dtypes)
+        )
 
     def vjp(self, grad_out, x, weight, bias=None):
         needs, options = self.needs_input_grad, self.options
@@ -247,18 +270,11 @@ class ConvInputGrad(Function):
     name = "conv2d_input_grad"
 
     def forward(self, grad_out, weight, *, x_shape, stride, padding, dilation, groups):
-        self.grad_out, self.weight = grad_out, weight
-        return conv_input_grad(grad_out, weight, x_shape, self.options_of(stride, padding, dilation, groups))
-
-    @staticmethod
-    def options_of(stride, padding, dilation, groups) -> dict:
-        return {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-
-    def _geometry(self) -> dict:
-        return {key: self.options[key] for key in ("stride", "padding", "dilation", "groups")}
+        self.grad_out, self.weight, self.geometry = grad_out, weight, geometry_of(stride, padding, dilation, groups)
+        return conv_input_grad(grad_out, weight, x_shape, self.geometry)
 
     def backward(self, upstream):
-        needs, geometry = self.needs_input_grad, self._geometry()
+        needs, geometry = self.needs_input_grad, self.geometry
         kernel, groups = self.weight.shape[2:], geometry["groups"]
         columns = conv_columns(upstream, kernel, geometry["stride"], geometry["padding"], geometry["dilation"], groups)
         grad_g = None
@@ -268,7 +284,7 @@ class ConvInputGrad(Function):
         return grad_g, grad_w
 
     def vjp(self, upstream, grad_out, weight):
-        needs, geometry = self.needs_input_grad, self._geometry()
+        needs, geometry = self.needs_input_grad, self.geometry
         grad_g = Conv2d.apply(upstream, weight, **geometry) if needs[0] else None
         grad_w = ConvWeightGrad.apply(upstream, grad_out, weight_shape=weight.shape, **geometry) if needs[1] else None
         return grad_g, grad_w
@@ -287,22 +303,20 @@ class ConvWeightGrad(Function):
     name = "conv2d_weight_grad"
 
     def forward(self, x, grad_out, *, weight_shape, stride, padding, dilation, groups):
-        self.x, self.grad_out = x, grad_out
+        self.x, self.grad_out, self.geometry = x, grad_out, geometry_of(stride, padding, dilation, groups)
         self.columns = conv_columns(x, weight_shape[2:], stride, padding, dilation, groups)
         return conv_weight_grad(self.columns, grad_out, weight_shape, groups)
 
     def backward(self, upstream):
-        needs, options = self.needs_input_grad, self.options
-        geometry = {key: options[key] for key in ("stride", "padding", "dilation", "groups")}
+        needs, geometry = self.needs_input_grad, self.geometry
         grad_x = conv_input_grad(self.grad_out, upstream, self.x.shape, geometry) if needs[0] else None
         grad_g = None
         if needs[1]:
-            grad_g = conv_output(self.columns, upstream, self.x.shape[0], self.grad_out.shape[2:], options["groups"])
+            grad_g = conv_output(self.columns, upstream, self.x.shape[0], self.grad_out.shape[2:], geometry["groups"])
         return grad_x, grad_g
 
     def vjp(self, upstream, x, grad_out):
-        needs, options = self.needs_input_grad, self.options
-        geometry = {key: options[key] for key in ("stride", "padding", "dilation", "groups")}
+        needs, geometry = self.needs_input_grad, self.geometry
         grad_x = ConvInputGrad.apply(grad_out, upstream, x_shape=x.shape, **geometry) if needs[0] else None
         grad_g = Conv2d.apply(x, upstream, **geometry) if needs[1] else None
         return grad_x, grad_g

@@ -68,7 +68,7 @@ def window_rows(
     view = view[:, :: stride[0], :: stride[1], :, :: dilation[0], :: dilation[1]]
     _, out_h, out_w = view.shape[:3]
     view = view.reshape(count, out_h, out_w, groups, channels // groups, kernel[0], kernel[1])
-    return view.transpose(0, 1, 2, 3, 5, 6, 4).reshape(count * out_h * out_w, -1)
+    return view.transpose(0, 1, 2, 3, 5, 6, 4).reshape(count * out_h * out_w, channels * kernel[0] * kernel[1])
 
 
 def weight_blocks(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -80,14 +80,14 @@ def weight_blocks(weight: np.ndarray, groups: int) -> np.ndarray:
 
 def grouped(rows: np.ndarray, groups: int) -> np.ndarray:
     """A matrix's columns split into ``groups`` equal blocks, as a stack (groups, rows, columns/groups) (a view)."""
-    return rows.reshape(rows.shape[0], groups, -1).transpose(1, 0, 2)
+    return rows.reshape(rows.shape[0], groups, rows.shape[1] // groups).transpose(1, 0, 2)
 
 
 def ungrouped(stack: np.ndarray) -> np.ndarray:
     """The inverse of ``grouped``: a stack (groups, rows, k) as one matrix (rows, groups·k)."""
     if stack.shape[0] == 1:
         return stack[0]
-    return stack.transpose(1, 0, 2).reshape(stack.shape[1], -1)
+    return stack.transpose(1, 0, 2).reshape(stack.shape[1], stack.shape[0] * stack.shape[2])
 
 
 def rows_times_weight(rows: np.ndarray, weight: np.ndarray, groups: int) -> np.ndarray:
