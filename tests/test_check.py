@@ -445,3 +445,16 @@ def test_check_gradient_fails_on_a_random_f_too() -> None:
 
     report = check_gradient(f, lambda x: 2 * x, np.linspace(0.5, 2.0, 6))
     assert not report and "dropout without a fixed rng?" in report.culprit
+
+
+def test_check_graph_steps_inputs_of_any_memory_layout() -> None:
+    """A transposed (or channels-last) input: the finite differences must move the element f reads."""
+    x = cr.tensor(np.arange(1.0, 13.0).reshape(3, 4).T)
+    w = cr.tensor(np.ones((4, 3)), requires_grad=True)
+    report = cr.check.check_graph(((x * w) ** 2).sum())
+    assert report.passed, str(report)
+    conv = cr.conv2d(cr.tensor(np.random.default_rng(0).normal(size=(2, 1, 5, 5))), np.ones((3, 1, 3, 3)))
+    assert not conv.data.flags.c_contiguous  # channels-last memory
+    v = cr.tensor(np.ones(3 * 3 * 3), requires_grad=True)
+    report = cr.check.check_graph((cr.relu(conv).reshape(2, -1)[:, :27] * v).sum())
+    assert report.passed, str(report)

@@ -56,16 +56,18 @@ class Differences:
 
     def _at(self, array: np.ndarray, index: int, step: float) -> tuple[float, float]:
         """f with element ``index`` (flat) of ``array`` moved by +step and by −step."""
-        flat = array.reshape(-1)  # a view: arrays are contiguous copies made by the callers
-        original = flat[index]
+        # the element itself, in any memory layout (reshape(-1) of a transposed array would be a copy,
+        # and the step would never reach f: a channels-last convolution output is such an array)
+        position = np.unravel_index(index, array.shape)
+        original = array[position]
         try:
             with np.errstate(all="ignore"):
-                flat[index] = original + step
+                array[position] = original + step
                 above = self.evaluate()
-                flat[index] = original - step
+                array[position] = original - step
                 below = self.evaluate()
         finally:
-            flat[index] = original
+            array[position] = original
         return above, below
 
     def central(self, position: int) -> np.ndarray:
