@@ -248,3 +248,22 @@ def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, message) -> None
     with pytest.raises((ValueError, TypeError), match=message) as raised:
         call()
     assert "\n" not in str(raised.value)
+
+
+def test_an_infinite_upstream_gradient_reaches_only_each_windows_maximum(torch) -> None:
+    """The tiling fast path multiplied by its mask: False · inf made nan on the pixels that lost."""
+    g = np.array([[[[np.inf, 1.0]]]])
+    for other in (5.0, np.nan):  # a NaN elsewhere sends the call down the general path: the same gradient
+        x = np.array([[[[0.0, -1.0, 2.0, other], [-2.0, -3.0, 0.5, 0.1]]]])
+        cx = cr.tensor(x, requires_grad=True)
+        cr.max_pool2d(cx, 2).backward(g)
+        tx = torch.tensor(x, requires_grad=True)
+        torch.nn.functional.max_pool2d(tx, 2).backward(torch.tensor(g))
+        np.testing.assert_array_equal(cx.grad, tx.grad.numpy())
+        assert not np.isnan(cx.grad[0, 0, :, :2]).any()
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_max_pooling_bool_values_is_refused_in_one_line(padding) -> None:
+    with pytest.raises(cr.DTypeError, match="max_pool2d: the input holds bool values"):
+        cr.max_pool2d(np.ones((1, 1, 4, 4), dtype=bool), 3, 1, padding)

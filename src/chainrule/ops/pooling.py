@@ -9,13 +9,15 @@ takes a shorter path, a maximum of strided views and a mask of each block's firs
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
 
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
-from ..errors import ShapeError, format_shape
+from ..errors import DTypeError, ShapeError, format_shape
 from .convolution import Pair, cropped, output_size, pad_value_for, padded, pair, scatter_windows, windows
 
 
@@ -167,7 +169,12 @@ def _scatter_blocks(grad_out: np.ndarray, routing: dict) -> np.ndarray:
         moved[...] = grad_out
         grad_out = moved
     grad = np.empty_like(chosen, dtype=grad_out.dtype)  # the mask's (the input's) memory order
-    np.multiply(chosen, grad_out[:, :, :, np.newaxis, :, np.newaxis], out=grad)
+    spread = grad_out[:, :, :, np.newaxis, :, np.newaxis]
+    if _all_finite(grad_out):
+        np.multiply(chosen, spread, out=grad)
+    else:  # an inf gradient: False · inf would be nan; the pixels that lost get 0, as on the general path
+        grad.fill(0)  # and in PyTorch (a rare, slower path)
+        np.copyto(grad, np.broadcast_to(spread, chosen.shape), where=chosen)
     count, channels, rows, kh, columns, kw = chosen.shape
     grad = grad.reshape(count, channels, rows * kh, columns * kw)
     if grad.shape == x_shape:
@@ -175,6 +182,13 @@ def _scatter_blocks(grad_out: np.ndarray, routing: dict) -> np.ndarray:
     whole = np.zeros_like(grad, shape=x_shape)  # a remainder cut off by the windows gets no gradient
     whole[:, :, : rows * kh, : columns * kw] = grad
     return whole
+
+
+@np.errstate(over="ignore", invalid="ignore")
+def _all_finite(values: np.ndarray) -> bool:
+    """Whether every value is finite, in one pass without a temporary array: only then is their sum finite
+    (a sum that overflows says no too, and takes the exact path)."""
+    return math.isfinite(np.add.reduce(values, axis=None))
 
 
 def _memory_order(array: np.ndarray) -> list[int]:
@@ -211,6 +225,8 @@ class MaxPool2d(Function):
 
     def forward(self, x, kernel_size, stride, padding, dilation):
         _check_pool(self.name, x, kernel_size, padding)
+        if x.dtype.kind == "b":  # as PyTorch: a maximum of truth values is any(), not a pooling of numbers
+            raise DTypeError(f"{self.name}: the input holds bool values; convert it to numbers first (x.astype(float))")
         output_size(self.name, x.shape, kernel_size, stride, padding, dilation)
         self.routing = {**self._options(kernel_size, stride, padding, dilation), "x_shape": x.shape}
         if _tiles(self.routing):
