@@ -7,7 +7,8 @@ Every op function takes ``name=`` to name its result (``cr.sigmoid(s, name="h1")
 from . import methods
 from .activation import leaky_relu, log_softmax, relu, sigmoid, softmax, softplus, tanh
 from .convolution import conv1d, conv2d, pad
-from .elementwise import abs, add, clip, div, exp, log, maximum, minimum, mul, neg, pow, sqrt, sub, where
+from .elementwise import abs, add, div, exp, log, mul, neg, pow, sqrt, sub
+from .selection import clip, maximum, minimum, where
 from .linalg import linear, matmul
 from .lookup import embedding
 from .loss import binary_cross_entropy, cross_entropy, mse, squared_norm
@@ -24,10 +25,10 @@ def _mark_exact_gradients() -> None:
     """Every op class defined in this package keeps ``Function.exact_gradients``'s promise, unless it says otherwise."""
     from ..engine.function import Function
     from . import activation, convolution, elementwise, linalg, lookup, loss, normalization, pooling, reduce
-    from . import regularization, shape
+    from . import regularization, selection, shape
 
     modules = (activation, convolution, elementwise, linalg, lookup, loss, normalization, pooling, reduce)
-    for module in (*modules, regularization, shape):
+    for module in (*modules, regularization, selection, shape):
         for item in vars(module).values():
             if isinstance(item, type) and issubclass(item, Function) and item.__module__ == module.__name__:
                 if "exact_gradients" not in vars(item):

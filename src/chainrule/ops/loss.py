@@ -18,7 +18,8 @@ from ..errors import DTypeError, ShapeError, format_shape
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from .activation import LogSoftmax, Sigmoid, Softmax, stable_sigmoid
-from .elementwise import clip, log, maximum
+from .elementwise import log
+from .selection import clip, maximum
 
 REDUCTIONS = ("mean", "sum", "none")
 

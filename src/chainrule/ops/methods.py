@@ -11,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from ..engine.tensor import Tensor
-from . import activation, elementwise, linalg, reduce, shape
+from . import activation, elementwise, linalg, reduce, selection, shape
 
 
 def _compare(ufunc: np.ufunc):  # type: ignore[no-untyped-def]
     def compare(self: Tensor, other: Any) -> Tensor:
-        return elementwise.compare(ufunc, self, other)
+        return selection.compare(ufunc, self, other)
 
     compare.__doc__ = f"Elementwise ``{ufunc.__name__}`` as a boolean tensor (no gradient)."
     return compare
@@ -64,9 +64,9 @@ METHODS: dict[str, Any] = {
     "log": elementwise.log,
     "sqrt": elementwise.sqrt,
     "abs": elementwise.abs,
-    "clip": elementwise.clip,
-    "maximum": elementwise.maximum,
-    "minimum": elementwise.minimum,
+    "clip": selection.clip,
+    "maximum": selection.maximum,
+    "minimum": selection.minimum,
     "sum": reduce.sum,
     "mean": reduce.mean,
     "max": reduce.max,
