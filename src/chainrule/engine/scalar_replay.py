@@ -69,19 +69,20 @@ def float_replay(
     recording: Recording,
     rules: list[tuple[str, tuple[str, ...]]],
     external: Callable[[Tensor], str],
+    outside_checks: list[str],
     namespace: dict[str, Any],
 ) -> str:
     """The source of ``run_floats(A)``: the step on Python floats, the loss returned as a 0-d array.
 
-    ``external(tensor)`` names a tensor made outside ``f`` in ``namespace`` (as the NumPy replay does).
+    ``external(tensor)`` names a tensor made outside ``f`` in ``namespace`` and ``outside_checks``
+    reads each one's array (``d0, d1…``) and checks it, as the NumPy replay does.
     """
     namespace.update(NAMESPACE)
     namespace["ACCUMULATE"] = accumulate_leaf
     namespace["ARRAY"] = np.array
-    namespace["FLOAT64"] = np.dtype(np.float64)
-    lines = ["def run_floats(A):"]
+    lines = ["def run_floats(A):", *outside_checks]
     lines += [f"    a{i} = A[{i}].data.item()" for i in range(len(arguments))]
-    read: dict[str, str] = {}  # tensors made outside f, each checked and read once, as a float, before the ops
+    read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
 
     def name(key: Any) -> str:
         if type(key) is tuple:
@@ -89,12 +90,7 @@ def float_replay(
         tensor_name = external(key)
         if tensor_name not in read:
             number = read[tensor_name] = f"t{tensor_name[1:]}"
-            lines.append(f"    {number} = {tensor_name}.data")  # as the NumPy replay's checks: still one float64?
-            lines.append(
-                f"    if {number}.shape or {number}.dtype is not FLOAT64 or {tensor_name}.requires_grad is not "
-                f"{key.requires_grad}:\n        raise OUTSIDE_CHANGED"
-            )
-            lines.append(f"    {number} = {number}.item()")
+            lines.append(f"    {number} = d{tensor_name[1:]}.item()")
         return read[tensor_name]
 
     names = [[name(key) for key in keys] for _, keys, _, _ in recording.steps]

@@ -145,7 +145,9 @@ class _Tape:
         self.run_floats: Callable[[list[Tensor]], Any] | None = None
         rules = scalar_replay.float_rules(records, loss)
         if rules is not None:
-            floats = scalar_replay.float_replay(arguments, records, recording, rules, self._external, self.namespace)
+            floats = scalar_replay.float_replay(
+                arguments, records, recording, rules, self._external, self._outside_checks(), self.namespace
+            )
             exec(compile(floats, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
             self.source += "\n" + floats
             self.run_floats = self.namespace["run_floats"]
@@ -333,26 +335,18 @@ class Traced:
                 if loss is not None:  # NumPy's replay then gives inf or nan, and NumPy's warnings, as eager mode does
                     return Tensor._from_op(loss, None)
             return Tensor._from_op(tape.run(arguments), None)
-        except OutsideChanged:
+        except OutsideChanged:  # raised before the replay computed anything
             changed = tape.changed_outside()
             if changed is not None:
                 raise GraphError(
                     f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
                 ) from None
-            self._last = None  # a tensor f reads from outside now requires grad or no longer does: record anew
-            tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
-            return Tensor._from_op(tape.run(arguments), None)
-        except (ValueError, TypeError):
-            changed = tape.changed_outside()
-            if changed is None:
-                raise
-            raise GraphError(
-                f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
-            ) from None
+            # else a tensor f reads from outside now requires grad or no longer does: record anew
         except ShapeChanged:  # nothing was added to any .grad yet: record these values anew
-            self._last = None
-            tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
-            return Tensor._from_op(tape.run(arguments), None)
+            pass
+        self._last = None
+        tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
+        return Tensor._from_op(tape.run(arguments), None)
 
     def source(self) -> str:
         """The generated code of every recording, for reading."""
