@@ -119,22 +119,19 @@ def store_leaf_gradient(leaf: Tensor, grad: Any, grad_out: Any, earlier: tuple |
     ``trusted_op``; a user's backward may return an array it keeps, such as an input's data).
     Otherwise ``accumulate_leaf`` stores a copy or a new sum.
     """
-    if leaf.grad is None and fresh:
-        dtype = leaf.data.dtype
-        if (
-            type(grad) is ndarray
-            and grad.dtype is dtype
-            and grad.flags.writeable
-            and grad is not grad_out
-            and grad.base is None
-            and not (earlier and any(grad is other for other in earlier))
-        ):
-            leaf.grad = grad
-            return
-        if dtype.kind == "f":  # accumulate_leaf's copy, inline: a NumPy scalar from 0-d arithmetic comes here
-            leaf.grad = np.array(grad, dtype=dtype)  # every step (traced scalar network: 5% of a replay)
-            return
-    accumulate_leaf(leaf, grad)
+    if (
+        leaf.grad is None
+        and fresh
+        and type(grad) is ndarray
+        and grad.dtype is leaf.data.dtype
+        and grad.flags.writeable
+        and grad is not grad_out
+        and grad.base is None
+        and not (earlier and any(grad is other for other in earlier))
+    ):
+        leaf.grad = grad
+    else:
+        accumulate_leaf(leaf, grad)
 
 
 def accumulate_leaf(leaf: Tensor, grad: Any) -> None:
@@ -145,7 +142,7 @@ def accumulate_leaf(leaf: Tensor, grad: Any) -> None:
     """
     dtype = leaf.data.dtype
     if type(grad) is float and dtype is FLOAT64 and leaf.grad is None:  # a float replay's gradient (scalar_replay)
-        leaf.grad = np.array(grad)  # the same array as below, in half the time: 20% of the scalar network's replay
+        leaf.grad = np.array(grad)  # the same array as below, quicker: the float replay 3.1 -> 2.8 µs
         return
     if dtype.kind != "f":  # .data was replaced by integers: a gradient cast to them would be truncated
         raise DTypeError(
