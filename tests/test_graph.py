@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.engine.graph import unbroadcast
+from chainrule.engine.accumulation import unbroadcast
 from oracles import Float64Gradient
 
 

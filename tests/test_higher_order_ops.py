@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 import chainrule as cr
 from chainrule.check import numerical_gradient
 from chainrule.engine.function import Function
-from chainrule.engine.graph import unbroadcast
+from chainrule.engine.accumulation import unbroadcast
 from oracles import OpCase, graph_tensors, jvp_through, relative_error, torch_jvp, vjp_through
 from test_ops_activation import CASES as ACTIVATION_CASES
 from test_ops_elementwise import BINARY

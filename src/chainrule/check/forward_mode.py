@@ -21,7 +21,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..engine.grad_mode import enable_grad, no_grad
-from ..engine.graph import topological_order, unbroadcast
+from ..engine.accumulation import unbroadcast
+from ..engine.graph import topological_order
 from ..engine.tensor import FLOAT_DTYPES, Tensor
 from ..explanation.number_format import format_number
 from . import ATOL, RTOL, _differences_of, _float64_copies, _input_names, _settings, _tolerance

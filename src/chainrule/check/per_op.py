@@ -12,7 +12,8 @@ import numpy as np
 
 from ..engine import anomaly
 from ..engine.grad_mode import enable_grad
-from ..engine.graph import topological_order, unbroadcast
+from ..engine.accumulation import unbroadcast
+from ..engine.graph import topological_order
 from ..engine.tensor import FLOAT_DTYPES, Tensor
 from ..errors import GraphError, format_shape
 from ..explanation.explain import freed_graph

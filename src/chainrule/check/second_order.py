@@ -28,7 +28,8 @@ import numpy as np
 from .. import ops
 from ..engine import autograd
 from ..engine.grad_mode import enable_grad
-from ..engine.graph import topological_order, unbroadcast
+from ..engine.accumulation import unbroadcast
+from ..engine.graph import topological_order
 from ..engine.tensor import FLOAT_DTYPES, Tensor
 from ..errors import GraphError, ShapeError, format_shape
 from .report import CheckReport, InputCheck

@@ -7,7 +7,7 @@ An op is a subclass with two methods side by side:
 * ``backward(self, grad_out)`` is the vector-Jacobian product: given dL/d(output), it returns
   dL/d(input) for each tensor input (a tuple, or one array for a one-input op; ``None`` for an
   input that needs no gradient). It may return a gradient of the *broadcast* shape: the engine
-  sums it back to the input's shape (``graph.unbroadcast``).
+  sums it back to the input's shape (``accumulation.unbroadcast``).
 
 ``self.needs_input_grad[i]`` tells the backward which gradients are wanted, so it can skip
 the others. Keyword ``options`` are constants (an axis, a slope): they never get gradients.

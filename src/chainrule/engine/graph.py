@@ -32,17 +32,16 @@ import numpy as np
 
 from . import observers, versions
 from ..errors import GraphError
-from .accumulation import (  # noqa: F401 - unbroadcast, fit_gradient… are also read from here
+from .accumulation import (
     FLOAT_SCALARS,
     accumulate_leaf,
     add_gradient,
-    as_gradient_array,
     fit_gradient,
     ndarray,
     store_leaf_gradient,
     trusted_op,
-    unbroadcast,
 )
+from .accumulation import unbroadcast as unbroadcast  # its old home: chainrule.engine.graph.unbroadcast still works
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function

@@ -1,7 +1,7 @@
 """Elementwise arithmetic: each op's forward and its vector-Jacobian product side by side.
 
 Inputs broadcast like NumPy; each backward returns gradients of the broadcast shape and the
-engine sums them back to each input's shape (``graph.unbroadcast``).
+engine sums them back to each input's shape (``accumulation.unbroadcast``).
 
 One number at a time
 --------------------

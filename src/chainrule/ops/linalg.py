@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import ShapeError, format_shape
 from ..engine.function import Function, named
-from ..engine.graph import unbroadcast
+from ..engine.accumulation import unbroadcast
 from ..engine.tensor import Tensor
 from .shape import sum_to, transpose
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import AxisError, DTypeError, ShapeError, format_shape, normalize_axes
 from ..engine.function import Function, _apply_without_gradient, named
-from ..engine.graph import unbroadcast
+from ..engine.accumulation import unbroadcast
 from ..engine.tensor import Tensor
 
 
