@@ -29,6 +29,10 @@ class OutsideChanged(Exception):
     """A replay found a tensor made outside ``f`` with another shape, dtype or ``requires_grad`` than at the recording."""
 
 
+class ArgumentChanged(Exception):
+    """A replay found an argument with another shape, dtype or ``requires_grad`` than at the recording."""
+
+
 class Recording:
     """What one call of ``f`` computed, as a replay would repeat it.
 

@@ -69,19 +69,20 @@ def float_replay(
     recording: Recording,
     rules: list[tuple[str, tuple[str, ...]]],
     external: Callable[[Tensor], str],
-    outside_checks: list[str],
+    reads: list[str],
     namespace: dict[str, Any],
 ) -> str:
     """The source of ``run_floats(A)``: the step on Python floats, the loss returned as a 0-d array.
 
-    ``external(tensor)`` names a tensor made outside ``f`` in ``namespace`` and ``outside_checks``
-    reads each one's array (``d0, d1…``) and checks it, as the NumPy replay does.
+    ``external(tensor)`` names a tensor made outside ``f`` in ``namespace``; ``reads`` read and
+    check the arrays of the arguments (``a0, a1…``) and of those tensors (``d0, d1…``), as the
+    NumPy replay does.
     """
     namespace.update(NAMESPACE)
     namespace["ACCUMULATE"] = accumulate_leaf
     namespace["ARRAY"] = np.array
-    lines = ["def run_floats(A):", *outside_checks]
-    lines += [f"    a{i} = A[{i}].data.item()" for i in range(len(arguments))]
+    lines = ["def run_floats(A):", *reads]
+    lines += [f"    a{i} = a{i}.item()" for i in range(len(arguments))]
     read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
 
     def name(key: Any) -> str:
