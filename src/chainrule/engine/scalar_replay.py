@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .accumulation import accumulate_leaf
+from .accumulation import FLOAT_LEAF_STORE, accumulate_leaf
 from .recording import Recording
 from .tensor import Tensor
 
@@ -130,6 +130,8 @@ def float_replay(
     # one test for all: a sum of finite numbers is finite unless it overflows (then NumPy's replay runs too)
     results = " + ".join([f"v{loss_index}", *(variable for _, variable in leaf_contributions)])
     lines.append(f"    if not isfinite({results}):\n        return None")
-    lines += [f"    ACCUMULATE({leaf}, {variable})" for leaf, variable in leaf_contributions]
+    for leaf, variable in leaf_contributions:  # every leaf is float64 here (the reads check it)
+        store = FLOAT_LEAF_STORE.format(leaf=leaf, value=variable)
+        lines += ["    " + line for line in store.splitlines()]
     lines.append(f"    return ARRAY(v{loss_index})")
     return "\n".join(lines) + "\n"
