@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 
@@ -85,3 +87,103 @@ def test_an_array_reshaped_in_place_between_calls_is_seen() -> None:
     values.shape = (2, 3)  # the same array object, now of another shape: it no longer fits w
     with pytest.raises(cr.ShapeError, match="matmul"):
         step(values)
+
+
+# ------------------------------------------------------------------------------ random call sequences
+# Each call changes (or keeps) the two arguments and the parameter the way user code does between
+# training steps; the traced call must give eager mode's loss and gradients, bit for bit, every time.
+CHANGES = [
+    "keep",  # the very same objects again
+    "new values in place",  # the argument's array (or list) changed in place
+    "new array, same shape",  # x.data = another array
+    "new array, other shape",
+    "float32 array",
+    "byte-swapped array",
+    "new object",  # a new tensor / array / list with new values
+    "toggle requires_grad",
+    "parameter new array",  # w.data = another array of w's shape
+]
+
+
+def _changed(value, change: str, rng: np.random.Generator, rows: int):
+    """``value`` (a tensor, an array or a list of lists) after ``change``; returns the value to pass."""
+    fresh = rng.normal(size=(rows, 2))
+    if isinstance(value, cr.Tensor):
+        if change == "new values in place":
+            value.data[...] = rng.normal(size=value.data.shape)
+        elif change == "new array, same shape":
+            value.data = rng.normal(size=value.data.shape).astype(value.data.dtype)
+        elif change == "new array, other shape":
+            value.data = fresh
+        elif change == "float32 array":
+            value.data = fresh.astype(np.float32)
+        elif change == "byte-swapped array":
+            value.data = fresh.astype(">f8")
+        elif change == "new object":
+            value = cr.tensor(fresh)
+        elif change == "toggle requires_grad" and value.data.dtype.kind == "f":
+            value.requires_grad = not value.requires_grad
+            value.grad = None
+        return value
+    if isinstance(value, np.ndarray):
+        if change == "new values in place":
+            value[...] = rng.normal(size=value.shape)
+        elif change in ("new array, same shape", "new object"):
+            value = rng.normal(size=value.shape)
+        elif change == "new array, other shape":
+            value = fresh
+        elif change == "float32 array":
+            value = fresh.astype(np.float32)
+        elif change == "byte-swapped array":
+            value = fresh.astype(">f8")
+        return value
+    if change == "new values in place":  # a list of lists
+        for row in value:
+            row[:] = rng.normal(size=len(row)).tolist()
+    elif change in ("new array, other shape", "new object"):
+        value = fresh.tolist()
+    return value
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(
+    kinds=st.tuples(st.sampled_from(["tensor", "array", "list"]), st.sampled_from(["tensor", "array", "list"])),
+    calls=st.lists(
+        st.tuples(st.sampled_from(CHANGES), st.sampled_from(CHANGES), st.integers(2, 4), st.integers(0, 2**16)),
+        min_size=1,
+        max_size=10,
+    ),
+)
+def test_random_changes_between_calls_replay_what_eager_computes(kinds, calls) -> None:
+    rng = np.random.default_rng(0)
+    w = cr.tensor([[0.5], [-1.5]], requires_grad=True)
+
+    def f(x, y):
+        return (cr.softplus(x @ w) * y.sum()).sum() + (x * x).sum()
+
+    step = cr.trace(f)
+    start = rng.normal(size=(3, 2))
+    made = {"tensor": lambda: cr.tensor(start), "array": start.copy, "list": lambda: start.tolist()}
+    x, y = made[kinds[0]](), made[kinds[1]]()
+    for change_x, change_y, rows, seed in [("keep", "keep", 3, 0), ("keep", "keep", 3, 1), *calls]:
+        rng = np.random.default_rng(seed)
+        x = _changed(x, change_x, rng, rows)
+        y = _changed(y, change_y, rng, rows)
+        if change_x == "parameter new array" or change_y == "parameter new array":
+            w.data = rng.normal(size=(2, 1))
+        arguments = [a if isinstance(a, cr.Tensor) else cr.tensor(np.asarray(a)) for a in (x, y)]
+        for tensor in (w, *arguments):
+            tensor.grad = None
+        expected = f(*arguments)
+        expected.backward()
+        expected_grads = [None if t.grad is None else t.grad.copy() for t in (w, *arguments)]
+        for tensor in (w, *arguments):
+            tensor.grad = None
+        loss = step(x, y)
+        assert loss.item() == expected.item()
+        for tensor, expected_grad in zip((w, *arguments), expected_grads):
+            if expected_grad is None:
+                assert tensor.grad is None
+            else:
+                np.testing.assert_array_equal(tensor.grad, expected_grad)
+                assert tensor.grad.dtype == expected_grad.dtype
