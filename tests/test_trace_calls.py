@@ -1,5 +1,5 @@
-"""How a traced function takes its arguments from call to call: the same objects again, changed in place
-or given new arrays, each replays what eager mode computes."""
+"""A traced function from call to call: its arguments (the same objects again, changed in place or given
+new arrays) each replay what eager mode computes, and what a call returned stays as it was."""
 
 from __future__ import annotations
 
@@ -187,3 +187,65 @@ def test_random_changes_between_calls_replay_what_eager_computes(kinds, calls) -
             else:
                 np.testing.assert_array_equal(tensor.grad, expected_grad)
                 assert tensor.grad.dtype == expected_grad.dtype
+
+
+# ------------------------------------------------------------------------------ results kept by the user
+def _networks():
+    """(name, step factory): a NumPy replay (batch) and a float replay (one number each)."""
+    rng = np.random.default_rng(3)
+
+    def batch():
+        w = cr.tensor(rng.normal(size=(3, 2)), requires_grad=True)
+        b = cr.tensor(rng.normal(size=2), requires_grad=True)
+        f = lambda x: (cr.sigmoid(x @ w + b) ** 2).sum() / 4  # noqa: E731
+        return f, [w, b], lambda seed: (cr.tensor(np.random.default_rng(seed).normal(size=(4, 3))),)
+
+    def scalar():
+        w = cr.tensor(0.5, requires_grad=True)
+        v = cr.tensor(-1.5, requires_grad=True)
+        f = lambda x: cr.sigmoid(x * w + v) * w  # noqa: E731
+        return f, [w, v], lambda seed: (cr.tensor(float(np.random.default_rng(seed).normal())),)
+
+    return {"NumPy replay": batch, "float replay": scalar}
+
+
+@pytest.mark.parametrize("network", ["NumPy replay", "float replay"])
+def test_a_loss_and_gradients_the_user_kept_are_not_changed_by_later_calls(network) -> None:
+    f, params, arguments = _networks()[network]()
+    step = cr.trace(f)
+    kept = []  # (loss tensor, its value then, each .grad array, a copy of each)
+    for call in range(8):
+        for p in params:
+            p.grad = None
+        loss = step(*arguments(call))
+        kept.append((loss, loss.item(), [p.grad for p in params], [p.grad.copy() for p in params]))
+        with cr.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+    if network == "float replay":
+        assert step.tapes and all(tape.run_floats is not None for tape in step.tapes.values())
+    for loss, value, grads, copies in kept:
+        assert loss.item() == value
+        for grad, copy in zip(grads, copies):
+            np.testing.assert_array_equal(grad, copy)
+    assert len({id(g) for _, _, grads, _ in kept for g in grads}) == 8 * len(params)  # no array shared
+
+
+@pytest.mark.parametrize("network", ["NumPy replay", "float replay"])
+def test_a_gradient_or_loss_changed_in_place_by_the_user_does_not_reach_the_next_call(network) -> None:
+    f, params, arguments = _networks()[network]()
+    step = cr.trace(f)
+    for call in range(6):
+        for p in params:
+            p.grad = None
+        expected = f(*arguments(call))
+        expected.backward()
+        expected_grads = [p.grad.copy() for p in params]
+        for p in params:
+            p.grad = None
+        loss = step(*arguments(call))
+        assert loss.item() == expected.item()
+        for p, expected_grad in zip(params, expected_grads):
+            np.testing.assert_array_equal(p.grad, expected_grad)
+            p.grad *= 1000.0  # the user scales (or clips) a gradient in place
+        loss.data *= -1.0
