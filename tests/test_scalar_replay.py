@@ -348,3 +348,28 @@ def test_single_numbers_at_small_and_large_magnitudes_match_torch_and_replay_ali
         np.testing.assert_allclose(w.grad, t.grad.numpy(), rtol=4e-16, atol=0)
     step = assert_replays_equal_eager(lambda a, b: cr.tanh(a * b) + cr.log(a * a) - b / a, [0.3 * scale, -0.7 * scale])
     assert next(iter(step.tapes.values())).run_floats is not None
+
+
+def test_an_intermediate_that_overflows_warns_as_in_eager_mode_though_the_results_are_finite() -> None:
+    """x·x overflows to inf, σ(−inf) is 0: finite results, but NumPy warns (or raises) at the product."""
+    w, x = cr.tensor(1.0, requires_grad=True), cr.tensor(1e200)
+    f = lambda: cr.sigmoid(-(w * x * x))  # noqa: E731
+    step = cr.trace(f)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        step(), step()
+    for run in (step, lambda: f().backward()):
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError, match="overflow"):
+            run()
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            run()
+
+
+def test_an_argument_no_op_reads_may_hold_many_numbers() -> None:
+    w = cr.tensor(0.5, requires_grad=True)
+    step = cr.trace(lambda x, unused: w * x)
+    for call in range(4):
+        w.grad = None
+        assert step(cr.tensor(2.0 + call), np.ones(3)).item() == 0.5 * (2.0 + call)
+        assert w.grad == 2.0 + call
+    assert all(tape.run_floats is not None for tape in step.tapes.values())

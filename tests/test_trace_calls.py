@@ -171,7 +171,8 @@ def test_random_changes_between_calls_replay_what_eager_computes(kinds, calls) -
         y = _changed(y, change_y, rng, rows)
         if change_x == "parameter new array" or change_y == "parameter new array":
             w.data = rng.normal(size=(2, 1))
-        arguments = [a if isinstance(a, cr.Tensor) else cr.tensor(np.asarray(a)) for a in (x, y)]
+        # what f receives for an array or a list: a tensor around np.asarray of it (a byte-swapped array stays so)
+        arguments = [a if isinstance(a, cr.Tensor) else cr.Tensor._from_op(np.asarray(a), None) for a in (x, y)]
         for tensor in (w, *arguments):
             tensor.grad = None
         expected = f(*arguments)
@@ -249,3 +250,47 @@ def test_a_gradient_or_loss_changed_in_place_by_the_user_does_not_reach_the_next
             np.testing.assert_array_equal(p.grad, expected_grad)
             p.grad *= 1000.0  # the user scales (or clips) a gradient in place
         loss.data *= -1.0
+
+
+# ------------------------------------------------------------------------------ what f receives
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_an_argument_computed_by_ops_that_require_grad_is_refused_at_a_later_call_too(shape) -> None:
+    """The first call refuses it (a trace's gradients stop at what f receives); so must a replay, not drop w's gradient."""
+    w = cr.tensor(np.full(shape, 1.5), requires_grad=True)
+    step = cr.trace(lambda x: (x * x).sum())
+    for _ in range(3):
+        step(cr.tensor(np.full(shape, 3.0), requires_grad=True))
+    with pytest.raises(cr.GraphError, match="argument of f computed by ops that require grad"):
+        step(w * 2.0)
+    assert w.grad is None
+
+
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_a_tensor_f_reads_from_outside_and_is_passed_as_an_argument_too(shape) -> None:
+    """step(w) with f reading w: the recording keeps the argument and the outside tensor apart, so step(x) is f(x)."""
+    w = cr.tensor(np.full(shape, 1.5), requires_grad=True)
+    f = lambda x: (cr.sigmoid(x) * w).sum()  # noqa: E731
+    step = cr.trace(f)
+    others = [cr.tensor(np.full(shape, v), requires_grad=True) for v in (10.0, -2.0)]
+    for x in [w, w, w, others[0], w, others[1], others[1]]:
+        for tensor in (w, *others):
+            tensor.grad = None
+        expected = f(x)
+        expected.backward()
+        expected_grads = [None if t.grad is None else t.grad.copy() for t in (w, *others)]
+        for tensor in (w, *others):
+            tensor.grad = None
+        assert step(x).item() == expected.item()
+        for tensor, expected_grad in zip((w, *others), expected_grads):
+            if expected_grad is None:
+                assert tensor.grad is None
+            else:
+                np.testing.assert_array_equal(tensor.grad, expected_grad)
+
+
+def test_a_constant_f_reads_from_outside_and_is_passed_as_an_argument_too() -> None:
+    c = cr.tensor([1.0, 2.0])
+    w = cr.tensor([0.5, -0.5], requires_grad=True)
+    step = cr.trace(lambda x: (x * c * w).sum())
+    for x, expected in [(c, 1 * 1 * 0.5 - 2 * 2 * 0.5)] * 3 + [(cr.tensor([3.0, 3.0]), 3 * 0.5 - 6 * 0.5)]:
+        assert step(x).item() == expected

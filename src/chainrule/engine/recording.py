@@ -194,9 +194,10 @@ class ValueReads:
     recorded op with such an input; ``Tensor.item``, ``float``, ``bool``… call this check.
     """
 
-    def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
+    def __init__(self, arguments: list[Tensor], records: list[Any], passed: list[Tensor] | tuple = ()) -> None:
         self.arguments = arguments
-        self.computed = {id(t) for t in arguments}
+        # the tensors the caller passed count too, when f reads them from outside (their stand-ins are the arguments)
+        self.computed = {id(t) for t in arguments} | {id(t) for t in passed}
         self.records, self.seen = records, 0
 
     def update(self) -> set[int]:

@@ -10,9 +10,11 @@ same operations in the same order) inlined as expressions, gradients summed in t
 float64 array in eager mode too (``ops.elementwise.one_number``).
 
 Where Python's floats refuse what NumPy computes (``1 / 0``, ``math.log(0)``, ``math.exp(1000)``
-raise) or where the loss or a gradient comes out inf or nan, the call runs the NumPy replay
-instead, which gives inf or nan with NumPy's warnings (or errors, under ``np.errstate``) as eager
-mode does. So the float code stores into the leaves' ``.grad`` only at its end, once everything
+raise) or where any number of the step (a result, a gradient, or one along the way) comes out
+inf or nan, the call runs the NumPy replay instead, which gives inf or nan with NumPy's warnings
+(or errors, under ``np.errstate``) as eager mode does. One difference remains: an underflow to 0
+or to a subnormal number, which NumPy ignores unless ``np.errstate(under=...)`` asks otherwise,
+passes silently on Python floats whatever errstate says. So the float code stores into the leaves' ``.grad`` only at its end, once everything
 is computed and found finite: a replay that gives up has changed nothing. A leaf's contributions are added in the order
 ``graph.backward`` adds them, by the rule it uses (``accumulation.accumulate_leaf``: a Python float
 is held by no one, so the leaf gets a new array).
@@ -82,7 +84,8 @@ def float_replay(
     namespace["ACCUMULATE"] = accumulate_leaf
     namespace["ARRAY"] = np.array
     lines = ["def run_floats(A):", *reads]
-    lines += [f"    a{i} = a{i}.item()" for i in range(len(arguments))]
+    used = sorted({key[1] for _, keys, _, _ in recording.steps for key in keys if type(key) is tuple and key[0] == "a"})
+    lines += [f"    a{i} = a{i}.item()" for i in used]  # an argument no op reads may hold anything
     read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
 
     def name(key: Any) -> str:
@@ -127,8 +130,12 @@ def float_replay(
                 leaf = f"A[{key[1]}]" if type(key) is tuple else external(key)
                 leaf_contributions.append((leaf, variable))
     lines.append("    except (ArithmeticError, ValueError):\n        return None")
-    # one test for all: a sum of finite numbers is finite unless it overflows (then NumPy's replay runs too)
-    results = " + ".join([f"v{loss_index}", *(variable for _, variable in leaf_contributions)])
+    # One test for every number computed, not only the results: an intermediate that overflowed to inf in
+    # Python (1e200 * 1e200) may still give a finite loss, where NumPy warns (or raises under np.errstate).
+    # A sum of finite numbers is finite unless it overflows itself, and then NumPy's replay runs too.
+    computed = [f"v{index}" for index in range(len(records))]
+    computed += [f"g{index}" for index in sorted(has_gradient)] + [variable for _, variable in leaf_contributions]
+    results = " + ".join(computed)
     lines.append(f"    if not isfinite({results}):\n        return None")
     for leaf, variable in leaf_contributions:  # every leaf is float64 here (the reads check it)
         store = FLOAT_LEAF_STORE.format(leaf=leaf, value=variable)

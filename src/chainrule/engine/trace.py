@@ -189,7 +189,10 @@ class _Tape:
             f"    {array} = {tensor}.data\n"
             # dtypes are compared by identity first (the usual case, quickest), then by value
             f"    if {array}.shape != {shape} or ({array}.dtype is not {dtype} and {array}.dtype != {dtype}) "
-            f"or {'not ' if requires_grad else ''}{tensor}.requires_grad:\n        raise {error}"
+            f"or {'not ' if requires_grad else ''}{tensor}.requires_grad"
+            # an argument computed by ops that require grad: recording it again refuses it (check_graph_inputs)
+            + (f" or {tensor}.grad_fn is not None" if error == "ARGUMENT_CHANGED" else "")
+            + f":\n        raise {error}"
             for array, tensor, dtype, shape, requires_grad, error in reads
         ]
 
@@ -411,7 +414,8 @@ class Traced:
     def _record(self, arguments: list[Tensor], previous: _Tape | None) -> _Tape:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
-        reads = ValueReads(arguments, records)
+        passed, arguments = arguments, _stand_ins(arguments)
+        reads = ValueReads(arguments, records, passed)
         with observers.observe(TraceRecorder(records, reads)):
             loss = self.f(*arguments)
         check_loss(loss)
@@ -433,6 +437,22 @@ class Traced:
         return _Tape(arguments, records, loss, recording)
 
 
+def _stand_ins(arguments: list[Tensor]) -> list[Tensor]:
+    """What ``f`` receives while it records: for each argument a new tensor around the same array.
+
+    So the recording tells an argument apart from a tensor that ``f`` reads from outside even
+    when the caller passes that very tensor (``step(w)`` with ``f`` reading ``w``): the first is
+    read from the arguments at each replay, the second afresh from outside, and ``step(x)``
+    later computes ``f(x)``. The same tensor passed twice gets one stand-in.
+    """
+    made: dict[int, Tensor] = {}
+    for tensor in arguments:
+        if id(tensor) not in made:
+            stand_in = made[id(tensor)] = Tensor._from_op(tensor.data, tensor.grad_fn)
+            stand_in.requires_grad, stand_in.name = tensor.requires_grad, tensor.name
+    return [made[id(tensor)] for tensor in arguments]
+
+
 def _signature(arguments: list[Tensor]) -> tuple:
     """What selects a recording: each argument's shape, dtype and whether it requires grad, and which are one tensor.
 
@@ -440,7 +460,7 @@ def _signature(arguments: list[Tensor]) -> tuple:
     """
     ids = [id(t) for t in arguments]
     same = tuple([ids.index(i) for i in ids])
-    return (*[(t.data.shape, t.data.dtype, bool(t.requires_grad)) for t in arguments], same)
+    return (*[(t.data.shape, t.data.dtype, bool(t.requires_grad), t.grad_fn is not None) for t in arguments], same)
 
 
 #: argument types that ``_as_arguments`` wraps without copying (arrays) or that cannot change (numbers)
