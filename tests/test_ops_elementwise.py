@@ -270,3 +270,16 @@ def test_a_tensor_times_itself_gets_twice_the_product(rng: np.random.Generator) 
         x.grad = None
         (h * h).backward(grad_out)
         assert x.grad.tobytes() == ((grad_out * h.data + grad_out * h.data) * h.data).tobytes()
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+@pytest.mark.parametrize(("a", "b"), [(1e160, 1e160), (1e-170, 1e-170), (1e-300, 1e-300), (-3.0, 2e155), (5.0, -7.0)])
+def test_the_divisors_gradient_where_its_square_overflows_or_underflows(torch, shape, a, b) -> None:
+    # −g·a/b² would give −0 for 1e160/1e160 (b² = inf) and −inf for 1e-170/1e-170 (b² = 0); PyTorch's −g·(a/b)/b does not
+    x, y = (cr.tensor(np.full(shape, v), requires_grad=True) for v in (a, b))
+    (x / y).sum().backward()
+    tx, ty = (torch.tensor(np.full(shape, v), requires_grad=True) for v in (a, b))
+    (tx / ty).sum().backward()
+    np.testing.assert_allclose(y.grad, ty.grad.numpy(), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-15, atol=0)
+    assert np.all(np.isfinite(y.grad)) and np.all(y.grad != 0)

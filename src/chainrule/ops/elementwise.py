@@ -125,7 +125,7 @@ class Div(Function):
     """d/da (a / b) = 1/b, d/db (a / b) = −a/b²"""
 
     template = "{0} / {1}"
-    scalar_forward, scalar_backward = "{0} / {1}", ("{grad} / {1}", "-{grad} * {0} / ({1} * {1})")
+    scalar_forward, scalar_backward = "{0} / {1}", ("{grad} / {1}", "-{grad} * ({0} / {1}) / {1}")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -141,12 +141,13 @@ class Div(Function):
         if not b.ndim:
             b = b[()]
         grad_a = grad_out / b if needs_a else None
-        grad_b = -grad_out * a / (b * b) if needs_b else None
+        # −g·(a/b)/b, not −g·a/b²: b² overflows (b = 1e160) or underflows (b = 1e-170) where the gradient does not
+        grad_b = -grad_out * (a / b) / b if needs_b else None
         return grad_a, grad_b
 
     def vjp(self, grad_out, a, b):
         needs_a, needs_b = self.needs_input_grad
-        return (grad_out / b if needs_a else None), (-grad_out * a / (b * b) if needs_b else None)
+        return (grad_out / b if needs_a else None), (-grad_out * (a / b) / b if needs_b else None)
 
     def jvp(self, tangents, a, b):
         return (tangents[0] - a / b * tangents[1]) / b  # PyTorch's form: −inf, not inf − inf, for 1/0
