@@ -363,3 +363,13 @@ def test_cross_entropy_sums_each_row_as_numpy_does(monkeypatch: pytest.MonkeyPat
         with monkeypatch.context() as patch:
             patch.setattr(loss_module, "_row_sums", lambda x: x.sum(axis=-1, keepdims=True))
             assert [run(target) for target in targets] == column_by_column
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("classes", [2, 3, 7, 8])
+def test_cross_entropys_row_sums_are_numpys_sums_bit_for_bit(rng, dtype, classes) -> None:
+    # the column-by-column sum (few classes) must give NumPy's own sums; float16, which NumPy adds in float32, keeps them
+    from chainrule.ops.loss import _row_sums
+
+    exponentials = np.exp(rng.normal(scale=1.5, size=(2000, classes))).astype(dtype)
+    assert _row_sums(exponentials).tobytes() == exponentials.sum(axis=-1, keepdims=True).tobytes()

@@ -20,7 +20,8 @@ def matmul_2d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a contiguous one: a (1000, 3) array by a 3×3 ``W.T`` takes 4.9 µs, by its copy 2.6 µs. The
     copy costs about 0.4 µs, so it pays only for a ``b`` of at most 256 numbers against an
     ``a`` of at least 64 rows (measured in benchmarks/README.md); otherwise BLAS takes ``b`` as
-    it is. The same products are summed either way.
+    it is. The same products are summed either way, though BLAS may add them in another order for
+    the two layouts (the last bit of some results differs), as it may for another number of rows.
     """
     if b.size <= 256 and a.shape[0] >= 64 and not b.flags.c_contiguous:
         b = b.copy()
@@ -53,7 +54,8 @@ class MatMul(Function):
             return (grad_out * b if needs_a else None), (grad_out * a if needs_b else None)
         if a.ndim == 1 and b.ndim == 2:  # one sample's row times a matrix: the general case's products, shortly
             # dB = aᵀ G, an (n, 1) @ (1, m) product whose every entry is one product a_i·g_j: the outer
-            # product gives the same numbers without the matmul's reshaping (one-sample three-matrix
+            # product gives the same numbers (a zero's sign as PyTorch gives it, where BLAS may give +0)
+            # without the matmul's reshaping (one-sample three-matrix
             # network: this backward 1.65 -> 1.38 µs, and 2.9 -> 2.7 µs with dA too)
             grad_a = np.matmul(grad_out[np.newaxis, :], b.T)[0] if needs_a else None  # the general case's matmul
             return grad_a, (a[:, np.newaxis] * grad_out if needs_b else None)
