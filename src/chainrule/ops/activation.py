@@ -128,6 +128,10 @@ class ReLU(Function):
 
     def forward(self, x):
         self.positive = x > 0
+        if x.ndim and x.shape[-1] >= 128 and x.dtype.char in "fd" and x.flags.c_contiguous:
+            # NumPy's SIMD maximum serves two contiguous operands, not an array and a number: against a row of
+            # zeros, the same maxima bit for bit; relu's forward on 256×512 float32 59 -> 36 µs (A/B)
+            return np.maximum(x, np.zeros(x.shape[-1], x.dtype))
         return np.maximum(x, 0)
 
     def backward(self, grad_out):
