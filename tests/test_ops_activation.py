@@ -130,3 +130,43 @@ def test_the_softmax_family_of_an_empty_tensor_is_empty(torch) -> None:
         assert out.shape == (3, 0) and torch_function(torch.ones(3, 0), 1).shape == (3, 0)
         out.sum().backward()
         assert x.grad.shape == (3, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+@pytest.mark.parametrize("shape", [(3, 4), (2, 128), (3, 513), (4, 2, 256), (200, 100)])
+def test_relu_of_special_values_is_numpys_maximum_with_zero_bit_for_bit(dtype, shape, torch) -> None:
+    """relu(x) = max(x, 0) by every route (``positive_part``: against zeros of x's shape, a row of zeros, or the
+    number 0): NaN stays NaN, −inf and negative numbers give +0 (−0 stays −0 in float16 only); the values are PyTorch's (up to the sign
+    of relu(−0)), and so are the gradients where x is a number."""
+    rng = np.random.default_rng(7)
+    specials = np.array([-0.0, 0.0, -3.0, 3.0, -np.inf, np.inf, np.nan, 1e-30, -1e-30, 6e4, -6e4], dtype)
+    values = rng.choice(specials, size=shape)
+    values.reshape(-1)[: specials.size] = specials  # every special at least once
+    for x_data in (values, values.transpose()):  # C-contiguous and not
+        x = cr.tensor(x_data, requires_grad=True)
+        out = cr.relu(x)
+        expected = np.maximum(x_data, 0)
+        assert out.dtype == dtype
+        assert out.data.tobytes() == expected.tobytes()  # the same bits
+        assert not np.signbit(out.data[x_data < 0]).any()  # relu(−3) = relu(−inf) = +0
+        weights = rng.normal(size=x_data.shape).astype(dtype)
+        out.backward(weights)
+        reference = torch.tensor(x_data.astype(np.float64), requires_grad=True)
+        torch.relu(reference).backward(torch.tensor(weights.astype(np.float64)))
+        np.testing.assert_array_equal(out.data, torch.relu(reference).detach().numpy().astype(dtype))
+        assert x.grad.tobytes() == (weights * (x_data > 0)).tobytes()
+        number = ~np.isnan(x_data)  # at NaN PyTorch passes the gradient on, chainrule's mask x > 0 does not
+        np.testing.assert_array_equal(x.grad[number], reference.grad.numpy().astype(dtype)[number])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(3, 4), (150, 16), (2, 300), (200, 100)])
+def test_softplus_of_special_values_is_the_stable_formula_bit_for_bit(dtype, shape) -> None:
+    """softplus(x) = log(1 + e^(−|x|)) + max(x, 0), whichever route ``positive_part`` takes for max(x, 0)."""
+    rng = np.random.default_rng(3)
+    specials = np.array([-0.0, 0.0, -3.0, 3.0, -np.inf, np.inf, np.nan, 1e-30, -1e30, 1e30, 80.0, -80.0], dtype)
+    values = rng.choice(specials, size=shape) * rng.uniform(0.5, 2.0, size=shape).astype(dtype)
+    for x_data in (values, values.transpose()):
+        with np.errstate(invalid="ignore"):  # inf · a factor is inf, nan stays nan: nothing to warn about here
+            expected = np.log1p(np.exp(-np.abs(x_data))) + np.maximum(x_data, 0)  # this order: NaN's sign too
+        assert cr.softplus(cr.tensor(x_data)).data.tobytes() == expected.tobytes()

@@ -373,3 +373,39 @@ def test_cross_entropys_row_sums_are_numpys_sums_bit_for_bit(rng, dtype, classes
 
     exponentials = np.exp(rng.normal(scale=1.5, size=(2000, classes))).astype(dtype)
     assert _row_sums(exponentials).tobytes() == exponentials.sum(axis=-1, keepdims=True).tobytes()
+
+
+def test_labelled_cross_entropy_picks_by_flat_position_as_by_row_and_label(
+    monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
+    # one row of labels: the labelled logits are read and the one-hot subtracted at flat positions (take, put);
+    # the losses and gradients must be those of the index pair (rows, labels) bit for bit, for logits in C and
+    # Fortran order, every reduction, and the differentiable backward (vjp) as well
+    from chainrule.ops import loss as loss_module
+
+    def pair_index(labels: np.ndarray, classes: int) -> tuple[np.ndarray, ...]:
+        return np.arange(labels.shape[0]), labels
+
+    for dtype in (np.float64, np.float32):
+        for classes in (2, 3, 10):
+            logits = (rng.normal(size=(25, classes)) * 30).astype(dtype)
+            labels = rng.integers(0, classes, 25)
+            weights = rng.normal(size=25).astype(dtype)
+
+            def run() -> list[bytes]:
+                results = []
+                for layout in (logits, np.asfortranarray(logits)):
+                    for reduction in ("mean", "sum", "none"):
+                        z = cr.tensor(layout, requires_grad=True)
+                        loss = cr.cross_entropy(z, labels, reduction=reduction)
+                        loss.backward(weights if reduction == "none" else None)
+                        results += [loss.data.tobytes(), z.grad.tobytes()]
+                    z = cr.tensor(layout, requires_grad=True)
+                    (gradient,) = cr.autograd.grad(cr.cross_entropy(z, labels), [z], create_graph=True)
+                    results.append(gradient.data.tobytes())
+                return results
+
+            flat = run()
+            with monkeypatch.context() as patch:
+                patch.setattr(loss_module, "_label_index", pair_index)
+                assert run() == flat

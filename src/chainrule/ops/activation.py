@@ -38,6 +38,25 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:
     return np.divide(1.0, t, out=t)  # np.reciprocal gives the same numbers but is not vectorised: 40% slower
 
 
+def positive_part(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) as a new array: NaN stays NaN, −inf and negative numbers give +0 (relu, softplus).
+
+    NumPy's SIMD maximum serves two contiguous operands; its loop for an array and a number is
+    scalar. So a C-contiguous float32/float64 ``x`` meets an array of zeros, the same maxima bit for
+    bit: of its own shape up to 64 KB (calloc'd from the heap; a larger one may be fresh pages, whose
+    first touch costs more than it saves: 971 against 61 µs once for 1 MB of float64), else a row of
+    zeros where rows have 128 numbers or more.
+    Measured (A/B): relu's forward on 256×512 float32 59 -> 36 µs, on 150×16 float64 3.23 -> 3.13 µs (max(x, 0)
+    alone 2.1 -> 1.7 µs; softplus's forward on Iris's 150×16, whose exp and log1p dominate, 9.17 -> 9.14 µs).
+    """
+    if x.ndim and x.dtype.char in "fd" and x.flags.c_contiguous:
+        if x.nbytes <= 65536:
+            return np.maximum(x, np.zeros(x.shape, x.dtype))
+        if x.shape[-1] >= 128:
+            return np.maximum(x, np.zeros(x.shape[-1], x.dtype))
+    return np.maximum(x, 0)
+
+
 @np.errstate(over="ignore")  # as a decorator np.errstate costs about half of what a with-block does
 def _exp_of_negative(x: np.ndarray) -> np.ndarray:
     """e^(−x) as a new array (a NumPy scalar for 0-d x); where it overflows to inf, silently."""
@@ -128,7 +147,7 @@ class ReLU(Function):
 
     def forward(self, x):
         self.positive = x > 0
-        return np.maximum(x, 0)
+        return positive_part(x)
 
     def backward(self, grad_out):
         return grad_out * self.positive
@@ -178,7 +197,7 @@ class Softplus(Function):
         np.negative(t, out=t)
         np.exp(t, out=t)
         np.log1p(t, out=t)
-        t += np.maximum(x, 0)
+        t += positive_part(x)
         return t
 
     def backward(self, grad_out):
