@@ -262,3 +262,21 @@ def test_bad_options_are_refused_with_one_line(arguments, message, monkeypatch, 
         run.main()
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_ab_tool_times_each_step_in_both_trees(capsys) -> None:
+    from pathlib import Path
+
+    from benchmarks import ab
+
+    root = str(Path(__file__).resolve().parents[1])
+    steps = ["scalar:chainrule-traced", "iris:numpy"]
+    ab.main([root, root, "--rounds", "1", "--batches", "2", "--batch", "1", "--only", ",".join(steps)])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == steps
+    for line in lines[1:]:
+        before, after, ratio = line.split()[1:]
+        assert float(before.removesuffix("µs")) > 0 and float(after.removesuffix("µs")) > 0
+        assert float(ratio) == pytest.approx(
+            float(after.removesuffix("µs")) / float(before.removesuffix("µs")), rel=0.01
+        )
