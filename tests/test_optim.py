@@ -313,3 +313,20 @@ def test_param_groups_is_the_hyperparameter_dictionary() -> None:
     w.grad = np.array([1.0])
     optimizer.step()
     assert w.data[0] == 0.75 and optimizer.lr == 0.25
+
+
+@pytest.mark.parametrize("grad", [0.5, np.float64(0.5), [0.5, 0.5]])
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"weight_decay": 0.0}])
+def test_a_grad_set_by_hand_to_a_number_is_used_as_an_array(grad, options) -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1, **options)
+    w.grad = grad
+    optimizer.step()
+    np.testing.assert_array_equal(w.data, [1.0 - 0.1 * 0.5, 2.0 - 0.1 * 0.5])
+
+
+def test_a_grad_that_is_not_numbers_is_refused_in_one_line() -> None:
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    w.grad = "0.5"
+    with pytest.raises(cr.DTypeError, match="not numbers"):
+        optim.SGD([w], lr=0.1).step()

@@ -393,9 +393,20 @@ def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:
     return out
 
 
-def gradient_values(grad: np.ndarray | Tensor) -> np.ndarray:
-    """A parameter's ``.grad`` as an array: after ``backward(create_graph=True)`` it is a tensor (optimizers read this)."""
-    return grad.data if isinstance(grad, Tensor) else grad
+def gradient_values(grad: np.ndarray | Tensor | float) -> np.ndarray:
+    """A parameter's ``.grad`` as an array (optimizers read this).
+
+    After ``backward(create_graph=True)`` it is a tensor; a user may also have set it to a number
+    (``w.grad = 0.5``) or a NumPy scalar, which become arrays; anything that is not numbers is refused.
+    """
+    if isinstance(grad, Tensor):
+        return grad.data
+    if type(grad) is not np.ndarray:
+        array = np.asarray(grad)
+        if array.dtype.kind not in "biuf":
+            raise DTypeError(f"optimizer: a parameter's .grad is {grad!r:.40}, not numbers; set it to an array or None")
+        return array
+    return grad
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:

@@ -191,7 +191,7 @@ class SGD(Optimizer):
         for param in self.params:
             grad = param.grad
             if grad is not None:  # gradient_values, inline: a call per parameter was 2% of the scalar network's step
-                _descend(param.data, lr, grad if type(grad) is _ndarray else grad.data)
+                _descend(param.data, lr, grad if type(grad) is _ndarray else gradient_values(grad))
         self._stamp()
         return None
 
