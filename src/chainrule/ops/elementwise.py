@@ -39,7 +39,7 @@ def one_number(math_function: Callable[[float], float], ufunc: np.ufunc, x: np.n
     replay on Python floats equals eager mode bit for bit. Where ``math`` refuses (``exp(1000)``,
     ``log(0)``) the ufunc gives inf or nan as for any array.
     """
-    if x.ndim == 0 and x.dtype == np.float64:
+    if x.ndim == 0 and x.dtype is FLOAT64:  # `is`, not ==: 50 ns less (cr.exp of a number 1.14 -> 1.08 µs)
         try:
             return np.float64(math_function(float(x)))
         except (OverflowError, ValueError):
@@ -188,7 +188,10 @@ class PowScalar(Function):
     def forward(self, x, exponent):
         self.x, self.exponent = x, exponent
         if exponent == 2:
-            return np.square(x[()] if x.ndim == 0 else x)  # one number: "One number at a time", above
+            if x.ndim == 0 and x.dtype is FLOAT64:  # one number: "One number at a time", above; x·x is np.square's
+                number = x[()]  # one product, on a NumPy float (with the type test in pow: a ** 2 1.68 -> 1.50 µs)
+                return number * number
+            return np.square(x)
         return np.power(x, exponent)
 
     def scalar_rule(self, options):
@@ -393,7 +396,8 @@ def pow(base: Any, exponent: Any, name: str | None = None) -> Tensor:  # noqa: A
     >>> cr.pow(x, 3).sum().backward(); x.grad
     array([ 3., 12.])
     """
-    if isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
+    constant = type(exponent) in (int, float)  # by type first: the usual int or float without three isinstance tests
+    if constant or isinstance(exponent, (int, float, np.number)) and not isinstance(exponent, bool):
         return named(PowScalar.apply(base, exponent=plain_number(exponent)), name)
     return named(Pow.apply(base, exponent), name)
 
