@@ -363,3 +363,38 @@ def test_cross_entropy_sums_each_row_as_numpy_does(monkeypatch: pytest.MonkeyPat
         with monkeypatch.context() as patch:
             patch.setattr(loss_module, "_row_sums", lambda x: x.sum(axis=-1, keepdims=True))
             assert [run(target) for target in targets] == column_by_column
+
+
+@pytest.mark.parametrize("shape", [(7, 4), (2, 5, 3)])
+def test_labelled_cross_entropy_finds_each_label_in_logits_of_any_memory_layout(
+    shape: tuple[int, ...], rng: np.random.Generator
+) -> None:
+    # each label's logit is found by its position in C order (np.ravel_multi_index): logits laid out in
+    # reverse order (a transposed view, as x.T makes) give the loss and gradient of their C-ordered copy
+    values = rng.normal(size=shape)
+    labels = rng.integers(0, shape[-1], shape[:-1])
+
+    def run(reverse_layout: bool) -> tuple[float, np.ndarray]:
+        if reverse_layout:
+            stored = cr.tensor(np.ascontiguousarray(values.T), requires_grad=True)
+            logits = stored.transpose()
+        else:
+            stored = logits = cr.tensor(values, requires_grad=True)
+        assert logits.data.flags.c_contiguous != reverse_layout
+        loss = cr.cross_entropy(logits, labels)
+        loss.backward()
+        grad = stored.grad.T if reverse_layout else stored.grad
+        return loss.item(), grad
+
+    loss, grad = run(False)
+    probabilities = np.exp(values) / np.exp(values).sum(axis=-1, keepdims=True)
+    expected = probabilities.copy()
+    np.put_along_axis(
+        expected, labels[..., np.newaxis], np.take_along_axis(expected, labels[..., np.newaxis], -1) - 1, -1
+    )
+    np.testing.assert_allclose(grad, expected / labels.size, rtol=1e-12, atol=1e-15)
+    picked = np.take_along_axis(probabilities, labels[..., np.newaxis], -1)
+    assert loss == pytest.approx(-np.log(picked).mean(), rel=1e-12)
+    reversed_loss, reversed_grad = run(True)
+    assert reversed_loss == loss
+    assert reversed_grad.tobytes() == np.ascontiguousarray(grad).tobytes()
