@@ -121,8 +121,7 @@ def backward(root: Tensor, grad_out: np.ndarray, retain_graph: bool = False) -> 
     grads = {node: grad_out}
     summed: set[Function] = set()  # nodes whose entry in grads is a sum made below, an array only this loop holds
     heap: list[tuple[int, Function]] = []  # (-sequence, node) of the nodes waiting, but for ``following``
-    # detect_anomaly's checks, a recording trace, your own observer: observers.active(), inline (a call less)
-    watched = bool(observers._threads_on and observers._state.observers)
+    watched = bool(observers.active())  # detect_anomaly's checks, a recording trace, your own observer
     changed = versions.latest  # nodes made after the newest change in place need no look at their arrays
     while True:
         grad = grads.pop(node)

@@ -90,13 +90,9 @@ class Optimizer:
                 self.update(param.data, gradient_values(param.grad), state)
         self._stamp()
 
-    def _stamp(self, arrays: list[np.ndarray] | None = None) -> None:
-        """Stamp the parameters as changed in place: a graph recorded before this step cannot run backward.
-
-        ``arrays``: every parameter's array, when the step has them at hand already.
-        """
-        arrays = [param.data for param in self.params] if arrays is None else arrays
-        versions.stamp(*arrays, where=self._where)
+    def _stamp(self) -> None:
+        """Stamp the parameters as changed in place: a graph recorded before this step cannot run backward."""
+        versions.stamp(*[param.data for param in self.params], where=self._where)
 
     def update(self, value: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -192,13 +188,11 @@ class SGD(Optimizer):
             return super().step()
         self.steps += 1
         lr = settings["lr"]
-        changed = []  # every parameter's array, for _stamp, gathered here (six 0-d parameters 2.88 -> 2.70 µs)
         for param in self.params:
-            value, grad = param.data, param.grad
-            changed.append(value)
+            grad = param.grad
             if grad is not None:  # gradient_values, inline: a call per parameter was 2% of the scalar network's step
-                _descend(value, lr, grad if type(grad) is _ndarray else grad.data)
-        self._stamp(changed)
+                _descend(param.data, lr, grad if type(grad) is _ndarray else grad.data)
+        self._stamp()
         return None
 
 
