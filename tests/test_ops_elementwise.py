@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import pickle
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -283,3 +286,17 @@ def test_the_divisors_gradient_where_its_square_overflows_or_underflows(torch, s
     np.testing.assert_allclose(y.grad, ty.grad.numpy(), rtol=1e-15, atol=0)
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-15, atol=0)
     assert np.all(np.isfinite(y.grad)) and np.all(y.grad != 0)
+
+
+def test_one_number_of_an_unpickled_array_takes_math_as_any_float64_number(rng: np.random.Generator) -> None:
+    # an unpickled float64 array (Dask, multiprocessing) has a dtype equal to NumPy's float64 but not the same
+    # object: its one-number exp, log, tanh and σ must still be math's (as trace's float replays compute them),
+    # not the ufunc's, which differs in the last bit for some of these numbers
+    values = np.concatenate([[-5.688192131637191, 11.4314280285523, 1.7449996586169156], rng.uniform(-20, 20, 300)])
+    for op, rule in [(cr.exp, math.exp), (cr.tanh, math.tanh), (cr.sigmoid, lambda v: 1 / (1 + math.exp(-v)))]:
+        for value in values:
+            number = cr.tensor(pickle.loads(pickle.dumps(np.array(value))))
+            assert number.dtype == np.float64 and number.dtype is not np.dtype(np.float64)
+            assert op(number).item() == rule(float(value))
+    for value in (1.9733918845096263, 0.9744258657545245, *np.abs(values) + 0.1):
+        assert cr.log(cr.tensor(pickle.loads(pickle.dumps(np.array(value))))).item() == math.log(float(value))

@@ -112,7 +112,7 @@ class UserLocation:
     def __init__(self, prefix: str = "") -> None:
         self.prefix = prefix
         frame = sys._getframe(1)
-        while frame is not None and _inside_package(frame.f_code.co_filename):
+        while frame is not None and _INSIDE[frame.f_code.co_filename]:
             frame = frame.f_back  # type: ignore[assignment]
         self.filename = None if frame is None else frame.f_code.co_filename
         self.line = 0 if frame is None else frame.f_lineno
@@ -129,15 +129,19 @@ class UserLocation:
         return f"{self.prefix}{shown}:{line}" + (f": {code}" if code else "")
 
 
-_INSIDE: dict[str, bool] = {}
+class _InsidePackage(dict):
+    """File name -> whether it is one of chainrule's own files, worked out the first time it is asked.
+
+    A dictionary rather than a function, so that a known file costs one lookup and no Python call
+    (finding the line of ``w -= lr * w.grad``: 0.43 -> 0.40 µs).
+    """
+
+    def __missing__(self, filename: str) -> bool:
+        inside = self[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIRECTORY)
+        return inside
 
 
-def _inside_package(filename: str) -> bool:
-    """Whether ``filename`` is one of chainrule's own files (remembered per file name)."""
-    inside = _INSIDE.get(filename)
-    if inside is None:
-        inside = _INSIDE[filename] = os.path.abspath(filename).startswith(_PACKAGE_DIRECTORY)
-    return inside
+_INSIDE = _InsidePackage()
 
 
 def _describe(values: np.ndarray) -> str:

@@ -257,9 +257,10 @@ class Tensor:
                     f"backward: the tensor has shape {format_shape(self.shape)}, not a scalar; "
                     "reduce it first (.sum() or .mean()) or pass grad= of the same shape"
                 )
-            grad_out = np.array(1, dtype=self.data.dtype)
             if self.data.ndim:
-                grad_out = grad_out.reshape(self.data.shape)
+                grad_out = np.array(1, dtype=self.data.dtype).reshape(self.data.shape)
+            else:  # a NumPy scalar 1, as trace's replays seed a 0-d loss: the root's backward then computes on
+                grad_out = self.data.dtype.type(1)  # a number, not a 0-d array (scalar network 44.3 -> 43.0 µs)
         else:
             try:
                 grad_out = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
@@ -327,7 +328,8 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
     if observers._threads_on:  # a recording trace refuses: a replay would skip the change
         observers.changed_in_place(target, symbol, user_location())
     other_requires_grad = isinstance(other, Tensor) and other.requires_grad
-    if (target.requires_grad or other_requires_grad) and grad_mode.is_grad_enabled():
+    # grad_mode.is_grad_enabled(), inline (as in Function.apply): inside no_grad() it reads the thread-local
+    if (target.requires_grad or other_requires_grad) and (not grad_mode._threads_off or grad_mode._state.enabled):
         if target.grad_fn is None and target.requires_grad:
             what = (
                 f"{tensor_label(target)} is a leaf that requires grad, and changing it in place would break the graph"
@@ -342,7 +344,7 @@ def _update_in_place(target: Tensor, other: Any, ufunc: np.ufunc, symbol: str) -
             f"or write t = t {symbol[:-1]} ... for a new tensor"
         )
     value = other.data if isinstance(other, Tensor) else other
-    if not isinstance(value, (np.ndarray, np.generic, float, int)):
+    if type(value) not in _PLAIN_VALUES and not isinstance(value, (np.ndarray, np.generic, float, int)):
         value = np.asarray(value)
         if value.dtype.kind not in "biuf":
             raise DTypeError(f"{symbol}: {other!r:.40} is not numbers; pass a tensor, an array or a number")
@@ -380,6 +382,9 @@ _new_tensor = object.__new__
 _SCALAR_OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul}
 _SCALAR_OPERATORS[np.true_divide] = operator.truediv
 _FLOAT64_NUMBERS = (float, np.float64)
+#: the values a change in place nearly always gets, accepted by their type alone (an isinstance of four
+#: types, two of them NumPy's abstract classes, took 0.18 µs for a NumPy float)
+_PLAIN_VALUES = frozenset({np.ndarray, np.float64, np.float32, float, int})
 
 
 def _make_tensor(data: Any, grad_fn: Function | None) -> Tensor:

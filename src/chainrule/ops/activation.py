@@ -26,7 +26,8 @@ from .elementwise import one_number
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray | np.floating:
     """σ(x) = 1/(1 + e^(−x)) in four passes over one new array; e^(−x) = inf gives exactly 0."""
-    if x.ndim == 0 and x.dtype == np.float64:  # one number: Python's math is ten times quicker than NumPy
+    if x.ndim == 0 and x.dtype == np.float64:  # one number: Python's math is ten times quicker than NumPy (==, as in
+        # one_number: an unpickled array's float64 is equal to NumPy's but not the same object)
         try:
             return np.float64(1 / (1 + math.exp(-float(x))))
         except OverflowError:  # e^(−x) beyond the largest float: σ(x) rounds to 0, as NumPy's inf gives

@@ -39,6 +39,8 @@ def one_number(math_function: Callable[[float], float], ufunc: np.ufunc, x: np.n
     replay on Python floats equals eager mode bit for bit. Where ``math`` refuses (``exp(1000)``,
     ``log(0)``) the ufunc gives inf or nan as for any array.
     """
+    # == and not `is` (50 ns quicker): an unpickled float64 array has a dtype equal to but not the same object
+    # as NumPy's own, and taking the ufunc for it would change the last bits
     if x.ndim == 0 and x.dtype == np.float64:
         try:
             return np.float64(math_function(float(x)))

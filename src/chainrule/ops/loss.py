@@ -180,15 +180,8 @@ class CrossEntropy(Function):
                     f"cross_entropy: labels have shape {format_shape(target.shape)} but logits "
                     f"{format_shape(logits.shape)} need one label per row, shape {format_shape(logits.shape[:-1])}"
                 )
-            labels = target.astype(np.intp, copy=False)
-            # one pass checks both ends: as unsigned numbers, negative labels are huge
-            if labels.size and labels.view(np.uintp).max() >= classes:
-                bad = labels[(labels < 0) | (labels >= classes)].flat[0]
-                raise ValueError(
-                    f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})"
-                )
-            self.labels, self.target = _label_index(labels, classes), None
-            per_sample = log_total[..., 0] - _picked(shifted, self.labels)
+            self.labels, self.target = _label_positions(target.astype(np.intp, copy=False), logits.shape), None
+            per_sample = log_total[..., 0] - shifted.reshape(-1)[self.labels]
         else:
             if target.shape != logits.shape:
                 raise ShapeError(
@@ -207,12 +200,9 @@ class CrossEntropy(Function):
         grad = _expand(self, grad_out)
         if self.reduction == "none":
             grad = grad[..., np.newaxis]  # one gradient per row
-        probabilities = self.exp / self.total
-        if self.labels is not None:  # softmax − one-hot
-            if type(self.labels) is np.ndarray:  # flat positions (see _label_index)
-                probabilities.put(self.labels, probabilities.take(self.labels) - 1)
-            else:
-                probabilities[self.labels] -= 1
+        probabilities = np.divide(self.exp, self.total, order="C")  # C order: the label positions index it
+        if self.labels is not None:
+            probabilities.reshape(-1)[self.labels] -= 1  # softmax − one-hot (reshape: a view of a C-ordered array)
             probabilities *= grad
             return probabilities, None
         grad_logits = grad * (probabilities * self.target.sum(axis=-1, keepdims=True) - self.target)
@@ -247,10 +237,7 @@ class CrossEntropy(Function):
     def _one_hot(self, dtype: np.dtype) -> np.ndarray:
         """1 at each row's label, 0 elsewhere (a constant array of the logits' shape)."""
         one_hot = np.zeros(self.exp.shape, dtype)
-        if type(self.labels) is np.ndarray:
-            one_hot.put(self.labels, 1)
-        else:
-            one_hot[self.labels] = 1
+        one_hot.reshape(-1)[self.labels] = 1
         return one_hot
 
     def _probabilities(self, target: Tensor) -> Tensor | np.ndarray:
@@ -281,7 +268,7 @@ def _mean_scaled_first(logits, top, log_total, labels, target, count) -> np.ndar
     loss_i = Σ_j t_ij (top_i + log Σ_i − x_ij): each part divided by the count before it is added.
     """
     scaled = (top + log_total) / count - logits / count
-    terms = _picked(scaled, labels) if labels is not None else np.where(target == 0, 0.0, target * scaled)
+    terms = scaled.reshape(-1)[labels] if labels is not None else np.where(target == 0, 0.0, target * scaled)
     return np.asarray(terms.sum(), dtype=logits.dtype)
 
 
@@ -318,23 +305,26 @@ def _row_sums(exponentials: np.ndarray) -> np.ndarray:
     return total[:, np.newaxis]
 
 
-def _label_index(labels: np.ndarray, classes: int) -> np.ndarray | tuple[np.ndarray, ...]:
-    """An index that picks, from each row of the logits, the entry of that row's label.
+def _label_positions(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Where each row's label sits among the logits of ``shape`` read in C order (``logits.reshape(-1)``).
 
-    For one row of labels (2-D logits), the flat positions row · classes + label in C order, which
-    ``take`` and ``put`` read and write on any memory layout: picking the 150 labelled logits of Iris
-    takes 0.3 µs where the index pair ``(rows, labels)`` takes 1.2, and subtracting the one-hot
-    1.9 µs less (``_picked``, ``CrossEntropy.backward``). Otherwise a tuple of index arrays.
+    One ``np.ravel_multi_index`` gives the positions and refuses any label that is not a class (below 0
+    or from ``classes`` on); it replaces a max over the labels for that check, the (rows, labels) index
+    and the indexing by two arrays, and picks the same numbers (Iris: cross_entropy forward 14.0 -> 13.3 µs,
+    backward 5.4 -> 3.7 µs; the step 83.3 -> 79.8 µs).
     """
+    classes = shape[-1]
     if labels.ndim == 1:
-        return labels + np.arange(0, labels.shape[0] * classes, classes)
-    rows = np.indices(labels.shape, sparse=True) if labels.ndim else ()
-    return (*rows, labels)
-
-
-def _picked(array: np.ndarray, index: np.ndarray | tuple[np.ndarray, ...]) -> np.ndarray:
-    """The entries of ``array`` at ``_label_index``'s index."""
-    return array.take(index) if type(index) is np.ndarray else array[index]
+        rows: tuple[np.ndarray, ...] = (np.arange(labels.shape[0]),)
+    else:
+        rows = np.indices(labels.shape, sparse=True) if labels.ndim else ()
+    try:
+        return np.ravel_multi_index((*rows, labels), shape)
+    except ValueError:  # a label out of range (the rows never are)
+        bad = labels[(labels < 0) | (labels >= classes)].flat[0]
+        raise ValueError(
+            f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})"
+        ) from None
 
 
 class BinaryCrossEntropy(Function):
