@@ -205,13 +205,13 @@ def _targets_cell(results: list[Result], targets: list[Target]) -> str:
     return f"{met} of {len(judged)} met{unjudged}"
 
 
-def targets_report(runs: list[list[Result]]) -> str:
+def targets_report(runs: list[list[Result]], quick: bool = False) -> str:
     """Each target with its worst ratio over the runs and every run's ratio; met only if met in every run."""
     judged = judge(runs)
     count = len(runs)
+    what = f"--quick run{'s' * (count > 1)}: shown, not for judging" if quick else f"full run{'s' * (count > 1)}"
     lines = [
-        f"Targets, judged on the worst of {count} full run{'s' * (count > 1)} "
-        "(each ratio paired round by round with the reference's time):"
+        f"Targets, judged on the worst of {count} {what} (each ratio paired round by round with the reference's time):"
     ]
     title = None
     for workload_title, target, values, missing in judged:

@@ -242,7 +242,7 @@ def print_report(report: dict[str, object], columns: list[str] | None = None) ->
     if report.get("load at end"):
         print(f"\n(load average at the end: {report['load at end']}; at the start: see the first line)")
     print()
-    print(targets_report(runs))
+    print(targets_report(runs, quick=bool(report.get("quick"))))
     extras = report["extras"]
     if "gradient-cost" in extras:
         cost = extras["gradient-cost"]
@@ -272,7 +272,7 @@ def print_report(report: dict[str, object], columns: list[str] | None = None) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    parser.add_argument("--only", help=f"comma-separated workloads: {', '.join(WORKLOADS)} (default: all)")
     parser.add_argument("--runs", type=int, default=1, help="full runs, one after the other (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write every run's results and samples to FILE, run by run")
     parser.add_argument("--from", dest="saved", metavar="FILE", help="print the report of runs kept by --json")
@@ -291,7 +291,11 @@ def main() -> int:
     if unknown:
         parser.error(f"--columns: unknown column {unknown[0]!r}; the columns are {', '.join(IMPLEMENTATIONS)}, targets")
     if args.saved:
-        report = json.loads(Path(args.saved).read_text(encoding="utf-8"))
+        try:
+            report = json.loads(Path(args.saved).read_text(encoding="utf-8"))
+            report["runs"], report["machine"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            parser.error(f"--from: {args.saved} is not a report kept by --json ({type(error).__name__}: {error})")
         print(describe_machine(report["machine"]))
         print_report(report, columns)
         return 0

@@ -264,15 +264,21 @@ def test_bad_options_are_refused_with_one_line(arguments, message, monkeypatch, 
     assert message in capsys.readouterr().err
 
 
-def test_the_ab_tool_times_each_step_in_both_trees(capsys) -> None:
+def test_the_ab_tool_times_each_step_in_both_trees(capsys, tmp_path) -> None:
+    import shutil
     from pathlib import Path
 
     from benchmarks import ab
 
-    root = str(Path(__file__).resolve().parents[1])
+    root = Path(__file__).resolve().parents[1]
+    other = tmp_path / "other checkout"
+    for folder in ("src", "benchmarks"):
+        shutil.copytree(root / folder, other / folder, ignore=shutil.ignore_patterns("__pycache__"))
     steps = ["scalar:chainrule-traced", "iris:numpy"]
-    ab.main([root, root, "--rounds", "1", "--batches", "2", "--batch", "1", "--only", ",".join(steps)])
+    ab.main([str(root), str(other), "--rounds", "1", "--batches", "2", "--batch", "1", "--only", ",".join(steps)])
     lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"before: {root} (") and lines[1].startswith(f"after: {other} (")
+    lines = lines[2:]
     assert [line.split()[0] for line in lines[1:]] == steps
     for line in lines[1:]:
         before, after, ratio = line.split()[1:]
@@ -280,3 +286,28 @@ def test_the_ab_tool_times_each_step_in_both_trees(capsys) -> None:
         assert float(ratio) == pytest.approx(
             float(after.removesuffix("µs")) / float(before.removesuffix("µs")), rel=0.01
         )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--only", "scalar"], "is not a step; write workload:implementation"),
+        (["--rounds", "0"], "--rounds: expected a whole number, at least 1"),
+        (["--same"], "the two trees are the same folder"),
+        (["--not-a-tree"], "is not a checkout of chainrule"),
+    ],
+)
+def test_the_ab_tool_refuses_bad_input_in_one_line(capsys, tmp_path, arguments, message) -> None:
+    from pathlib import Path
+
+    from benchmarks import ab
+
+    root = str(Path(__file__).resolve().parents[1])
+    trees = [root, root] if arguments == ["--same"] else [str(tmp_path), root]
+    if arguments in (["--same"], ["--not-a-tree"]):
+        arguments = []
+    elif arguments:
+        trees = [root, str(tmp_path)]  # the options are checked before the trees
+    with pytest.raises(SystemExit):
+        ab.main([*trees, *arguments])
+    assert message in capsys.readouterr().err
