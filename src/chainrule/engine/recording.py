@@ -194,10 +194,9 @@ class ValueReads:
     recorded op with such an input; ``Tensor.item``, ``float``, ``bool``… call this check.
     """
 
-    def __init__(self, arguments: list[Tensor], records: list[Any], passed: list[Tensor] | tuple = ()) -> None:
+    def __init__(self, arguments: list[Tensor], records: list[Any]) -> None:
         self.arguments = arguments
-        # the tensors the caller passed count too, when f reads them from outside (their stand-ins are the arguments)
-        self.computed = {id(t) for t in arguments} | {id(t) for t in passed}
+        self.computed = {id(t) for t in arguments}
         self.records, self.seen = records, 0
 
     def update(self) -> set[int]:

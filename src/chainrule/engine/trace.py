@@ -182,17 +182,20 @@ class _Tape:
             (f"d{name[1:]}", name, f"{name}_DTYPE", shape, requires_grad, "OUTSIDE_CHANGED")
             for name, _, shape, _, requires_grad in self.external_shapes
         ]
+        read_by_ops = {key for _, keys, _, _ in self.recording.steps for key in keys if type(key) is tuple}
         for index, (shape, dtype, requires_grad) in enumerate(self.arguments):
             self.namespace[f"A{index}_DTYPE"] = dtype
-            reads.append((f"a{index}", f"A[{index}]", f"A{index}_DTYPE", shape, requires_grad, "ARGUMENT_CHANGED"))
+            # an argument computed by ops that require grad, if an op reads it: recording it again refuses it
+            # (check_graph_inputs), as the first call did
+            error = "ARGUMENT_CHANGED" if ("a", index) not in read_by_ops else "ARGUMENT_CHANGED_OR_COMPUTED"
+            reads.append((f"a{index}", f"A[{index}]", f"A{index}_DTYPE", shape, requires_grad, error))
         return [
             f"    {array} = {tensor}.data\n"
             # dtypes are compared by identity first (the usual case, quickest), then by value
             f"    if {array}.shape != {shape} or ({array}.dtype is not {dtype} and {array}.dtype != {dtype}) "
             f"or {'not ' if requires_grad else ''}{tensor}.requires_grad"
-            # an argument computed by ops that require grad: recording it again refuses it (check_graph_inputs)
-            + (f" or {tensor}.grad_fn is not None" if error == "ARGUMENT_CHANGED" else "")
-            + f":\n        raise {error}"
+            + (f" or {tensor}.grad_fn is not None" if error == "ARGUMENT_CHANGED_OR_COMPUTED" else "")
+            + f":\n        raise {error.removesuffix('_OR_COMPUTED')}"
             for array, tensor, dtype, shape, requires_grad, error in reads
         ]
 
@@ -368,11 +371,17 @@ class Traced:
                     f"trace: {changed}; a replay needs the shapes it was recorded with: trace f again"
                 ) from None
             # else a tensor f reads from outside now requires grad or no longer does: record anew
-        except ShapeChanged:  # nothing was added to any .grad yet: record these values anew
-            pass
+        except (ShapeChanged, ArgumentChanged):  # nothing was added to any .grad yet: record these values anew
+            pass  # (an argument changes between choosing the recording and its replay only if f changes it)
         self._last = None
         tape = self.tapes[_signature(arguments)] = self._record(arguments, None)
-        return Tensor._from_op(tape.run(arguments), None)
+        try:
+            return Tensor._from_op(tape.run(arguments), None)
+        except ArgumentChanged:
+            raise GraphError(
+                "trace: f changes its own arguments while it runs (their shape, dtype or requires_grad), so no "
+                "recording fits the next call: change them before calling the traced function, or call f without trace"
+            ) from None
 
     def source(self) -> str:
         """The generated code of every recording, for reading."""
@@ -414,8 +423,7 @@ class Traced:
     def _record(self, arguments: list[Tensor], previous: _Tape | None) -> _Tape:
         """Run ``f`` recording its ops; compile the recording, or confirm ``previous`` when it is the same."""
         records: list[Any] = []
-        passed, arguments = arguments, _stand_ins(arguments)
-        reads = ValueReads(arguments, records, passed)
+        reads = ValueReads(arguments, records)
         with observers.observe(TraceRecorder(records, reads)):
             loss = self.f(*arguments)
         check_loss(loss)
@@ -435,22 +443,6 @@ class Traced:
             previous.confirmed = True
             return previous
         return _Tape(arguments, records, loss, recording)
-
-
-def _stand_ins(arguments: list[Tensor]) -> list[Tensor]:
-    """What ``f`` receives while it records: for each argument a new tensor around the same array.
-
-    So the recording tells an argument apart from a tensor that ``f`` reads from outside even
-    when the caller passes that very tensor (``step(w)`` with ``f`` reading ``w``): the first is
-    read from the arguments at each replay, the second afresh from outside, and ``step(x)``
-    later computes ``f(x)``. The same tensor passed twice gets one stand-in.
-    """
-    made: dict[int, Tensor] = {}
-    for tensor in arguments:
-        if id(tensor) not in made:
-            stand_in = made[id(tensor)] = Tensor._from_op(tensor.data, tensor.grad_fn)
-            stand_in.requires_grad, stand_in.name = tensor.requires_grad, tensor.name
-    return [made[id(tensor)] for tensor in arguments]
 
 
 def _signature(arguments: list[Tensor]) -> tuple:

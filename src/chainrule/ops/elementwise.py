@@ -144,6 +144,7 @@ class Div(Function):
             b = b[()]
         grad_a = grad_out / b if needs_a else None
         # −g·(a/b)/b, not −g·a/b²: b² overflows (b = 1e160) or underflows (b = 1e-170) where the gradient does not
+        # (PyTorch groups it −g·((a/b)/b): the last bit may differ; this order overflows less for a tiny g)
         grad_b = -grad_out * (a / b) / b if needs_b else None
         return grad_a, grad_b
 
