@@ -9,6 +9,7 @@ into straight-line code.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
@@ -239,6 +240,42 @@ def check_loss(loss: Any) -> None:
         raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
     if loss.grad_fn is None:
         raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
+
+
+#: id -> weak reference of each tensor ``trace`` made around an argument that was a number, a NumPy scalar or
+#: a list (not a tensor or an array); by identity, since a tensor's ``==`` is elementwise
+NUMBER_ARGUMENTS: dict[int, weakref.ref] = {}
+
+
+def remember_number_argument(tensor: Tensor) -> None:
+    key = id(tensor)
+    NUMBER_ARGUMENTS[key] = weakref.ref(tensor, lambda _, key=key: NUMBER_ARGUMENTS.pop(key, None))
+
+
+def check_number_arguments(arguments: list[Tensor], records: list[Any]) -> None:
+    """Refuse a number argument whose dtype differs from the one eager code would give it.
+
+    Eagerly, ``w * 0.3`` with a float32 ``w`` computes in float32: a number (or a NumPy scalar, or
+    a list) takes the dtype of the first floating tensor it meets, else float64. A trace must wrap
+    the argument before ``f`` runs, as ``np.asarray`` makes it (0.3 as float64, ``np.float32(2)``
+    as float32), and would then compute in another dtype than eager code, silently.
+    """
+    for position, argument in enumerate(arguments):
+        remembered = NUMBER_ARGUMENTS.get(id(argument))
+        if remembered is None or remembered() is not argument:
+            continue
+        for node, inputs, _, _ in records:
+            if not any(t is argument for t in inputs):
+                continue
+            met = next((t.data.dtype for t in inputs if t is not argument and t.data.dtype.kind == "f"), None)
+            eager = met if met is not None else np.dtype(np.float64)
+            dtype = argument.data.dtype
+            if dtype != eager and not (dtype.kind in "iub" and eager == np.float64):  # exact up to 2**53, as eager
+                raise GraphError(
+                    f"trace: argument {position} of f ({argument.data.tolist()!r:.40}) is not a tensor: eagerly "
+                    f"{node.name} would compute it as {eager}, but a trace wraps it as a {dtype} tensor; pass "
+                    f"cr.tensor(value, dtype=np.{eager}) (or an array of that dtype) instead"
+                )
 
 
 def check_graph_inputs(arguments: list[Tensor], records: list[Any]) -> None:
