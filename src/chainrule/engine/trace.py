@@ -417,7 +417,7 @@ class Traced:
                 "trace: a traced function was called inside another traced function's f, at "
                 f"{anomaly.user_location()}; a trace cannot record a replay: call the plain function there"
             )
-        loss = self.f(*_as_arguments(args))
+        loss = self.f(*args)  # as the user's own eager code: numbers stay numbers
         check_loss(loss)
         loss.backward()
         return Tensor._from_op(loss.data, None)

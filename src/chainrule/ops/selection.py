@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError
+from ..engine import observers
 from ..engine.function import Function, _apply_without_gradient, named, plain_number
 from ..engine.tensor import Tensor
 
@@ -145,6 +146,8 @@ def _bound(value: Any, which: str) -> Any:
             raise DTypeError(
                 f"clip: {which}= gets no gradient; pass numbers, or use cr.maximum/cr.minimum for a bound that needs one"
             )
+        if observers._threads_on:  # its values become an option of the op: a trace could not follow a change
+            observers.value_read(value, f"clip's {which}=")
         return value.data
     return plain_number(value)
 
