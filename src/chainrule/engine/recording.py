@@ -9,7 +9,6 @@ into straight-line code.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 import numpy as np
@@ -240,51 +239,6 @@ def check_loss(loss: Any) -> None:
         raise GraphError(f"trace: f must return a scalar chainrule tensor, got {got}")
     if loss.grad_fn is None:
         raise GraphError("trace: f's result does not depend on any tensor with requires_grad=True")
-
-
-#: id -> weak reference of each tensor ``trace`` made around an argument that was a number, a NumPy scalar or
-#: a list (not a tensor or an array); by identity, since a tensor's ``==`` is elementwise
-NUMBER_ARGUMENTS: dict[int, weakref.ref] = {}
-
-
-def remember_number_argument(tensor: Tensor) -> None:
-    key = id(tensor)
-    NUMBER_ARGUMENTS[key] = weakref.ref(tensor, lambda _, key=key: NUMBER_ARGUMENTS.pop(key, None))
-
-
-def check_number_arguments(arguments: list[Tensor], records: list[Any]) -> None:
-    """Refuse a number argument where eager code would compute in another dtype than the replay.
-
-    Eagerly, ``w * 0.3`` with a float32 ``w`` computes in float32: a number (or a NumPy scalar, or
-    a list) takes the dtype of the first floating tensor it meets, else float64. A trace must wrap
-    the argument before ``f`` runs, as ``np.asarray`` makes it (0.3 as float64, ``np.float32(2)``
-    as float32). So each op that reads one is checked: where its floating result has another dtype
-    than the tensor the number meets (float64 if none), eager code would have computed otherwise.
-    Integers and booleans used as indices, labels or conditions keep the result's dtype and pass.
-    """
-    numbers = []
-    for position, argument in enumerate(arguments):
-        remembered = NUMBER_ARGUMENTS.get(id(argument))
-        if remembered is not None and remembered() is argument:
-            numbers.append((position, argument))
-    if not numbers:
-        return
-    number_ids = {id(argument) for _, argument in numbers}
-    for node, inputs, _, out in records:
-        if out.data.dtype.kind != "f":
-            continue
-        for position, argument in numbers:
-            if not any(t is argument for t in inputs):
-                continue
-            met = next((t.data.dtype for t in inputs if id(t) not in number_ids and t.data.dtype.kind == "f"), None)
-            eager = met if met is not None else np.dtype(np.float64)
-            if out.data.dtype != eager:
-                raise GraphError(
-                    f"trace: argument {position} of f ({argument.data.tolist()!r:.40}) is not a tensor: eagerly "
-                    f"{node.name} would compute in {eager}, but a trace wraps it as a {argument.data.dtype} tensor "
-                    f"and computes in {out.data.dtype}; pass cr.tensor(value, dtype=np.{eager}) (or an array of "
-                    "that dtype) instead"
-                )
 
 
 def check_graph_inputs(arguments: list[Tensor], records: list[Any]) -> None:

@@ -76,8 +76,6 @@ from .recording import (
     ValueReads,
     check_graph_inputs,
     check_loss,
-    check_number_arguments,
-    remember_number_argument,
     recording_trace,
 )
 from .tensor import Tensor
@@ -430,7 +428,6 @@ class Traced:
             loss = self.f(*arguments)
         check_loss(loss)
         check_graph_inputs(arguments, records)
-        check_number_arguments(arguments, records)
         reads.check_wrapped_arrays()
         recording = Recording(arguments, records, loss)
         if previous is not None and previous.unfrozen_or_frozen():
@@ -465,18 +462,11 @@ _REUSABLE = frozenset({np.ndarray, float, int, bool, complex, np.float64, np.flo
 def _as_arguments(args: tuple[Any, ...]) -> list[Tensor]:
     """Tensors for ``f``: each tensor as it is, anything else wrapped as ``np.asarray`` makes it.
 
-    A number, NumPy scalar or list is remembered as such (``remember_number_argument``): eager code gives it
-    the dtype of the tensor it meets, which the recording checks (``check_number_arguments``).
+    A number or a list becomes a tensor of NumPy's dtype for it (0.3: float64), where eager code
+    would give a number the dtype of the tensor it meets (``w * 0.3`` with a float32 ``w`` stays
+    float32): with float32 parameters, pass float32 arrays or tensors (README, Limits).
     """
-    arguments = []
-    for a in args:
-        if not isinstance(a, Tensor):
-            wrapped = Tensor._from_op(np.asarray(a), None)
-            if not isinstance(a, np.ndarray):
-                remember_number_argument(wrapped)
-            a = wrapped
-        arguments.append(a)
-    return arguments
+    return [a if isinstance(a, Tensor) else Tensor._from_op(np.asarray(a), None) for a in args]
 
 
 def trace(f: Callable[..., Tensor]) -> Traced:
