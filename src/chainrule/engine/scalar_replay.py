@@ -14,10 +14,11 @@ raise) or where any number of the step (a result, a gradient, or one along the w
 inf or nan, the call runs the NumPy replay instead, which gives inf or nan with NumPy's warnings
 (or errors, under ``np.errstate``) as eager mode does. One difference remains: an underflow to 0
 or to a subnormal number, which NumPy ignores unless ``np.errstate(under=...)`` asks otherwise,
-passes silently on Python floats whatever errstate says. So the float code stores into the leaves' ``.grad`` only at its end, once everything
-is computed and found finite: a replay that gives up has changed nothing. A leaf's contributions are added in the order
-``graph.backward`` adds them, by the rule it uses (``accumulation.accumulate_leaf``: a Python float
-is held by no one, so the leaf gets a new array).
+passes silently on Python floats whatever errstate says. So the float code stores into the
+leaves' ``.grad`` only at its end, once everything is computed and found finite: a replay that
+gives up has changed nothing. A leaf's contributions are added in the order ``graph.backward``
+adds them, by the rule it uses (``accumulation.accumulate_leaf``: a Python float is held by no
+one, so the leaf gets a new array).
 """
 
 from __future__ import annotations

@@ -409,13 +409,13 @@ class Traced:
         return self.program(*args).graph(*_as_arguments(args))
 
     def _eager(self, args: tuple[Any, ...]) -> Tensor:
-        """``loss = f(*args); loss.backward()`` without a replay, where checks must see every op."""
+        """``loss = f(*args); loss.backward()`` without a replay (arguments wrapped as for one), where checks must see every op."""
         if recording_trace():
             raise GraphError(
                 "trace: a traced function was called inside another traced function's f, at "
                 f"{anomaly.user_location()}; a trace cannot record a replay: call the plain function there"
             )
-        loss = self.f(*args)  # as the user's own eager code: numbers stay numbers
+        loss = self.f(*_as_arguments(args))  # f receives tensors, as in a traced call
         check_loss(loss)
         loss.backward()
         return Tensor._from_op(loss.data, None)
@@ -473,7 +473,9 @@ def trace(f: Callable[..., Tensor]) -> Traced:
     """Record ``f`` (a function of tensors returning a scalar loss) for fast replays of forward and backward.
 
     Each call returns the loss and leaves the gradients in the ``.grad`` of the leaves, as
-    ``loss = f(*args); loss.backward()`` would, with the same numbers bit for bit. The first two
+    ``loss = f(*args); loss.backward()`` would, with the same numbers bit for bit (an argument that
+    is not a tensor is first wrapped as ``np.asarray`` makes it: pass float32 parameters float32
+    arrays, not Python numbers, which eager code would cast to float32). The first two
     calls with arguments of new shapes run ``f`` (recording it, then checking that a second
     recording is the same); later calls replay.
     """
