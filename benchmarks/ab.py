@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     trees = []
     for tree in (options.before, options.after):
         path = os.path.realpath(tree)
-        if not (os.path.isdir(os.path.join(path, "src", "chainrule")) and os.path.isfile(__file__)):
+        if not os.path.isdir(os.path.join(path, "src", "chainrule")):
             parser.error(f"{tree} is not a checkout of chainrule (no src/chainrule in it)")
         if not os.path.isfile(os.path.join(path, "benchmarks", "workloads.py")):
             parser.error(f"{tree} has no benchmarks/workloads.py: too old a checkout for this tool")

@@ -48,6 +48,10 @@ class Recording:
             self.steps.append((node, keys, options, tuple([t.requires_grad for t in inputs])))
             where[id(out)] = ("v", index)
         self.loss = where.get(id(loss))
+        #: the positions of the arguments that some op reads (a replay converts or checks only these)
+        self.arguments_read = sorted(
+            {key[1] for _, keys, _, _ in self.steps for key in keys if type(key) is tuple and key[0] == "a"}
+        )
         #: ops applied without a gradient although an input required one (comparisons, detach, integer casts)
         self.without_gradient = {
             index

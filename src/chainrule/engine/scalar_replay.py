@@ -85,8 +85,7 @@ def float_replay(
     namespace["ACCUMULATE"] = accumulate_leaf
     namespace["ARRAY"] = np.array
     lines = ["def run_floats(A):", *reads]
-    used = sorted({key[1] for _, keys, _, _ in recording.steps for key in keys if type(key) is tuple and key[0] == "a"})
-    lines += [f"    a{i} = a{i}.item()" for i in used]  # an argument no op reads may hold anything
+    lines += [f"    a{i} = a{i}.item()" for i in recording.arguments_read]  # an argument no op reads may hold anything
     read: dict[str, str] = {}  # tensors made outside f, each read once, as a float, before the ops
 
     def name(key: Any) -> str:

@@ -139,7 +139,8 @@ class _Tape:
                 lines.append(f"    del {', '.join(let_go[index])}")
         lines += self._backward(records, loss, recording)
         lines.append(f"    return {loss_name}")
-        lines[1:1] = self._reads()
+        reads = self._reads()  # every tensor made outside f is named by now (the ops above read them all)
+        lines[1:1] = reads
         self.source = "\n".join(lines) + "\n"
         exec(compile(self.source, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
         self.run: Callable[[list[Tensor]], Any] = self.namespace["run"]
@@ -148,7 +149,7 @@ class _Tape:
         rules = scalar_replay.float_rules(records, loss)
         if rules is not None:
             floats = scalar_replay.float_replay(
-                arguments, records, recording, rules, self._external, self._reads(), self.namespace
+                arguments, records, recording, rules, self._external, reads, self.namespace
             )
             exec(compile(floats, "<chainrule.trace>", "exec"), self.namespace)  # noqa: S102 - our own generated code
             self.source += "\n" + floats
@@ -182,12 +183,12 @@ class _Tape:
             (f"d{name[1:]}", name, f"{name}_DTYPE", shape, requires_grad, "OUTSIDE_CHANGED")
             for name, _, shape, _, requires_grad in self.external_shapes
         ]
-        read_by_ops = {key for _, keys, _, _ in self.recording.steps for key in keys if type(key) is tuple}
+        read_by_ops = set(self.recording.arguments_read)
         for index, (shape, dtype, requires_grad) in enumerate(self.arguments):
             self.namespace[f"A{index}_DTYPE"] = dtype
             # an argument computed by ops that require grad, if an op reads it: recording it again refuses it
             # (check_graph_inputs), as the first call did
-            error = "ARGUMENT_CHANGED" if ("a", index) not in read_by_ops else "ARGUMENT_CHANGED_OR_COMPUTED"
+            error = "ARGUMENT_CHANGED" if index not in read_by_ops else "ARGUMENT_CHANGED_OR_COMPUTED"
             reads.append((f"a{index}", f"A[{index}]", f"A{index}_DTYPE", shape, requires_grad, error))
         return [
             f"    {array} = {tensor}.data\n"
