@@ -315,14 +315,51 @@ def test_param_groups_is_the_hyperparameter_dictionary() -> None:
     assert w.data[0] == 0.75 and optimizer.lr == 0.25
 
 
-@pytest.mark.parametrize("grad", [0.5, np.float64(0.5), [0.5, 0.5]])
+@pytest.mark.parametrize("grad, start", [(0.5, 1.0), (np.float64(0.5), 1.0), ([0.5, 0.5], [1.0, 2.0])])
 @pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"weight_decay": 0.0}])
-def test_a_grad_set_by_hand_to_a_number_is_used_as_an_array(grad, options) -> None:
-    w = cr.tensor([1.0, 2.0], requires_grad=True)
+def test_a_grad_set_by_hand_to_a_number_is_used_as_an_array(grad, start, options) -> None:
+    w = cr.tensor(start, requires_grad=True)
     optimizer = optim.SGD([w], lr=0.1, **options)
     w.grad = grad
     optimizer.step()
-    np.testing.assert_array_equal(w.data, [1.0 - 0.1 * 0.5, 2.0 - 0.1 * 0.5])
+    np.testing.assert_array_equal(w.data, np.array(start) - 0.1 * 0.5)
+
+
+OPTIMIZERS = [
+    lambda params: optim.SGD(params, lr=0.1),
+    lambda params: optim.SGD(params, lr=0.1, momentum=0.9),
+    lambda params: optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    lambda params: optim.NAG(params, lr=0.1),
+    lambda params: optim.Adam(params, lr=0.1),
+    lambda params: optim.AdamW(params, lr=0.1),
+]
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+@pytest.mark.parametrize(
+    "shape, grad",
+    [
+        ((2, 3), np.ones(1)),  # NumPy would spread it over all six entries
+        ((2, 3), np.ones(3)),  # ... or over both rows
+        ((2, 3), np.ones((1, 3))),
+        ((3,), np.ones((1, 3))),  # NumPy would make the update (1, 3) and fail or keep it
+        ((3,), 0.5),  # a number for a parameter of three entries
+        ((), np.ones(1)),
+        ((), np.ones((1, 1))),
+        ((2,), np.ones(3)),
+    ],
+)
+def test_a_grad_of_another_shape_is_refused_naming_the_parameter(make, shape, grad) -> None:
+    w = cr.tensor(np.full(shape, 2.0), requires_grad=True, name="w")
+    v = cr.tensor([1.0], requires_grad=True)
+    optimizer = make([v, w])
+    v.grad, w.grad = np.array([1.0]), grad
+    before = w.data.copy()
+    with pytest.raises(
+        cr.ShapeError, match=r"step: parameter 1 \('w'\) has a \.grad of shape .* not the parameter's shape"
+    ):
+        optimizer.step()
+    np.testing.assert_array_equal(w.data, before)  # nothing of w was changed
 
 
 def test_a_grad_that_is_not_numbers_is_refused_in_one_line() -> None:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import versions
-from ..errors import DTypeError, check_flag, check_number, describe_value
+from ..errors import DTypeError, ShapeError, check_flag, check_number, describe_value, format_shape, tensor_label
 from ..engine.tensor import FLOAT_DTYPES, Tensor, gradient_values
 
 _ndarray = np.ndarray
@@ -87,8 +87,24 @@ class Optimizer:
         self.steps += 1
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
-                self.update(param.data, gradient_values(param.grad), state)
+                self.update(param.data, self._gradient(param), state)
         self._stamp()
+
+    def _gradient(self, param: Tensor) -> np.ndarray:
+        """``param.grad`` as an array of the parameter's shape, or a one-line error naming the parameter.
+
+        A ``.grad`` set by hand to another shape would be broadcast by the update: a (1,) or (3,)
+        ``.grad`` spread over every row of a (2, 3) weight, silently. PyTorch refuses such a ``.grad``; so does this.
+        """
+        grad = gradient_values(param.grad)
+        if grad.shape != param.data.shape:
+            position = next(index for index, each in enumerate(self.params) if each is param)
+            raise ShapeError(
+                f"{type(self).__name__}.step: parameter {position} ({tensor_label(param, 'a tensor')}) has a .grad "
+                f"of shape {format_shape(grad.shape)}, not the parameter's shape {format_shape(param.data.shape)}; "
+                "set .grad to an array of the parameter's shape, or to None"
+            )
+        return grad
 
     def _stamp(self) -> None:
         """Stamp the parameters as changed in place: a graph recorded before this step cannot run backward."""
@@ -190,8 +206,11 @@ class SGD(Optimizer):
         lr = settings["lr"]
         for param in self.params:
             grad = param.grad
-            if grad is not None:  # gradient_values, inline: a call per parameter was 2% of the scalar network's step
-                _descend(param.data, lr, grad if type(grad) is _ndarray else gradient_values(grad))
+            if grad is not None:  # _gradient, inline for an array of the parameter's shape: a call per parameter
+                value = param.data  # was 2% of the scalar network's step
+                _descend(
+                    value, lr, grad if type(grad) is _ndarray and grad.shape == value.shape else self._gradient(param)
+                )
         self._stamp()
         return None
 
@@ -285,7 +304,7 @@ class NAG(Optimizer):
             if param.grad is None:
                 continue
             previous = state["point"]
-            point = param.data - lr * gradient_values(param.grad)  # p ← q − lr ∇f(q)
+            point = param.data - lr * self._gradient(param)  # p ← q − lr ∇f(q)
             param.data[...] = point + coefficient * (point - previous)  # the next q
             state["point"] = point
         self.t = t_next
