@@ -177,6 +177,9 @@ def test_loss_errors_name_the_mistake() -> None:
         cr.mse(cr.tensor(np.ones((3, 1))), np.ones(3))
     with pytest.raises(ValueError, match=r"cross_entropy: label 3 is out of range for 3 classes"):
         cr.cross_entropy(cr.tensor(np.ones((2, 3))), [0, 3])
+    for huge in (2**63, 2**64 - 1):  # such uint64 labels wrap to negative numbers as array indices
+        with pytest.raises(ValueError, match=rf"cross_entropy: label {huge} is out of range for 3 classes"):
+            cr.cross_entropy(cr.tensor(np.ones((2, 3))), np.array([0, huge], dtype=np.uint64))
     with pytest.raises(cr.ShapeError, match=r"cross_entropy: labels have shape \(3,\) but logits \(2, 3\)"):
         cr.cross_entropy(cr.tensor(np.ones((2, 3))), [0, 1, 2])
     with pytest.raises(ValueError, match="binary_cross_entropy: predictions must be probabilities"):

@@ -180,7 +180,7 @@ class CrossEntropy(Function):
                     f"cross_entropy: labels have shape {format_shape(target.shape)} but logits "
                     f"{format_shape(logits.shape)} need one label per row, shape {format_shape(logits.shape[:-1])}"
                 )
-            self.labels, self.target = _label_positions(target.astype(np.intp, copy=False), logits.shape), None
+            self.labels, self.target = _label_positions(target, logits.shape), None
             per_sample = log_total[..., 0] - shifted.reshape(-1)[self.labels]
         else:
             if target.shape != logits.shape:
@@ -305,8 +305,8 @@ def _row_sums(exponentials: np.ndarray) -> np.ndarray:
     return total[:, np.newaxis]
 
 
-def _label_positions(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Where each row's label sits among the logits of ``shape`` read in C order (``logits.reshape(-1)``).
+def _label_positions(target: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Where each row's label (integers of any kind) sits among the logits of ``shape`` read in C order.
 
     One ``np.ravel_multi_index`` gives the positions and refuses any label that is not a class (below 0
     or from ``classes`` on); it replaces a max over the labels for that check, the (rows, labels) index
@@ -314,6 +314,7 @@ def _label_positions(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     backward 5.4 -> 3.7 µs; the step 83.3 -> 79.8 µs).
     """
     classes = shape[-1]
+    labels = target.astype(np.intp, copy=False)  # a uint64 label from 2**63 on wraps to a negative one: refused
     if labels.ndim == 1:
         rows: tuple[np.ndarray, ...] = (np.arange(labels.shape[0]),)
     else:
@@ -321,7 +322,7 @@ def _label_positions(labels: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     try:
         return np.ravel_multi_index((*rows, labels), shape)
     except ValueError:  # a label out of range (the rows never are)
-        bad = labels[(labels < 0) | (labels >= classes)].flat[0]
+        bad = target[(labels < 0) | (labels >= classes)].flat[0]  # as given, not as wrapped
         raise ValueError(
             f"cross_entropy: label {bad} is out of range for {classes} classes (0 to {classes - 1})"
         ) from None
