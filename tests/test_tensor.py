@@ -72,6 +72,17 @@ def test_comparisons_give_boolean_tensors_without_grad() -> None:
     np.testing.assert_array_equal(cr.where(x > 1.5, x, 0.0).data, [0.0, 2.0, 3.0])
 
 
+def test_an_integer_tensor_serves_as_an_index_size_or_slice_bound() -> None:
+    w = cr.tensor(np.arange(6.0), requires_grad=True)
+    two, three = cr.tensor(2, dtype=np.int64), cr.tensor([3], dtype=np.int32)
+    np.testing.assert_array_equal(w[two:three].data, [2.0])
+    assert w.reshape(two, -1).shape == (2, 3) and list(range(three)) == [0, 1, 2]
+    assert [10, 20, 30][cr.tensor(1, dtype=np.uint8)] == 20
+    for not_an_integer in (cr.tensor(2.0), cr.tensor([1, 2], dtype=np.int64), cr.tensor(True, dtype=bool)):
+        with pytest.raises(TypeError, match=r"must hold one integer; this one holds (float64|int64|bool) numbers of"):
+            w[:not_an_integer]
+
+
 def test_named_tensors() -> None:
     h = (cr.tensor([1.0], requires_grad=True) * 2).named("h1")
     assert h.name == "h1" and "name='h1'" in repr(h)

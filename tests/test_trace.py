@@ -292,6 +292,7 @@ def test_a_boolean_mask_selecting_another_count_is_recorded_anew(rng) -> None:
         (lambda x: (x * x.numpy()).sum(), r"\.numpy\(\)"),
         (lambda x: (x * cr.tensor(cr.tanh(x))).sum(), r"cr\.tensor\(\)"),
         (lambda x: (x * PARAMETER.item()).sum(), r"\.item\(\)"),  # a parameter changes between calls too
+        (lambda x: x[: (x > 0).sum().astype(np.int64)].sum(), r"an index, size or slice bound"),
     ],
 )
 def test_a_value_leaving_tensor_ops_inside_f_is_refused_while_recording(read, how) -> None:
@@ -300,6 +301,21 @@ def test_a_value_leaving_tensor_ops_inside_f_is_refused_while_recording(read, ho
         cr.GraphError, match=f"trace: f reads the value of a tensor .* with {how}.*, at .*test_trace.py:"
     ):
         step(cr.tensor([0.5, -1.0, 2.0], requires_grad=True))
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda w, i, j: w[i:j].sum(),  # a number passed to f arrives as a tensor: its value would be kept
+        lambda w, i, j: w.reshape(i, -1).sum() * j,
+        lambda w, i, j: sum(w[k] for k in range(i)) * j,
+    ],
+)
+def test_a_number_argument_used_as_a_slice_bound_or_size_is_refused_naming_the_use(f) -> None:
+    w = cr.tensor(np.arange(6.0), requires_grad=True)
+    assert np.isfinite(f(w, 2, 3).item())  # eagerly, with Python ints, it works
+    with pytest.raises(cr.GraphError, match=r"with an index, size or slice bound \(w\[i:j\], reshape\(n, \.\.\.\)"):
+        cr.trace(f)(w, 2, 3)
 
 
 PARAMETER = cr.tensor(3.0, requires_grad=True)

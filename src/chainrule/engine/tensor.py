@@ -184,6 +184,17 @@ class Tensor:
             observers.value_read(self, "int()")
         return int(self._item())
 
+    def __index__(self) -> int:
+        """A one-number integer tensor as a Python int, where Python wants one: ``w[i:j]``, ``reshape(n, -1)``, ``range(n)``."""
+        if observers._threads_on:
+            observers.value_read(self, "an index, size or slice bound (w[i:j], reshape(n, ...), range(n))")
+        if self.data.size != 1 or self.data.dtype.kind not in "iu":
+            raise TypeError(
+                f"a tensor used as an index, size or slice bound must hold one integer; this one holds "
+                f"{self.data.dtype} numbers of shape {format_shape(self.data.shape)}"
+            )
+        return int(self.data.reshape(()))
+
     def __bool__(self) -> bool:
         if observers._threads_on:
             observers.value_read(self, "bool() (an if, while, and, or, not on its value)")
