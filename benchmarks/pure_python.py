@@ -113,17 +113,23 @@ def _nothing() -> None:
     """A leaf's ``pass_grad_back``: it has no inputs."""
 
 
+def micrograd_loss(weights: list[Value], inputs: tuple[float, ...], y: float) -> Value:
+    """The scalar network's loss on the micrograd-style engine (σ is one op; ``- y`` adds a value −y)."""
+    w1, w2, w3, w4, w5, w6 = weights
+    x1, x2, x3, x4 = inputs
+    h1 = (x1 * w1 + x2 * w2).sigmoid()
+    h2 = (x3 * w3 + x4 * w4).sigmoid()
+    return ((h1 * w5 + h2 * w6).sigmoid() - y) ** 2
+
+
 def scalar_micrograd(problem: Problem) -> Step:
     """The training step on the micrograd-style engine: forward, zero the gradients, backward, update."""
     weights = {name: Value(float(value)) for name, value in problem.params.items()}
-    w1, w2, w3, w4, w5, w6 = weights.values()
-    x1, x2, x3, x4 = (float(value) for value in problem.inputs)
+    values, inputs = list(weights.values()), tuple(float(value) for value in problem.inputs)
     y, lr = float(problem.targets), problem.lr
 
     def step():
-        h1 = (x1 * w1 + x2 * w2).sigmoid()
-        h2 = (x3 * w3 + x4 * w4).sigmoid()
-        loss = ((h1 * w5 + h2 * w6).sigmoid() - y) ** 2
+        loss = micrograd_loss(values, inputs, y)
         for weight in weights.values():
             weight.grad = 0.0
         loss.backward()

@@ -311,3 +311,27 @@ def test_the_ab_tool_refuses_bad_input_in_one_line(capsys, tmp_path, arguments, 
     with pytest.raises(SystemExit):
         ab.main([*trees, *arguments])
     assert message in capsys.readouterr().err
+
+
+def test_the_floors_count_each_graph_s_ops_and_the_micrograd_engine_s() -> None:
+    from benchmarks import floors, mlps
+    from benchmarks import small_networks as small
+
+    scalar = WORKLOADS["scalar"].problem()
+    # x·w four and two times, three additions, three σ, the subtraction of y and the square
+    assert floors.graph_ops(small.scalar_model, scalar) == 14 == floors.micrograd_ops(scalar)
+    batch = WORKLOADS["three-matrix"].tiny()
+    assert floors.graph_ops(small.three_matrix_model, batch) == 7  # 3 products, σ, +, squared norm, ÷ batch
+    assert floors.graph_ops(small.three_matrix_user_model, batch) == 8  # w·w and sum for the squared norm
+    assert floors.graph_ops(mlps.iris_model, WORKLOADS["iris"].tiny()) == 4  # linear, softplus, linear, loss
+
+
+def test_the_floors_tool_refuses_an_unknown_workload_in_one_line(capsys) -> None:
+    from benchmarks import floors
+
+    with pytest.raises(SystemExit):
+        floors.main(["--only", "scalar,wide"])
+    assert (
+        "unknown workload 'wide'; choose from three-matrix, three-matrix-single, iris, scalar"
+        in capsys.readouterr().err
+    )
