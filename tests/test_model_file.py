@@ -358,3 +358,22 @@ def test_a_model_loads_in_the_mode_it_was_saved_in(tmp_path, rng) -> None:
     model.train()
     cr.save(model, tmp_path / "training.npz")
     assert cr.load(tmp_path / "training.npz").training is True
+
+
+def test_padding_strings_ceil_mode_and_count_include_pad_are_saved_and_loaded(tmp_path) -> None:
+    net = nn.Sequential(
+        nn.Conv2d(1, 3, 4, padding="same", rng=0),
+        nn.ReLU(),
+        nn.MaxPool2d(2, ceil_mode=True),
+        nn.Conv2d(3, 2, 2, padding="valid", rng=1),
+        nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+        nn.Flatten(),
+    )
+    cr.save(net, tmp_path / "cnn.npz")
+    loaded = cr.load(tmp_path / "cnn.npz")
+    assert repr(loaded) == repr(net)
+    assert loaded.layers[0].padding == "same" and loaded.layers[3].padding == "valid"
+    assert loaded.layers[2].ceil_mode and not loaded.layers[4].count_include_pad
+    x = np.random.default_rng(0).normal(size=(2, 1, 7, 7))
+    assert net(x).shape == (2, 8)  # 7 → same 7 → ceil 4 → valid 3 → ceil 2 (×2)
+    np.testing.assert_array_equal(loaded(x).data, net(x).data)

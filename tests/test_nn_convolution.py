@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,7 +23,9 @@ def assert_same_step(mine, theirs, x: np.ndarray, torch, rng) -> None:
     leaf = cr.tensor(x, requires_grad=True)
     out = mine(leaf)
     torch_leaf = torch.tensor(x, requires_grad=True)
-    torch_out = theirs(torch_leaf)
+    with warnings.catch_warnings():  # padding="same" with an even kernel: PyTorch warns that it pads a copy
+        warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
+        torch_out = theirs(torch_leaf)
     weights = rng.normal(size=out.shape)
     (out * weights).sum().backward()
     (torch_out * torch.tensor(weights)).sum().backward()
@@ -58,6 +62,66 @@ def test_conv1d_layer_equals_torch(torch, rng) -> None:
         (k, tuple(v.shape)) for k, v in theirs.state_dict().items()
     ]
     assert_same_step(mine, theirs, rng.normal(size=(3, 4, 11)), torch, rng)
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize(("kernel", "dilation"), [(3, 1), (4, 1), (2, 3), ((4, 3), (1, 2))])
+def test_conv2d_layer_with_a_padding_string_equals_torch(torch, rng, padding, kernel, dilation) -> None:
+    mine = nn.Conv2d(4, 6, kernel, padding=padding, dilation=dilation, groups=2)
+    theirs = torch.nn.Conv2d(4, 6, kernel, padding=padding, dilation=dilation, groups=2)
+    assert mine.padding == theirs.padding == padding
+    assert repr(mine).split("  #")[0] == repr(theirs)
+    assert_same_step(mine, theirs, rng.normal(size=(2, 4, 7, 8)), torch, rng)
+    assert_same_step(mine, theirs, rng.normal(size=(4, 7, 8)), torch, rng)  # one sample (C, H, W)
+
+
+@pytest.mark.parametrize(("padding", "kernel"), [("same", 4), ("same", 3), ("valid", 2), (2, 3)])
+def test_conv1d_layer_with_a_padding_string_or_one_sample_equals_torch(torch, rng, padding, kernel) -> None:
+    mine, theirs = nn.Conv1d(3, 2, kernel, padding=padding), torch.nn.Conv1d(3, 2, kernel, padding=padding)
+    assert repr(mine).split("  #")[0] == repr(theirs)
+    assert_same_step(mine, theirs, rng.normal(size=(2, 3, 9)), torch, rng)
+    assert_same_step(mine, theirs, rng.normal(size=(3, 9)), torch, rng)  # one sample (C, L)
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda nn: nn.MaxPool2d(2, ceil_mode=True), (2, 3, 5, 7)),
+        (lambda nn: nn.MaxPool2d(3, 2, 1, 1, False, True), (3, 6, 5)),  # PyTorch's order: return_indices, ceil_mode
+        (lambda nn: nn.MaxPool2d(2, stride=1, dilation=2), (2, 5, 5)),
+        (lambda nn: nn.AvgPool2d(3, 2, 1, True, False), (2, 2, 6, 7)),  # ceil_mode, count_include_pad
+        (lambda nn: nn.AvgPool2d(2, padding=1, count_include_pad=False), (3, 4, 5)),
+        (lambda nn: nn.AvgPool2d(2, ceil_mode=True), (2, 5, 5)),
+    ],
+)
+def test_pooling_layers_with_ceil_mode_count_include_pad_and_one_image_equal_torch(torch, rng, make, shape) -> None:
+    mine, theirs = make(nn), make(torch.nn)
+    for name in ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"):
+        assert getattr(mine, name, None) == getattr(theirs, name, None), name
+    assert_same_step(mine, theirs, rng.normal(size=shape), torch, rng)
+
+
+def test_pooling_layers_show_what_is_not_the_default() -> None:
+    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    assert repr(nn.MaxPool2d(2, ceil_mode=True)) == "MaxPool2d(kernel_size=2, stride=2, padding=0, ceil_mode=True)"
+    assert repr(nn.AvgPool2d(3, 1, 1, count_include_pad=False)) == (
+        "AvgPool2d(kernel_size=3, stride=1, padding=1, count_include_pad=False)"
+    )
+
+
+def test_layers_built_from_their_config_compute_the_same(rng) -> None:
+    x = rng.normal(size=(2, 2, 7, 7))
+    for layer in (
+        nn.Conv2d(2, 3, 4, padding="same", rng=0),
+        nn.Conv1d(2, 3, 2, padding="valid", rng=0),
+        nn.MaxPool2d(2, ceil_mode=True),
+        nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False),
+    ):
+        again = nn.from_config(nn.describe(layer))
+        again.load_state_dict(layer.state_dict())
+        assert repr(again) == repr(layer)
+        sample = x[:, :, 0] if isinstance(layer, nn.Conv1d) else x
+        np.testing.assert_array_equal(again(sample).data, layer(sample).data)
 
 
 def test_a_small_cnn_equals_torch(torch, rng) -> None:
@@ -136,9 +200,41 @@ def test_flatten_merges_the_axes_it_is_given(torch, rng) -> None:
         (lambda: nn.Conv1d(3, 4, (3, 3)), TypeError, "Conv1d: kernel_size must be a positive integer"),
         (lambda: nn.MaxPool2d(2.5), TypeError, "MaxPool2d: kernel_size must be a positive integer"),
         (
-            lambda: nn.Conv2d(3, 4, 3)(np.ones((3, 8, 8))),
+            lambda: nn.Conv2d(3, 4, 3, stride=2, padding="same"),
+            ValueError,
+            r"^Conv2d: padding='same' is not supported for strided convolutions \(stride \(2, 2\)\); give the padding",
+        ),
+        (
+            lambda: nn.Conv1d(3, 4, 3, stride=2, padding="same"),
+            ValueError,
+            r"^Conv1d: padding='same' is not supported for strided convolutions \(stride \(2,\)\)",
+        ),
+        (
+            lambda: nn.Conv2d(3, 4, 3, padding="SAME"),
+            ValueError,
+            "^Conv2d: padding must be 'same', 'valid', a non-negative integer or a pair of them, got the string 'SAME'",
+        ),
+        (
+            lambda: nn.MaxPool2d(2, return_indices=True),
+            ValueError,
+            "^MaxPool2d: return_indices=True is not supported: chainrule's max pooling gives no indices",
+        ),
+        (lambda: nn.MaxPool2d(2, ceil_mode="yes"), TypeError, "^MaxPool2d: ceil_mode must be True or False"),
+        (lambda: nn.AvgPool2d(2, count_include_pad=0), TypeError, "^AvgPool2d: count_include_pad must be True or"),
+        (
+            lambda: nn.MaxPool2d(2)(np.ones((4, 4))),
             cr.ShapeError,
-            r"conv2d: expects a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\)",
+            r"^max_pool2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(4, 4\)$",
+        ),
+        (
+            lambda: nn.Conv1d(3, 4, 3)(np.ones((2, 3, 8, 8))),
+            cr.ShapeError,
+            r"^conv1d: expects a 2-D input \(C, L\) or a 3-D batch \(N, C, L\), got shape \(2, 3, 8, 8\)$",
+        ),
+        (
+            lambda: nn.Conv2d(3, 4, 3)(np.ones((8, 8))),
+            cr.ShapeError,
+            r"conv2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(8, 8\)",
         ),
         (
             lambda: nn.Flatten(3, 1)(np.ones((2, 3, 4, 5))),

@@ -99,3 +99,27 @@ def test_dropout_layer_without_rng_follows_manual_seed() -> None:
     first = layer(np.ones(100)).data
     cr.manual_seed(2)
     assert np.array_equal(layer(np.ones(100)).data, first)
+
+
+def test_integer_running_statistics_loaded_into_a_layer_become_its_floats_as_in_torch(torch, rng) -> None:
+    mine, theirs = nn.BatchNorm1d(3).eval(), torch.nn.BatchNorm1d(3).eval()
+    state = {**torch_state(theirs), "running_mean": np.array([1, -2, 3]), "running_var": np.array([4, 1, 2])}
+    theirs.load_state_dict({name: torch.tensor(values) for name, values in state.items()})
+    mine.load_state_dict(state)
+    assert (
+        mine.running_mean.dtype == np.float64 and theirs.running_mean.dtype == torch.float64
+    )  # the fixture makes float64 the default
+    x = rng.normal(size=(5, 3))
+    np.testing.assert_allclose(mine(x).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(mine.running_mean, [1.0, -2.0, 3.0])
+
+
+def test_integer_running_statistics_are_refused_at_the_layer_or_where_they_are_put() -> None:
+    with pytest.raises(
+        cr.DTypeError, match=r"^BatchNorm2d: dtype must be a floating-point type \(float32 or float64\), got int64$"
+    ):
+        nn.BatchNorm2d(3, dtype=np.int64, affine=False)
+    layer = nn.BatchNorm1d(3)
+    layer.running_mean = np.zeros(3, dtype=np.int64)  # replaced by hand: refused at the next forward, in one line
+    with pytest.raises(cr.DTypeError, match="^batch_norm: running_mean holds int64 numbers"):
+        layer(np.ones((4, 3)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,25 +17,36 @@ def torch_functional():
     return __import__("torch").nn.functional
 
 
+def torch_conv(op: str, *arrays, **options):
+    """``torch.nn.functional.conv1d``/``conv2d``, quiet: padding="same" with an even kernel warns that it pads a copy."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Using padding='same'", UserWarning)
+        return getattr(torch_functional(), op)(*arrays, **options)
+
+
 def conv2d_case(batch, channels, out, size, kernel, stride=1, padding=0, dilation=1, groups=1, bias=True) -> OpCase:
+    """A conv2d case; ``batch=None`` gives one sample (C, H, W) without the batch axis."""
     options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     kernel = kernel if isinstance(kernel, tuple) else (kernel, kernel)
-    shapes = [(batch, channels, *size), (out, channels // groups, *kernel)] + ([(out,)] if bias else [])
+    sample = (channels, *size) if batch is None else (batch, channels, *size)
+    shapes = [sample, (out, channels // groups, *kernel)] + ([(out,)] if bias else [])
     return OpCase(
         f"conv2d {shapes} {options}",
         lambda *xs: cr.conv2d(*xs, **options),
-        lambda *xs: torch_functional().conv2d(*xs, **options),
+        lambda *xs: torch_conv("conv2d", *xs, **options),
         shapes,
     )
 
 
 def conv1d_case(batch, channels, out, length, kernel, stride=1, padding=0, dilation=1, groups=1) -> OpCase:
+    """A conv1d case; ``batch=None`` gives one sample (C, L) without the batch axis."""
     options = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    shapes = [(batch, channels, length), (out, channels // groups, kernel), (out,)]
+    sample = (channels, length) if batch is None else (batch, channels, length)
+    shapes = [sample, (out, channels // groups, kernel), (out,)]
     return OpCase(
         f"conv1d {shapes} {options}",
         lambda *xs: cr.conv1d(*xs, **options),
-        lambda *xs: torch_functional().conv1d(*xs, **options),
+        lambda *xs: torch_conv("conv1d", *xs, **options),
         shapes,
     )
 
@@ -57,6 +70,17 @@ CASES = [
     conv2d_case(1, 1, 1, (3, 3), 3),  # the kernel fills the input: one output pixel
     conv1d_case(2, 3, 4, 9, 3),
     conv1d_case(2, 4, 2, 10, 2, stride=3, padding=1, dilation=2, groups=2),
+    conv2d_case(2, 2, 3, (5, 6), 3, padding="same"),
+    conv2d_case(1, 2, 2, (5, 6), (4, 3), padding="same"),  # an odd total padding of 3 rows: 1 above, 2 below
+    conv2d_case(2, 2, 2, (6, 5), (2, 4), padding="same", dilation=(1, 3), bias=False),
+    conv2d_case(1, 4, 2, (5, 5), 2, padding="same", dilation=2, groups=2),  # even kernel, even total: symmetric
+    conv2d_case(2, 3, 2, (5, 4), (3, 2), padding="valid"),
+    conv1d_case(2, 3, 2, 7, 4, padding="same"),
+    conv1d_case(1, 2, 2, 6, 3, padding="valid", dilation=2),
+    conv2d_case(None, 3, 4, (5, 6), 3, stride=2, padding=1),  # one sample (C, H, W)
+    conv2d_case(None, 2, 2, (4, 5), 4, padding="same", bias=False),
+    conv1d_case(None, 4, 2, 9, 3, stride=2, groups=2),  # one sample (C, L)
+    conv1d_case(None, 2, 3, 6, 2, padding="same", dilation=3),
     pad_case((2, 3), (1, 2)),
     pad_case((2, 3, 4), (1, 0, 2, 3), value=-1.5),
     pad_case((2, 3, 4), (-1, 2, 0, -1)),  # negative pads cut
@@ -97,6 +121,90 @@ def test_conv1d_equals_torch_for_random_geometries(torch, geometry, seed) -> Non
     batch, channels, out, size, kernel, stride, padding, dilation, groups, _ = geometry
     case = conv1d_case(batch, channels, out, size[0], kernel[0], stride[0], padding[0], dilation[0], groups)
     check_against_torch(case, torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=60, deadline=None)
+@given(conv_geometries(2), st.sampled_from(["same", "valid"]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_conv2d_with_padding_same_or_valid_and_one_sample_equals_torch(torch, geometry, padding, one, seed) -> None:
+    batch, channels, out, size, kernel, stride, _, dilation, groups, bias = geometry
+    stride = 1 if padding == "same" else stride  # "same" is refused with a stride, as in PyTorch
+    size = tuple(max(s, d * (k - 1) + 1) for s, k, d in zip(size, kernel, dilation))  # "valid" pads nothing
+    case = conv2d_case(None if one else batch, channels, out, size, kernel, stride, padding, dilation, groups, bias)
+    check_against_torch(case, torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=40, deadline=None)
+@given(conv_geometries(1), st.sampled_from(["same", "valid", 1]), st.booleans(), st.integers(0, 2**32 - 1))
+def test_conv1d_with_padding_same_or_valid_and_one_sample_equals_torch(torch, geometry, padding, one, seed) -> None:
+    batch, channels, out, size, kernel, stride, _, dilation, groups, _ = geometry
+    stride = 1 if padding == "same" else stride[0]
+    length = max(size[0], dilation[0] * (kernel[0] - 1) + 1)
+    case = conv1d_case(None if one else batch, channels, out, length, kernel[0], stride, padding, dilation[0], groups)
+    check_against_torch(case, torch, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize(("kernel", "dilation"), [(4, 1), (2, 3), (6, 1), (3, 2), (2, 2)])
+def test_padding_same_puts_an_odd_zero_after_the_input_bit_for_bit_as_torch(torch, rng, kernel, dilation) -> None:
+    """Each tap of the kernel alone reads the input shifted by its offset: the output shows where the zeros went."""
+    x = rng.integers(-9, 10, size=(2, 1, 7)).astype(np.float64)  # whole numbers: every sum is exact
+    grad_out = rng.integers(-9, 10, size=(2, 1, 7)).astype(np.float64)
+    for tap in range(kernel):
+        weight = np.zeros((1, 1, kernel))
+        weight[0, 0, tap] = 1.0
+        mine = cr.tensor(x, requires_grad=True)
+        out = cr.conv1d(mine, weight, padding="same", dilation=dilation)
+        out.backward(grad_out)
+        theirs = torch.tensor(x, requires_grad=True)
+        expected = torch_conv("conv1d", theirs, torch.tensor(weight), padding="same", dilation=dilation)
+        expected.backward(torch.tensor(grad_out))
+        np.testing.assert_array_equal(out.data, expected.detach().numpy())
+        np.testing.assert_array_equal(mine.grad, theirs.grad.numpy())
+        shift = tap * dilation - dilation * (kernel - 1) // 2  # the zeros before: half the total, rounded down
+        shifted = np.zeros_like(x)
+        source = slice(max(shift, 0), 7 + min(shift, 0))
+        shifted[:, :, max(-shift, 0) : 7 - max(shift, 0)] = x[:, :, source]
+        np.testing.assert_array_equal(out.data, shifted)
+
+
+def test_padding_same_in_two_dimensions_splits_each_axis_as_torch(torch, rng) -> None:
+    x = rng.integers(-9, 10, size=(1, 2, 5, 6)).astype(np.float64)
+    weight = rng.integers(-3, 4, size=(3, 2, 4, 3)).astype(np.float64)
+    for dilation in [(1, 1), (1, 2), (3, 1)]:
+        out = cr.conv2d(x, weight, padding="same", dilation=dilation)
+        np.testing.assert_array_equal(
+            out.data, torch_conv("conv2d", torch.tensor(x), torch.tensor(weight), padding="same", dilation=dilation)
+        )
+        assert out.shape == (1, 3, 5, 6)
+    # an odd total is the extra zero row below and column right: the same as padding (1, 1) then dropping the first
+    explicit = cr.conv2d(np.pad(x, ((0, 0), (0, 0), (1, 2), (1, 1))), weight)
+    np.testing.assert_array_equal(cr.conv2d(x, weight, padding="same").data, explicit.data)
+    np.testing.assert_array_equal(cr.conv2d(x, weight, padding="valid").data, cr.conv2d(x, weight).data)
+
+
+@pytest.mark.parametrize("op", ["conv1d", "conv2d"])
+def test_one_sample_gives_the_batch_of_one_result_and_gradients_exactly(rng, op) -> None:
+    spatial = (7,) if op == "conv1d" else (5, 6)
+    x, weight, bias = rng.normal(size=(4, *spatial)), rng.normal(size=(6, 2, *(3,) * len(spatial))), rng.normal(size=6)
+    grad_out = rng.normal(size=getattr(cr, op)(x, weight, bias, groups=2, padding=1).shape)
+    leaves = [cr.tensor(array, requires_grad=True) for array in (x, weight, bias)]
+    out = getattr(cr, op)(*leaves, groups=2, padding=1)
+    out.backward(grad_out)
+    batch = [cr.tensor(array, requires_grad=True) for array in (x[np.newaxis], weight, bias)]
+    expected = getattr(cr, op)(*batch, groups=2, padding=1)
+    expected.backward(grad_out[np.newaxis])
+    assert out.shape == expected.shape[1:]
+    np.testing.assert_array_equal(out.data, expected.data[0])
+    np.testing.assert_array_equal(leaves[0].grad, batch[0].grad[0])
+    for leaf, reference in zip(leaves[1:], batch[1:]):
+        np.testing.assert_array_equal(leaf.grad, reference.grad)
+
+
+def test_one_sample_of_float32_stays_float32() -> None:
+    x = cr.tensor(np.ones((2, 5, 5)), dtype=np.float32, requires_grad=True)
+    out = cr.conv2d(x, np.ones((3, 2, 2, 2), dtype=np.float32), padding="same")
+    assert out.dtype == np.float32 and out.shape == (3, 5, 5)
+    out.sum().backward()
+    assert x.grad.dtype == np.float32
 
 
 @settings(max_examples=40, deadline=None)
@@ -173,9 +281,14 @@ def test_a_conv_computes_what_its_definition_says() -> None:
             r"\(input \(1, 4, 4, 4\), weight \(3, 2, 1, 1\)\)",
         ),
         (
-            lambda: cr.conv2d(np.ones((3, 8, 8)), np.ones((2, 3, 3, 3))),
+            lambda: cr.conv2d(np.ones((8, 8)), np.ones((2, 3, 3, 3))),
             cr.ShapeError,
-            r"conv2d: expects a 4-D input \(N, C, H, W\), got shape \(3, 8, 8\); for one sample add the batch axis",
+            r"conv2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(8, 8\)$",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 1, 3, 8, 8)), np.ones((2, 3, 3, 3))),
+            cr.ShapeError,
+            r"conv2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(1, 1, 3, 8, 8\)$",
         ),
         (
             lambda: cr.conv2d(np.ones((1, 3, 8, 8)), np.ones((2, 4, 3, 3))),
@@ -200,14 +313,54 @@ def test_a_conv_computes_what_its_definition_says() -> None:
         ),
         (lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), groups=0), ValueError, "conv2d: groups must"),
         (
-            lambda: cr.conv1d(np.ones((2, 8)), np.ones((1, 2, 3))),
+            lambda: cr.conv1d(np.ones(8), np.ones((1, 2, 3))),
             cr.ShapeError,
-            r"conv1d: expects a 3-D input \(N, C, L\), got shape \(2, 8\); for one sample add the batch axis",
+            r"conv1d: expects a 2-D input \(C, L\) or a 3-D batch \(N, C, L\), got shape \(8,\)$",
         ),
         (
             lambda: cr.conv1d(np.ones((1, 2, 2)), np.ones((1, 2, 3))),
             cr.ShapeError,
             r"conv1d: kernel 3 is larger than the padded input's length 2 \(input shape \(1, 2, 2\), padding 0\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((3, 8, 8)), np.ones((2, 4, 3, 3))),
+            cr.ShapeError,
+            r"conv2d: input of shape \(3, 8, 8\) has 3 channels but the weight of shape \(2, 4, 3, 3\) expects 4",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((3, 4, 4)), np.ones((2, 3, 5, 5))),
+            cr.ShapeError,
+            r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\) \(input shape \(3, 4, 4\), padding \(0, 0\)\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 3, 4, 4)), np.ones((2, 3, 5, 5)), padding="valid"),
+            cr.ShapeError,
+            r"conv2d: kernel \(5, 5\) is larger than the padded input \(4, 4\) \(input shape \(1, 3, 4, 4\)",
+        ),
+        (
+            lambda: cr.conv1d(np.ones((2, 2)), np.ones((1, 2, 3))),
+            cr.ShapeError,
+            r"conv1d: kernel 3 is larger than the padded input's length 2 \(input shape \(2, 2\), padding 0\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), stride=(1, 2), padding="same"),
+            ValueError,
+            r"conv2d: padding='same' is not supported for strided convolutions \(stride \(1, 2\)\); give the padding",
+        ),
+        (
+            lambda: cr.conv1d(np.ones((1, 4)), np.ones((1, 1, 2)), stride=2, padding="same"),
+            ValueError,
+            r"conv1d: padding='same' is not supported for strided convolutions \(stride \(2,\)\)",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2)), padding="full"),
+            ValueError,
+            "conv2d: padding must be 'same', 'valid', a non-negative integer or a pair of them, got the string 'full'",
+        ),
+        (
+            lambda: cr.conv2d(np.ones((1, 4, 4)), np.ones((1, 1, 2)), padding="same"),
+            cr.ShapeError,
+            r"conv2d: expects a 4-D weight \(out, C/groups, kh, kw\), got shape \(1, 1, 2\)",
         ),
         (lambda: cr.pad(np.ones((2, 3)), (1, 2, 3)), TypeError, "pad: pad must be a tuple of an even number"),
         (

@@ -96,3 +96,27 @@ def test_embedding_vjp_and_jvp_match_backward_and_torch(torch) -> None:
     kept = upstream.copy()
     kept[1] = 0
     np.testing.assert_allclose(g.grad, kept[indices], rtol=1e-15)
+
+
+def test_float_indices_are_refused_as_torch_refuses_them_with_the_fix_that_works(torch) -> None:
+    weight = np.arange(6.0).reshape(3, 2)
+    with pytest.raises(RuntimeError, match="indices"):  # PyTorch takes no float indices either
+        torch.nn.functional.embedding(torch.tensor([2.0, 0.0]), torch.tensor(weight))
+    with pytest.raises(cr.DTypeError) as raised:
+        cr.embedding(cr.tensor([2, 0]), weight)  # cr.tensor makes float64
+    assert str(raised.value) == (
+        "embedding: indices must be integers, got float64 (shape (2,)): cr.tensor makes floats unless given a dtype; "
+        "make them with cr.tensor(indices, dtype=np.int64) or indices.astype(np.int64)"
+    )
+    fixed = cr.embedding(cr.tensor([2, 0], dtype=np.int64), weight)  # the fix the message gives
+    np.testing.assert_array_equal(fixed.data, [[4.0, 5.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(cr.embedding(np.array([2.0, 0.0]).astype(np.int64), weight).data, fixed.data)
+
+
+@pytest.mark.parametrize(("indices", "shown"), [([0.0, 1.5], "1.5"), (np.array([[np.nan, 1.0]]), "nan")])
+def test_indices_that_are_not_whole_numbers_are_named_not_converted(indices, shown) -> None:
+    with pytest.raises(
+        cr.DTypeError,
+        match=rf"^embedding: indices must be integers, got float64 \(shape .*\) holding {shown}, which indexes no row$",
+    ):
+        cr.embedding(indices, np.ones((3, 2)))

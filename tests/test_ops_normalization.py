@@ -236,3 +236,23 @@ def test_torchs_third_derivative_of_layer_norm_is_not_the_derivative_of_its_seco
         step[index] = 1e-5
         numeric[index] = (second(x0 + step)[1].item() - second(x0 - step)[1].item()) / 2e-5
     assert np.abs(third.numpy() - numeric).max() > 1e-2 * np.abs(numeric).max()
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_integer_running_statistics_are_refused_in_one_line_as_torch_refuses_them(torch, training, dtype) -> None:
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(RuntimeError):  # PyTorch: "expect parameter to have scalar type of Float"
+        torch.nn.functional.batch_norm(
+            torch.tensor(x), torch.zeros(3, dtype=torch.long), torch.ones(3, dtype=torch.long), training=training
+        )
+    mean, var = np.zeros(3, dtype=dtype), np.ones(3)
+    with pytest.raises(cr.DTypeError) as raised:
+        cr.batch_norm(x, mean, var, training=training)
+    assert str(raised.value) == (
+        f"batch_norm: running_mean holds {np.dtype(dtype)} numbers; running statistics are averages, updated in "
+        "place, and must be floating point (as in PyTorch): create them as np.zeros(3) and np.ones(3)"
+    )
+    assert mean.tolist() == [0, 0, 0]  # refused before anything moved
+    with pytest.raises(cr.DTypeError, match="^batch_norm: running_var holds"):
+        cr.batch_norm(x, np.zeros(3), cr.tensor(np.ones(3, dtype=dtype), dtype=dtype), training=training)

@@ -11,8 +11,14 @@ import chainrule as cr
 from oracles import OpCase, check_against_torch, op_tests
 
 
-def max_case(shape, kernel, stride=None, padding=0, dilation=1) -> OpCase:
-    options = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+def max_case(shape, kernel, stride=None, padding=0, dilation=1, ceil_mode=False) -> OpCase:
+    options = {
+        "kernel_size": kernel,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "ceil_mode": ceil_mode,
+    }
     return OpCase(
         f"max_pool2d {shape} {options}",
         lambda x: cr.max_pool2d(x, **options),
@@ -22,8 +28,9 @@ def max_case(shape, kernel, stride=None, padding=0, dilation=1) -> OpCase:
     )
 
 
-def avg_case(shape, kernel, stride=None, padding=0) -> OpCase:
-    options = {"kernel_size": kernel, "stride": stride, "padding": padding}
+def avg_case(shape, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True) -> OpCase:
+    options = {"kernel_size": kernel, "stride": stride, "padding": padding, "ceil_mode": ceil_mode}
+    options["count_include_pad"] = count_include_pad
     return OpCase(
         f"avg_pool2d {shape} {options}",
         lambda x: cr.avg_pool2d(x, **options),
@@ -42,6 +49,16 @@ CASES = [
     avg_case((2, 3, 4, 4), 2),
     avg_case((1, 2, 5, 6), 3, stride=1, padding=1),
     avg_case((2, 1, 7, 5), (3, 2), stride=(2, 3)),
+    max_case((2, 2, 5, 5), 2, ceil_mode=True),  # a last row and column of windows that reach past the input
+    max_case((1, 2, 6, 7), 3, stride=2, padding=1, ceil_mode=True),
+    max_case((1, 1, 7, 6), (3, 2), stride=(3, 4), dilation=(1, 2), ceil_mode=True),
+    avg_case((2, 2, 5, 5), 2, ceil_mode=True),
+    avg_case((1, 2, 6, 7), 3, stride=2, padding=1, ceil_mode=True),  # divisors that count padding, not overhang
+    avg_case((1, 2, 6, 7), 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+    avg_case((2, 1, 5, 6), (3, 2), stride=1, padding=1, count_include_pad=False),
+    max_case((3, 5, 6), 2),  # one image (C, H, W)
+    max_case((2, 5, 5), 3, stride=2, padding=1, ceil_mode=True),
+    avg_case((3, 5, 6), (2, 3), stride=1, padding=1, count_include_pad=False),
 ]
 
 test_gradient_matches_finite_differences, test_gradient_matches_torch = op_tests(CASES)
@@ -57,6 +74,87 @@ def pool_geometries(draw, dilated: bool):
     size = tuple(max(1, s - 2 * p + draw(st.integers(0, 4))) for s, p in zip(span, padding))
     shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), *size)
     return shape, kernel, stride, padding, dilation
+
+
+@st.composite
+def ceil_geometries(draw, dilated: bool):
+    """A pooling geometry, with ceil_mode or not, on a batch or one image: the output size PyTorch allows."""
+    shape, kernel, stride, padding, dilation = draw(pool_geometries(dilated))
+    ceil_mode = draw(st.booleans())
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    # with ceil_mode a kernel may be larger than the padded input, by less than the stride
+    size = tuple(max(1, s - draw(st.integers(0, 2))) for s in shape[2:]) if ceil_mode else shape[2:]
+    step = stride or kernel
+    assume(all(n + 2 * p + t - 1 >= s for n, p, t, s in zip(size, padding, step, span)))
+    shape = (*shape[:2], *size)
+    return (shape[1:] if draw(st.booleans()) else shape), kernel, stride, padding, dilation, ceil_mode
+
+
+@settings(max_examples=80, deadline=None)
+@given(ceil_geometries(dilated=True), st.integers(0, 2**32 - 1))
+def test_max_pool2d_with_ceil_mode_and_one_image_equals_torch(torch, geometry, seed) -> None:
+    shape, kernel, stride, padding, dilation, ceil_mode = geometry
+    assume(np.isfinite(cr.max_pool2d(np.zeros(shape), kernel, stride, padding, dilation, ceil_mode).data).all())
+    check_against_torch(max_case(*geometry), torch, np.random.default_rng(seed))
+
+
+@settings(max_examples=80, deadline=None)
+@given(ceil_geometries(dilated=False), st.booleans(), st.integers(0, 2**32 - 1))
+def test_avg_pool2d_with_ceil_mode_count_include_pad_and_one_image_equals_torch(torch, geometry, include, seed) -> None:
+    shape, kernel, stride, padding, _, ceil_mode = geometry
+    check_against_torch(
+        avg_case(shape, kernel, stride, padding, ceil_mode, include), torch, np.random.default_rng(seed)
+    )
+
+
+def test_ceil_mode_keeps_a_last_window_only_where_it_starts_on_the_input_or_the_left_padding(torch) -> None:
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    # 5 + 2·1 padded, windows of 2 every 2: ceil gives 4, but the 4th would start on the right padding
+    for options in ({"kernel_size": 2, "padding": 1}, {"kernel_size": 2}, {"kernel_size": 3, "stride": 3}):
+        for pool in ("max_pool2d", "avg_pool2d"):
+            out = getattr(cr, pool)(x, **options, ceil_mode=True)
+            expected = getattr(torch.nn.functional, pool)(torch.tensor(x), **options, ceil_mode=True).numpy()
+            np.testing.assert_array_equal(out.data, expected)
+    assert cr.max_pool2d(x, 2, padding=1, ceil_mode=True).shape == (1, 1, 3, 3)
+    np.testing.assert_array_equal(cr.max_pool2d(x, 2, ceil_mode=True).data[0, 0, 2], [21.0, 23.0, 24.0])
+    # the last windows hold 2×2, 2×1, 1×2 and 1×1 pixels of the input: the mean of those, not over 4
+    np.testing.assert_array_equal(cr.avg_pool2d(x, 2, ceil_mode=True).data[0, 0, :, 2], [6.5, 16.5, 24.0])
+
+
+def test_average_pooling_divisors_count_the_padding_only_when_asked_as_torch(torch) -> None:
+    x = np.ones((1, 1, 6, 6))
+    for include in (True, False):
+        for ceil_mode in (True, False):
+            out = cr.avg_pool2d(x, 3, 2, 1, ceil_mode=ceil_mode, count_include_pad=include)
+            expected = torch.nn.functional.avg_pool2d(torch.tensor(x), 3, 2, 1, ceil_mode, include).numpy()
+            np.testing.assert_array_equal(out.data, expected)
+    # ceil_mode's last row and column: window rows 5–7, of which 5 is the input, 6 the padding and 7 beyond it
+    corner = cr.avg_pool2d(x, 3, 2, 1, ceil_mode=True).data[0, 0]
+    assert corner.shape == (4, 4) and corner[3, 3] == 1 / 4 and corner[0, 0] == 4 / 9 and corner[1, 1] == 1.0
+
+
+def test_ceil_mode_routes_max_pooling_around_the_tiling_shortcut(torch, rng) -> None:
+    # stride = kernel takes _max_blocks, which cuts a remainder off; with ceil_mode the remainder is a window
+    x = channels_last(rng.normal(size=(2, 3, 7, 5)))
+    values, expected, grad, expected_grad = max_pool_both(torch, x, kernel_size=2, ceil_mode=True)
+    assert values.shape == (2, 3, 4, 3)
+    np.testing.assert_array_equal(values, expected)
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_one_image_gives_the_batch_of_one_result_and_gradient_exactly(rng) -> None:
+    x = rng.normal(size=(3, 7, 6))
+    for pool, options in ((cr.max_pool2d, {"padding": 1, "ceil_mode": True}), (cr.avg_pool2d, {"stride": 1})):
+        grad_out = rng.normal(size=pool(x, 3, **options).shape)
+        one = cr.tensor(x, requires_grad=True)
+        out = pool(one, 3, **options)
+        out.backward(grad_out)
+        batch = cr.tensor(x[np.newaxis], requires_grad=True)
+        expected = pool(batch, 3, **options)
+        expected.backward(grad_out[np.newaxis])
+        assert out.shape == expected.shape[1:]
+        np.testing.assert_array_equal(out.data, expected.data[0])
+        np.testing.assert_array_equal(one.grad, batch.grad[0])
 
 
 def test_a_window_wholly_on_padding_is_minus_infinity_and_gives_no_gradient() -> None:
@@ -230,8 +328,12 @@ def test_float32_stays_float32(rng) -> None:
     ("call", "message"),
     [
         (
-            lambda: cr.max_pool2d(np.ones((3, 4, 4)), 2),
-            r"max_pool2d: expects a 4-D input \(N, C, H, W\), got shape \(3, 4, 4\)",
+            lambda: cr.max_pool2d(np.ones((4, 4)), 2),
+            r"max_pool2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(4, 4\)$",
+        ),
+        (
+            lambda: cr.avg_pool2d(np.ones((1, 1, 1, 4, 4)), 2),
+            r"avg_pool2d: expects a 3-D input \(C, H, W\) or a 4-D batch \(N, C, H, W\), got shape \(1, 1, 1, 4, 4\)$",
         ),
         (
             lambda: cr.max_pool2d(np.ones((1, 1, 2, 2)), 3),
@@ -242,6 +344,24 @@ def test_float32_stays_float32(rng) -> None:
             r"avg_pool2d: padding \(2, 2\) must be at most half the kernel \(2, 2\) \(input shape \(1, 1, 4, 4\)\)",
         ),
         (lambda: cr.avg_pool2d(np.ones((1, 1, 4, 4)), 0), "avg_pool2d: kernel_size must be a positive integer"),
+        (
+            lambda: cr.max_pool2d(np.ones((2, 3, 3)), 2, padding=2),
+            r"max_pool2d: padding \(2, 2\) must be at most half the kernel \(2, 2\) \(input shape \(2, 3, 3\)\)",
+        ),
+        (
+            lambda: cr.avg_pool2d(np.ones((2, 2, 2)), 3),
+            r"avg_pool2d: kernel \(3, 3\) is larger than the padded input \(2, 2\) \(input shape \(2, 2, 2\)",
+        ),
+        (
+            lambda: cr.max_pool2d(np.ones((1, 1, 2, 2)), 3, stride=1, ceil_mode=True),
+            r"max_pool2d: kernel \(3, 3\) \(spanning \(3, 3\)\) is larger than the padded input \(2, 2\) by more than "
+            r"the stride \(1, 1\) \(input shape \(1, 1, 2, 2\), padding \(0, 0\), ceil_mode=True\)",
+        ),
+        (lambda: cr.max_pool2d(np.ones((1, 1, 4, 4)), 2, ceil_mode=1), "max_pool2d: ceil_mode must be True or False"),
+        (
+            lambda: cr.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad="no"),
+            "avg_pool2d: count_include_pad must be True or False, got the string 'no'",
+        ),
     ],
 )
 def test_bad_inputs_get_one_line_naming_the_op_and_shapes(call, message) -> None:

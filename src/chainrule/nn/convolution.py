@@ -17,7 +17,7 @@ import numpy as np
 from .. import ops
 from ..engine.tensor import Tensor
 from ..errors import ShapeError, check_flag, check_integer, format_shape
-from ..ops.convolution import pair, single
+from ..ops.sizes import check_padding_string, pair, single
 from ..random import as_generator
 from . import init as initializers
 from .module import Module, Parameter
@@ -33,6 +33,12 @@ class Conv2d(Module):
     >>> from chainrule import nn
     >>> nn.Conv2d(3, 8, 3, stride=2, padding=1)
     Conv2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1))  # 224 parameters
+
+    ``padding="same"`` (stride 1 only) keeps the input's size and ``"valid"`` pads nothing; the
+    layer keeps the string, as PyTorch's does.
+
+    >>> nn.Conv2d(3, 8, 4, padding="same")
+    Conv2d(3, 8, kernel_size=(4, 4), stride=(1, 1), padding=same)  # 392 parameters
     """
 
     dims = 2
@@ -43,7 +49,7 @@ class Conv2d(Module):
         out_channels: int,
         kernel_size: int | tuple[int, ...],
         stride: int | tuple[int, ...] = 1,
-        padding: int | tuple[int, ...] = 0,
+        padding: int | tuple[int, ...] | str = 0,
         dilation: int | tuple[int, ...] = 1,
         groups: int = 1,
         bias: bool = True,
@@ -64,8 +70,13 @@ class Conv2d(Module):
         sizes = pair if self.dims == 2 else lambda op, name, value, minimum=1: single(op, name, value, minimum)[1:]
         self.kernel_size = sizes(owner, "kernel_size", kernel_size)
         self.stride = sizes(owner, "stride", stride)
-        self.padding = sizes(owner, "padding", padding, 0)
         self.dilation = sizes(owner, "dilation", dilation)
+        self.padding: tuple[int, ...] | str
+        if isinstance(padding, str):
+            check_padding_string(owner, padding, self.stride)
+            self.padding = padding
+        else:
+            self.padding = sizes(owner, "padding", padding, 0)
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         fan_in = int(np.prod(shape[1:]))
         fan_out = out_channels // groups * int(np.prod(self.kernel_size))
@@ -86,7 +97,7 @@ class Conv2d(Module):
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if any(self.padding):
+        if isinstance(self.padding, str) or any(self.padding):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
             text += f", dilation={self.dilation}"
@@ -101,7 +112,7 @@ class Conv2d(Module):
             "out_channels": self.out_channels,
             "kernel_size": list(self.kernel_size),
             "stride": list(self.stride),
-            "padding": list(self.padding),
+            "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
             "dilation": list(self.dilation),
             "groups": self.groups,
             "bias": self.bias is not None,
@@ -120,7 +131,15 @@ class Conv1d(Conv2d):
 
 
 class MaxPool2d(Module):
-    """The largest value of each window, as ``torch.nn.MaxPool2d`` (``stride`` defaults to ``kernel_size``)."""
+    """The largest value of each window, as ``torch.nn.MaxPool2d`` (``stride`` defaults to ``kernel_size``).
+
+    ``ceil_mode=True`` rounds the output size up (see ``chainrule.max_pool2d``). ``return_indices``
+    keeps PyTorch's argument order; chainrule gives no indices, so only False is taken.
+
+    >>> from chainrule import nn
+    >>> nn.MaxPool2d(2, ceil_mode=True)(np.zeros((3, 5, 5))).shape
+    (3, 3, 3)
+    """
 
     function = staticmethod(ops.max_pool2d)
 
@@ -130,6 +149,8 @@ class MaxPool2d(Module):
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
         dilation: int | tuple[int, int] = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
     ) -> None:
         super().__init__()
         owner = type(self).__name__
@@ -138,15 +159,19 @@ class MaxPool2d(Module):
             pair(owner, "stride", stride)
         pair(owner, "padding", padding, 0)
         pair(owner, "dilation", dilation)
+        if check_flag(owner, "return_indices", return_indices):
+            raise ValueError(f"{owner}: return_indices=True is not supported: chainrule's max pooling gives no indices")
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.ceil_mode = check_flag(owner, "ceil_mode", ceil_mode)
         if stride is None:
             self.stride = kernel_size
 
     def forward(self, x: Any) -> Tensor:
-        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+        return ops.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        text = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return text + (", ceil_mode=True" if self.ceil_mode else "")
 
     def config(self) -> dict[str, Any]:
         return {
@@ -155,25 +180,45 @@ class MaxPool2d(Module):
             "stride": self.stride,
             "padding": self.padding,
             "dilation": self.dilation,
+            "ceil_mode": self.ceil_mode,
         }
 
 
 class AvgPool2d(MaxPool2d):
-    """The mean of each window (padding zeros counted), as ``torch.nn.AvgPool2d``."""
+    """The mean of each window, as ``torch.nn.AvgPool2d``: padding zeros counted unless ``count_include_pad=False``.
+
+    >>> from chainrule import nn
+    >>> nn.AvgPool2d(2, padding=1, count_include_pad=False)(np.ones((1, 3, 3)))
+    tensor([[[1., 1.],
+             [1., 1.]]])
+    """
 
     def __init__(
         self,
         kernel_size: int | tuple[int, int],
         stride: int | tuple[int, int] | None = None,
         padding: int | tuple[int, int] = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
     ) -> None:
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(kernel_size, stride, padding, ceil_mode=ceil_mode)
+        self.count_include_pad = check_flag(type(self).__name__, "count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Tensor:
-        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding)
+        return ops.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_include_pad=False")
 
     def config(self) -> dict[str, Any]:
-        return {"type": "AvgPool2d", "kernel_size": self.kernel_size, "stride": self.stride, "padding": self.padding}
+        return {
+            "type": "AvgPool2d",
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "ceil_mode": self.ceil_mode,
+            "count_include_pad": self.count_include_pad,
+        }
 
 
 class Flatten(Module):

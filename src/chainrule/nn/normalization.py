@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import ops
 from ..engine.tensor import Tensor, _make_tensor
-from ..errors import ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
+from ..errors import DTypeError, ShapeError, check_flag, check_integer, check_number, describe_value, format_shape
 from .module import Module, Parameter
 
 
@@ -50,6 +50,10 @@ class _BatchNorm(Module):
         self.momentum = None if momentum is None else check_number(owner, "momentum", momentum)
         self.affine = check_flag(owner, "affine", affine)
         self.track_running_stats = check_flag(owner, "track_running_stats", track_running_stats)
+        if np.dtype(dtype).kind != "f":  # the weights' and the running statistics' (averages, updated in place)
+            raise DTypeError(
+                f"{owner}: dtype must be a floating-point type (float32 or float64), got {np.dtype(dtype)}"
+            )
         self.weight: Parameter | None = Parameter(np.ones(num_features), dtype=dtype) if affine else None
         self.bias: Parameter | None = Parameter(np.zeros(num_features), dtype=dtype) if affine else None
         self.buffer_names = ("running_mean", "running_var", "num_batches_tracked") if track_running_stats else ()

@@ -17,9 +17,8 @@ import numbers
 from typing import Any, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from ..engine.function import Function, named
+from ..engine.function import Function, _as_tensors, named
 from ..engine.tensor import Tensor
 from ..errors import DTypeError, ShapeError, describe_value, format_shape
 from .im2col import (
@@ -30,97 +29,7 @@ from .im2col import (
     weight_gradient,
     window_rows,
 )
-
-Pair = tuple[int, int]
-
-
-def pair(op: str, name: str, value: Any, minimum: int = 1) -> Pair:
-    """An int or a pair of ints as a pair, each at least ``minimum``, or a one-line error naming ``op``."""
-    if type(value) is int and value >= minimum:  # the common case without the ABC checks (12 calls a CNN step)
-        return value, value
-    if type(value) is tuple and len(value) == 2 and type(value[0]) is type(value[1]) is int:
-        if value[0] >= minimum and value[1] >= minimum:
-            return value
-    items = (value, value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
-    wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
-    if not isinstance(items, (tuple, list)) or len(items) != 2:
-        raise TypeError(f"{op}: {name} must be {wanted} or a pair of them, got {describe_value(value)}")
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, numbers.Integral):
-            raise TypeError(f"{op}: {name} must be {wanted} or a pair of them, got {describe_value(value)}")
-        if item < minimum:
-            raise ValueError(f"{op}: {name} must be {wanted} or a pair of them, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def single(op: str, name: str, value: Any, minimum: int = 1) -> Pair:
-    """An int (or a 1-tuple) for a 1-D op, as the pair (1 or 0, value) that the 2-D code takes."""
-    if isinstance(value, (tuple, list)) and len(value) == 1:
-        value = value[0]
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
-        raise TypeError(f"{op}: {name} must be {wanted}, got {describe_value(value)}")
-    return pair(op, name, (minimum, value), minimum)
-
-
-def output_size(op: str, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> Pair:
-    """The output's height and width, or a ShapeError when the (dilated) kernel is larger than the padded input."""
-    padded = (shape[2] + 2 * padding[0], shape[3] + 2 * padding[1])
-    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    if padded[0] < span[0] or padded[1] < span[1]:
-        dilated = f" (dilated to {span})" if span != tuple(kernel) else ""
-        raise ShapeError(
-            f"{op}: kernel {tuple(kernel)}{dilated} is larger than the padded input {padded} "
-            f"(input shape {format_shape(shape)}, padding {tuple(padding)})"
-        )
-    return (padded[0] - span[0]) // stride[0] + 1, (padded[1] - span[1]) // stride[1] + 1
-
-
-def padded(x: np.ndarray, padding: Pair, value: float = 0.0) -> np.ndarray:
-    """``x`` (N, C, H, W) with ``padding`` rows and columns of ``value`` on each side (x itself for no padding)."""
-    if padding == (0, 0):
-        return x
-    out = np.full((*x.shape[:2], x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]), value, dtype=x.dtype)
-    out[:, :, padding[0] : padding[0] + x.shape[2], padding[1] : padding[1] + x.shape[3]] = x
-    return out
-
-
-def pad_value_for(dtype: np.dtype) -> float | int:
-    """The value max pooling pads with: one no window's maximum can be (−inf, or an integer dtype's least value)."""
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
-
-
-def cropped(grad: np.ndarray, padding: Pair) -> np.ndarray:
-    """The part of a padded array's gradient that belongs to the unpadded input (padding's backward)."""
-    if padding == (0, 0):
-        return grad
-    return grad[:, :, padding[0] : grad.shape[2] - padding[0], padding[1] : grad.shape[3] - padding[1]]
-
-
-def windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
-    """A view (N, C, out_h, out_w, kh, kw) of every window of the padded input ``xp`` (N, C, H, W)."""
-    span = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
-    view = sliding_window_view(xp, span, axis=(2, 3))
-    return view[:, :, :: stride[0], :: stride[1], :: dilation[0], :: dilation[1]]
-
-
-def scatter_windows(grad_windows: np.ndarray, shape: tuple[int, ...], stride: Pair, dilation: Pair) -> np.ndarray:
-    """The adjoint of ``windows``: each window's gradient added onto the pixels it covers.
-
-    ``grad_windows`` is laid out (kh, kw, A, B, out_h, out_w), kernel offsets first, and the
-    result (A, B, H, W). One vectorised addition per kernel offset (kh·kw of them, each over
-    every sample, channel and output pixel at once, reading whole rows of pixels); overlapping
-    windows add up.
-    """
-    kh, kw, _, _, out_h, out_w = grad_windows.shape
-    grad = np.zeros(shape, dtype=grad_windows.dtype)
-    for i in range(kh):
-        top = i * dilation[0]
-        rows = slice(top, top + stride[0] * (out_h - 1) + 1, stride[0])
-        for j in range(kw):
-            left = j * dilation[1]
-            grad[:, :, rows, left : left + stride[1] * (out_w - 1) + 1 : stride[1]] += grad_windows[i, j]
-    return grad
+from .sizes import Pair, check_padding_string, is_unbatched, output_size, pair, same_padding, single
 
 
 def geometry_of(stride: Pair, padding: Pair, dilation: Pair, groups: int) -> dict:
@@ -137,21 +46,21 @@ def promoted(*arrays: np.ndarray | None) -> list[np.ndarray | None]:
 
 
 def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, groups: int, dims: int) -> None:
-    """One-line errors for a convolution's shapes, naming both, and for integer arrays (they would overflow silently)."""
+    """One-line errors for a convolution's shapes, naming both, and for integer arrays (they would overflow silently).
+
+    ``x`` is a batch or one sample (its channels are axis −dims − 1): the shapes named are those the user gave.
+    """
     for role, array in (("input", x), ("weight", weight), ("bias", bias)):
         if array is not None and array.dtype.kind != "f":
             raise DTypeError(
                 f"{op}: the {role} holds {array.dtype} numbers; a convolution computes in floating point "
                 "(integers would overflow silently): convert it first, e.g. x.astype(np.float32)"
             )
-    layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
-    if x.ndim != dims + 2:
-        single_one = "; for one sample add the batch axis: x[None]" if x.ndim == dims + 1 else ""
-        raise ShapeError(f"{op}: expects a {dims + 2}-D input {layout}, got shape {format_shape(x.shape)}{single_one}")
+    is_unbatched(op, x.shape, dims)
     if weight.ndim != dims + 2:
         kernel = "(out, C/groups, k)" if dims == 1 else "(out, C/groups, kh, kw)"
         raise ShapeError(f"{op}: expects a {dims + 2}-D weight {kernel}, got shape {format_shape(weight.shape)}")
-    channels, out_channels = x.shape[1], weight.shape[0]
+    channels, out_channels = x.shape[-dims - 1], weight.shape[0]
     if channels % groups or out_channels % groups:
         raise ShapeError(
             f"{op}: groups={groups} must divide both the input's {channels} channels and the weight's "
@@ -167,6 +76,32 @@ def _check_conv(op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | N
             f"{op}: bias must have shape ({out_channels},), one per output channel of the weight "
             f"{format_shape(weight.shape)}, got {format_shape(bias.shape)}"
         )
+
+
+def _checked_size(
+    op: str, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, options: dict, dims: int
+) -> Pair:
+    """The output's height and width (1 for a 1-D convolution) after ``_check_conv``, or a ShapeError when the
+    (dilated) kernel is larger than the padded input."""
+    _check_conv(op, x, weight, bias, options["groups"], dims)
+    stride, padding, dilation = options["stride"], options["padding"], options["dilation"]
+    if dims == 1:
+        span = dilation[1] * (weight.shape[2] - 1) + 1
+        if x.shape[-1] + 2 * padding[1] < span:
+            dilated = f" (dilated to {span})" if span != weight.shape[2] else ""
+            raise ShapeError(
+                f"{op}: kernel {weight.shape[2]}{dilated} is larger than the padded input's length "
+                f"{x.shape[-1] + 2 * padding[1]} (input shape {format_shape(x.shape)}, padding {padding[1]})"
+            )
+        return output_size(op, (1, x.shape[-1]), (1, weight.shape[2]), stride, padding, dilation)
+    return output_size(op, x.shape, weight.shape[2:], stride, padding, dilation)
+
+
+def _check_batched(op: str, x: np.ndarray, dims: int) -> None:
+    """The op itself takes a batch: ``conv2d`` (``conv1d``) gives it one sample with a batch axis of 1."""
+    if x.ndim != dims + 2:
+        layout = "(N, C, L)" if dims == 1 else "(N, C, H, W)"
+        raise ShapeError(f"{op}: expects a {dims + 2}-D input {layout}, got shape {format_shape(x.shape)}")
 
 
 def conv_columns(
@@ -213,17 +148,20 @@ class Conv2d(Function):
     comes back in its input's dtype.
     """
 
+    dims = 2  # spatial axes
+
     def formula(self, names):
         return f"{self.name}({', '.join(names)}, stride={self.options['stride']}, padding={self.options['padding']})"
 
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
-        _check_conv(self.name, x, weight, bias, groups, 2)
-        out_size = output_size(self.name, x.shape, weight.shape[2:], stride, padding, dilation)
+        self.geometry = geometry_of(stride, padding, dilation, groups)
+        _check_batched(self.name, x, 2)
+        out_size = _checked_size(self.name, x, weight, bias, self.geometry, 2)
         self.dtypes = None
         if x.dtype != weight.dtype or bias is not None and bias.dtype != weight.dtype:
             self.dtypes = [array.dtype for array in (x, weight, bias) if array is not None]
             x, weight, bias = promoted(x, weight, bias)
-        self.x_shape, self.weight, self.geometry = x.shape, weight, geometry_of(stride, padding, dilation, groups)
+        self.x_shape, self.weight = x.shape, weight
         self.columns = conv_columns(x, weight.shape[2:], stride, padding, dilation, groups)
         return conv_output(self.columns, weight, x.shape[0], out_size, groups, bias)  # channels-last memory
 
@@ -332,15 +270,11 @@ class Conv1d(Conv2d):
     A 1-D convolution is a 2-D one on inputs of height 1: (N, C, L) is seen as (N, C, 1, L).
     """
 
+    dims = 1
+
     def forward(self, x, weight, bias=None, *, stride, padding, dilation, groups):
-        _check_conv(self.name, x, weight, bias, groups, 1)
-        span = dilation[1] * (weight.shape[2] - 1) + 1
-        if x.shape[2] + 2 * padding[1] < span:
-            dilated = f" (dilated to {span})" if span != weight.shape[2] else ""
-            raise ShapeError(
-                f"{self.name}: kernel {weight.shape[2]}{dilated} is larger than the padded input's length "
-                f"{x.shape[2] + 2 * padding[1]} (input shape {format_shape(x.shape)}, padding {padding[1]})"
-            )
+        _check_batched(self.name, x, 1)
+        _checked_size(self.name, x, weight, bias, geometry_of(stride, padding, dilation, groups), 1)
         out = super().forward(
             x[:, :, np.newaxis],
             weight[:, :, np.newaxis],
@@ -369,7 +303,13 @@ def _with_height(t: Tensor) -> Tensor:
 
 
 def _conv(op: type[Conv2d], sizes: Any, tensors: tuple[Any, ...], geometry: tuple[Any, ...], name) -> Tensor:
-    """Check a convolution's options (``sizes`` makes each a pair: ``pair`` for 2-D, ``single`` for 1-D) and apply it."""
+    """Check a convolution's options (``sizes`` makes each a pair: ``pair`` for 2-D, ``single`` for 1-D) and apply it.
+
+    A batch goes straight to the op. One sample (no batch axis) and a padding given as "same" or
+    "valid" are checked here first, so that the errors name the shapes given; the sample is then
+    given a batch axis of 1 (taken off the result), and an odd "same" padding its extra zero after
+    (on the right and bottom), as PyTorch does.
+    """
     x, weight, bias = tensors
     stride, padding, dilation, groups = geometry
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
@@ -378,13 +318,32 @@ def _conv(op: type[Conv2d], sizes: Any, tensors: tuple[Any, ...], geometry: tupl
         raise ValueError(f"{op.name}: groups must be a positive integer, got {groups}")
     options = {
         "stride": sizes(op.name, "stride", stride),
-        "padding": sizes(op.name, "padding", padding, minimum=0),
+        "padding": (0, 0),
         "dilation": sizes(op.name, "dilation", dilation),
         "groups": int(groups),
     }
-    if bias is None:
-        return named(op.apply(x, weight, **options), name)
-    return named(op.apply(x, weight, bias, **options), name)
+    named_padding = isinstance(padding, str)
+    if not named_padding:
+        options["padding"] = sizes(op.name, "padding", padding, minimum=0)
+    shape = x.data.shape if isinstance(x, Tensor) else np.shape(x)
+    unbatched = len(shape) != op.dims + 2 and is_unbatched(op.name, shape, op.dims)
+    if unbatched or named_padding:
+        x, weight, *rest = _as_tensors((x, weight) if bias is None else (x, weight, bias), op.name)
+        bias = rest[0] if rest else None
+        _check_conv(op.name, x.data, weight.data, None if bias is None else bias.data, options["groups"], op.dims)
+        if named_padding:
+            check_padding_string(op.name, padding, options["stride"][2 - op.dims :])
+        if named_padding and padding == "same":
+            kernel = (1, weight.shape[2]) if op.dims == 1 else weight.shape[2:]
+            (top, bottom), (left, right) = same_padding(kernel, options["dilation"])
+            options["padding"] = (top, left)
+            if (bottom, right) != (top, left):  # the odd zero after: padded first, as PyTorch does
+                x = pad(x, (0, right - left) if op.dims == 1 else (0, right - left, 0, bottom - top))
+        _checked_size(op.name, x.data, weight.data, None if bias is None else bias.data, options, op.dims)
+        if unbatched:
+            x = x.reshape((1, *x.shape))
+    out = op.apply(x, weight, **options) if bias is None else op.apply(x, weight, bias, **options)
+    return named(out.reshape(out.shape[1:]) if unbatched else out, name)
 
 
 def conv2d(
@@ -392,7 +351,7 @@ def conv2d(
     weight: Any,
     bias: Any = None,
     stride: int | Pair = 1,
-    padding: int | Pair = 0,
+    padding: int | Pair | str = 0,
     dilation: int | Pair = 1,
     groups: int = 1,
     name: str | None = None,
@@ -401,6 +360,8 @@ def conv2d(
 
     ``stride``, ``padding`` (zeros) and ``dilation`` are an int or a (height, width) pair; with
     ``groups`` > 1 the channels are split into that many groups, each with its own filters.
+    ``padding="same"`` (stride 1 only) keeps the input's size, an odd zero going on the right and
+    bottom; ``"valid"`` is no padding. One sample (C, H, W) gives (out, out_h, out_w).
 
     >>> import numpy as np
     >>> import chainrule as cr
@@ -408,6 +369,8 @@ def conv2d(
     >>> cr.conv2d(x, np.ones((1, 1, 2, 2)), stride=2)
     tensor([[[[10., 18.],
               [42., 50.]]]])
+    >>> cr.conv2d(x[0], np.ones((1, 1, 2, 2)), padding="same").shape
+    (1, 4, 4)
     """
     return _conv(Conv2d, pair, (x, weight, bias), (stride, padding, dilation, groups), name)
 
@@ -417,16 +380,18 @@ def conv1d(
     weight: Any,
     bias: Any = None,
     stride: int = 1,
-    padding: int = 0,
+    padding: int | str = 0,
     dilation: int = 1,
     groups: int = 1,
     name: str | None = None,
 ) -> Tensor:
-    """1-D convolution of x (N, C, L) with weight (out, C/groups, k), as ``torch.nn.functional.conv1d``.
+    """1-D convolution of x (N, C, L) or (C, L) with weight (out, C/groups, k), as ``torch.nn.functional.conv1d``.
 
     >>> import chainrule as cr
     >>> cr.conv1d(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]), [[[1.0, -1.0]]])
     tensor([[[-1., -1., -1.]]])
+    >>> cr.conv1d(cr.tensor([[1.0, 2.0, 3.0, 4.0]]), [[[1.0, -1.0]]], padding="same")
+    tensor([[-1., -1., -1.,  4.]])
     """
     return _conv(Conv1d, single, (x, weight, bias), (stride, padding, dilation, groups), name)
 

@@ -19,10 +19,7 @@ class Embedding(Function):
 
     def forward(self, indices, weight, padding_idx):
         if indices.dtype.kind not in "iu":
-            raise DTypeError(
-                f"embedding: indices must be integers, got {indices.dtype} (shape {format_shape(indices.shape)}); "
-                "cr.tensor makes floats unless given dtype=np.int64: pass the integer array itself"
-            )
+            raise DTypeError(_not_integers(indices))
         if weight.ndim != 2:
             raise ShapeError(
                 f"embedding: weight must be a 2-D (num_embeddings, dim) matrix, got shape {format_shape(weight.shape)}"
@@ -45,6 +42,21 @@ class Embedding(Function):
 
     def jvp(self, tangents, indices, weight):
         return Embedding.apply(indices, tangents[1], padding_idx=self.padding_idx)
+
+
+def _not_integers(indices: np.ndarray) -> str:
+    """Why indices that are not integers are refused (as PyTorch refuses them), and how to make integer ones."""
+    given = f"embedding: indices must be integers, got {indices.dtype} (shape {format_shape(indices.shape)})"
+    if indices.dtype.kind == "f":
+        fraction = indices[np.isfinite(indices) & (indices != np.round(indices))]
+        if fraction.size or not np.isfinite(indices).all():
+            wrong = fraction.flat[0] if fraction.size else indices[~np.isfinite(indices)].flat[0]
+            return f"{given} holding {wrong}, which indexes no row"
+        return (
+            f"{given}: cr.tensor makes floats unless given a dtype; make them with cr.tensor(indices, dtype=np.int64) "
+            "or indices.astype(np.int64)"
+        )
+    return f"{given}: make them with cr.tensor(indices, dtype=np.int64) or indices.astype(np.int64)"
 
 
 def _rows_added(grad_out: np.ndarray, indices: np.ndarray, weight_shape: tuple, padding_idx: int | None) -> np.ndarray:

@@ -23,7 +23,7 @@ from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from .elementwise import sqrt
 from .reduce import mean
-from ..errors import ShapeError, check_flag, check_number, describe_value, format_shape
+from ..errors import DTypeError, ShapeError, check_flag, check_number, describe_value, format_shape
 
 
 def normalized(x: np.ndarray, axes: tuple[int, ...], eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -199,6 +199,17 @@ class BatchNorm(_Affine):
         return (x - Tensor(self.running_mean)) * inverse_std, inverse_std, False, self.sum_axes
 
 
+def _check_statistics_dtype(label: str, values: np.ndarray | Tensor) -> None:
+    """A one-line DTypeError unless running statistics can hold their averages: floating point, as PyTorch requires
+    (an integer array would refuse the in-place update, or truncate it)."""
+    if values.dtype.kind != "f":
+        size = values.shape[0] if values.ndim else "C"
+        raise DTypeError(
+            f"batch_norm: {label} holds {values.dtype} numbers; running statistics are averages, updated in place, "
+            f"and must be floating point (as in PyTorch): create them as np.zeros({size}) and np.ones({size})"
+        )
+
+
 def _check_batch_norm(x, weight, bias, running_mean, running_var) -> None:
     if x.ndim < 2:
         raise ShapeError(
@@ -320,6 +331,7 @@ def batch_norm(
                     f"batch_norm: {label} must be an array or a tensor that does not require grad (it is updated "
                     f"in place), got {describe_value(values)}"
                 )
+            _check_statistics_dtype(label, values)
         inputs += [running_mean, running_var]
     counted = has_stats and num_batches_tracked is not None
     if counted:

@@ -5,6 +5,10 @@ gradient back onto the pixels it covers (``convolution.scatter_windows``). Max p
 windows that tile the input (stride = kernel, no padding or dilation: the common ``max_pool2d(x, 2)``)
 takes a shorter path, a maximum of strided views and a mask of each block's first maximum
 (``_max_blocks``).
+
+With ``ceil_mode`` the output size is rounded up (``sizes.pool_output_size``) and the last windows
+may reach past the bottom and right padding (``routing["overhang"]``): max pooling pads there with
+−inf, average pooling with zeros that its divisor leaves out, as PyTorch's does.
 """
 
 from __future__ import annotations
@@ -17,25 +21,34 @@ import numpy as np
 
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
-from ..errors import DTypeError, ShapeError, format_shape
-from .convolution import Pair, cropped, output_size, pad_value_for, padded, pair, scatter_windows, windows
+from ..errors import DTypeError, ShapeError, check_flag, format_shape
+from .shape import reshape
+from .sizes import Pair, is_unbatched, overhang, pair, pool_output_size
+from .windows import cropped, pad_value_for, padded, padded_shape, scatter_windows, windows
 
 
-def _check_pool(op: str, x: np.ndarray, kernel: Pair, padding: Pair) -> None:
-    if x.ndim != 4:
-        single = "; for one image add the batch axis: x[None]" if x.ndim == 3 else ""
-        raise ShapeError(f"{op}: expects a 4-D input (N, C, H, W), got shape {format_shape(x.shape)}{single}")
+def _checked_size(
+    op: str, shape: tuple[int, ...], kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ceil_mode: bool
+) -> Pair:
+    """A pooling's output height and width, after one-line errors naming the input's ``shape`` (a batch or one image)."""
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ShapeError(
             f"{op}: padding {tuple(padding)} must be at most half the kernel {tuple(kernel)} "
-            f"(input shape {format_shape(x.shape)})"
+            f"(input shape {format_shape(shape)})"
         )
+    return pool_output_size(op, shape, kernel, stride, padding, dilation, ceil_mode)
+
+
+def _check_batched(op: str, x: np.ndarray) -> None:
+    """The op itself takes a batch: ``max_pool2d`` (``avg_pool2d``) gives it one image with a batch axis of 1."""
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expects a 4-D input (N, C, H, W), got shape {format_shape(x.shape)}")
 
 
 def _window_values(x: np.ndarray, routing: dict, fill: float) -> np.ndarray:
     """Every window of x padded with ``fill``, as (kh·kw, N, C, out_h, out_w): each kernel offset a whole image."""
     kernel, stride, dilation = routing["kernel_size"], routing["stride"], routing["dilation"]
-    cut = windows(padded(x, routing["padding"], fill), kernel, stride, dilation)
+    cut = windows(padded(x, routing["padding"], fill, routing["overhang"]), kernel, stride, dilation)
     return cut.transpose(4, 5, 0, 1, 2, 3).reshape(kernel[0] * kernel[1], *cut.shape[:4])  # -1 fails on N = 0
 
 
@@ -53,7 +66,7 @@ def _torch_winners(flat: np.ndarray, routing: dict) -> np.ndarray:
         if nan.any():
             last_nan = flat.shape[0] - 1 - np.isnan(flat[::-1]).argmax(axis=0)
             winner = np.where(nan, last_nan, winner)
-    if routing["padding"] != (0, 0):
+    if routing["padding"] != (0, 0) or routing["overhang"] != (0, 0):
         at_floor = largest == pad_value_for(flat.dtype)  # every input pixel −inf (or the dtype's least integer)
         if at_floor.any():
             winner = np.where(at_floor, _first_input_pixel(routing, flat.shape[-2:]), winner)
@@ -84,12 +97,12 @@ def _scatter(grad_out: np.ndarray, routing: dict) -> np.ndarray:
     """Each output's gradient put back on its window's chosen pixel (the adjoint of ``_gather``)."""
     if "chosen" in routing:
         return _scatter_blocks(grad_out, routing)
-    kernel, padding = routing["kernel_size"], routing["padding"]
+    kernel, padding, beyond = routing["kernel_size"], routing["padding"], routing["overhang"]
     grad_windows = np.zeros((kernel[0] * kernel[1], *grad_out.shape), dtype=grad_out.dtype)
     np.put_along_axis(grad_windows, routing["winner"], grad_out[np.newaxis], axis=0)
     grad_windows = grad_windows.reshape(*kernel, *grad_out.shape)
-    shape = (*grad_out.shape[:2], routing["x_shape"][2] + 2 * padding[0], routing["x_shape"][3] + 2 * padding[1])
-    return cropped(scatter_windows(grad_windows, shape, routing["stride"], routing["dilation"]), padding)
+    shape = padded_shape(routing["x_shape"], grad_out.shape[:2], padding, beyond)
+    return cropped(scatter_windows(grad_windows, shape, routing["stride"], routing["dilation"]), padding, beyond)
 
 
 def _tiles(options: dict) -> bool:
@@ -98,6 +111,7 @@ def _tiles(options: dict) -> bool:
     return (
         options["stride"] == kernel
         and options["padding"] == (0, 0)
+        and options["overhang"] == (0, 0)
         and (options["dilation"] == (1, 1) or kernel == (1, 1))
     )
 
@@ -223,12 +237,13 @@ class MaxPool2d(Function):
     def formula(self, names):
         return f"max_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
-    def forward(self, x, kernel_size, stride, padding, dilation):
-        _check_pool(self.name, x, kernel_size, padding)
+    def forward(self, x, kernel_size, stride, padding, dilation, ceil_mode=False):
+        _check_batched(self.name, x)
+        out_size = _checked_size(self.name, x.shape, kernel_size, stride, padding, dilation, ceil_mode)
         if x.dtype.kind == "b":  # as PyTorch: a maximum of truth values is any(), not a pooling of numbers
             raise DTypeError(f"{self.name}: the input holds bool values; convert it to numbers first (x.astype(float))")
-        output_size(self.name, x.shape, kernel_size, stride, padding, dilation)
-        self.routing = {**self._options(kernel_size, stride, padding, dilation), "x_shape": x.shape}
+        beyond = overhang(x.shape, out_size, kernel_size, stride, padding, dilation) if ceil_mode else (0, 0)
+        self.routing = {**self._options(kernel_size, stride, padding, dilation), "x_shape": x.shape, "overhang": beyond}
         if _tiles(self.routing):
             largest, chosen = _max_blocks(x, kernel_size)
             if chosen is not None:
@@ -288,33 +303,63 @@ class PoolScatter(Function):
         return PoolScatter.apply(tangents[0], **self.options)
 
 
-def _spread(grad_out: np.ndarray, options: dict) -> np.ndarray:
-    """Average pooling's backward: each output's gradient / (kh·kw) added onto every pixel of its window."""
-    kernel, padding, x_shape = options["kernel_size"], options["padding"], options["x_shape"]
-    share = grad_out / np.asarray(kernel[0] * kernel[1], dtype=grad_out.dtype)
-    grad_windows = np.broadcast_to(share, (*kernel, *grad_out.shape))  # the same share at every offset
-    shape = (*grad_out.shape[:2], x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1])
-    return cropped(scatter_windows(grad_windows, shape, options["stride"], (1, 1)), padding)
+def _averaging(x_shape: tuple[int, ...], out_size: Pair, dtype: np.dtype, options: dict) -> tuple[Pair, np.ndarray]:
+    """Average pooling's overhang (``ceil_mode``) and divisor: kh·kw for every window when no window reaches past
+    the padding and padding zeros count, else one per window (out_h, out_w), as PyTorch's CPU kernel counts it.
+
+    Along each axis a window starting at s (−padding ≤ s < the input's size) counts its rows up to the end of the
+    padding (``count_include_pad``) or of the input, from s or from the input's first row; the divisor is the
+    product of both axes' counts.
+    """
+    kernel, stride, padding, include_pad = (
+        options[key] for key in ("kernel_size", "stride", "padding", "count_include_pad")
+    )
+    beyond = overhang(x_shape, out_size, kernel, stride, padding, (1, 1)) if options["ceil_mode"] else (0, 0)
+    if beyond == (0, 0) and (include_pad or padding == (0, 0)):
+        return beyond, np.asarray(kernel[0] * kernel[1], dtype=dtype)
+    counts = []
+    for axis in (0, 1):
+        size, starts = x_shape[2 + axis], np.arange(out_size[axis]) * stride[axis] - padding[axis]
+        ends = np.minimum(starts + kernel[axis], size + padding[axis] if include_pad else size)
+        counts.append(ends - (starts if include_pad else np.maximum(starts, 0)))
+    return beyond, (counts[0][:, np.newaxis] * counts[1]).astype(dtype)
+
+
+def _average(x: np.ndarray, options: dict, beyond: Pair, divisor: np.ndarray) -> np.ndarray:
+    """The sum of each window of x (zeros on the padding and overhang) / its divisor: average pooling's forward."""
+    kernel, stride, padding = options["kernel_size"], options["stride"], options["padding"]
+    return windows(padded(x, padding, 0.0, beyond), kernel, stride, (1, 1)).sum(axis=(-2, -1)) / divisor
+
+
+def _spread(grad_out: np.ndarray, options: dict, beyond: Pair, divisor: np.ndarray) -> np.ndarray:
+    """Average pooling's backward: each output's gradient / its divisor added onto every pixel of its window."""
+    kernel, padding = options["kernel_size"], options["padding"]
+    grad_windows = np.broadcast_to(grad_out / divisor, (*kernel, *grad_out.shape))  # the same share at every offset
+    shape = padded_shape(options["x_shape"], grad_out.shape[:2], padding, beyond)
+    return cropped(scatter_windows(grad_windows, shape, options["stride"], (1, 1)), padding, beyond)
 
 
 class AvgPool2d(Function):
-    """d/dx avg_pool2d(x) · G = G / (kh·kw) spread over each window's pixels"""
+    """d/dx avg_pool2d(x) · G = G / (each window's divisor) spread over the window's pixels
+
+    The divisor is kh·kw, or with ``ceil_mode`` or ``count_include_pad=False`` the window's pixels
+    on the input and padding (on the input only), as PyTorch counts them (``_averaging``).
+    """
 
     name = "avg_pool2d"
 
     def formula(self, names):
         return f"avg_pool2d({names[0]}, {self.options['kernel_size']}, stride={self.options['stride']})"
 
-    def forward(self, x, kernel_size, stride, padding):
-        _check_pool(self.name, x, kernel_size, padding)
-        output_size(self.name, x.shape, kernel_size, stride, padding, (1, 1))
-        self.spreading = {"kernel_size": kernel_size, "stride": stride, "padding": padding, "x_shape": x.shape}
-        count = kernel_size[0] * kernel_size[1]  # padding zeros count, as PyTorch's count_include_pad=True
-        total = windows(padded(x, padding), kernel_size, stride, (1, 1)).sum(axis=(-2, -1))
-        return total / np.asarray(count, dtype=x.dtype)
+    def forward(self, x, kernel_size, stride, padding, ceil_mode=False, count_include_pad=True):
+        _check_batched(self.name, x)
+        self.spreading = AvgPoolSpread.options_dict(kernel_size, stride, padding, x.shape, ceil_mode, count_include_pad)
+        out_size = _checked_size(self.name, x.shape, kernel_size, stride, padding, (1, 1), ceil_mode)
+        self.overhang, self.divisor = _averaging(x.shape, out_size, x.dtype, self.spreading)
+        return _average(x, self.spreading, self.overhang, self.divisor)
 
     def backward(self, grad_out):
-        return _spread(grad_out, self.spreading)
+        return _spread(grad_out, self.spreading, self.overhang, self.divisor)
 
     def vjp(self, grad_out, x):
         return AvgPoolSpread.apply(grad_out, **self.spreading)
@@ -328,20 +373,27 @@ class AvgPoolSpread(Function):
 
     name = "avg_pool2d_spread"
 
-    def forward(self, grad_out, kernel_size, stride, padding, x_shape):
-        return _spread(grad_out, self.options_dict(kernel_size, stride, padding, x_shape))
+    def forward(self, grad_out, kernel_size, stride, padding, x_shape, ceil_mode=False, count_include_pad=True):
+        self.spreading = self.options_dict(kernel_size, stride, padding, x_shape, ceil_mode, count_include_pad)
+        self.overhang, self.divisor = _averaging(x_shape, grad_out.shape[2:], grad_out.dtype, self.spreading)
+        return _spread(grad_out, self.spreading, self.overhang, self.divisor)
 
     @staticmethod
-    def options_dict(kernel_size, stride, padding, x_shape) -> dict:
-        return {"kernel_size": kernel_size, "stride": stride, "padding": padding, "x_shape": x_shape}
+    def options_dict(kernel_size, stride, padding, x_shape, ceil_mode=False, count_include_pad=True) -> dict:
+        return {
+            "kernel_size": kernel_size,
+            "stride": stride,
+            "padding": padding,
+            "x_shape": x_shape,
+            "ceil_mode": ceil_mode,
+            "count_include_pad": count_include_pad,
+        }
 
     def _pool_options(self) -> dict:
-        return {key: self.options[key] for key in ("kernel_size", "stride", "padding")}
+        return {key: value for key, value in self.spreading.items() if key != "x_shape"}
 
     def backward(self, upstream):
-        kernel, stride, padding = (self.options[key] for key in ("kernel_size", "stride", "padding"))
-        total = windows(padded(upstream, padding), kernel, stride, (1, 1)).sum(axis=(-2, -1))
-        return total / np.asarray(kernel[0] * kernel[1], dtype=upstream.dtype)
+        return _average(upstream, self.spreading, self.overhang, self.divisor.astype(upstream.dtype, copy=False))
 
     def vjp(self, upstream, grad_out):
         return AvgPool2d.apply(upstream, **self._pool_options())
@@ -350,21 +402,40 @@ class AvgPoolSpread(Function):
         return AvgPoolSpread.apply(tangents[0], **self.options)
 
 
+def _pool(function: type[Function], x: Any, options: dict, name: str | None) -> Tensor:
+    """Apply a pooling to a batch (N, C, H, W), or to one image (C, H, W): checked first, so that the errors name
+    its shape, then given a batch axis of 1 that the result loses again, as PyTorch takes it."""
+    shape = x.data.shape if isinstance(x, Tensor) else np.shape(x)
+    if len(shape) == 4 or not is_unbatched(function.name, shape, 2):
+        return named(function.apply(x, **options), name)
+    kernel, stride, padding = options["kernel_size"], options["stride"], options["padding"]
+    _checked_size(function.name, shape, kernel, stride, padding, options.get("dilation", (1, 1)), options["ceil_mode"])
+    out = function.apply(reshape(x, (1, *shape)), **options)
+    return named(out.reshape(out.shape[1:]), name)
+
+
 def max_pool2d(
     x: Any,
     kernel_size: int | Pair,
     stride: int | Pair | None = None,
     padding: int | Pair = 0,
     dilation: int | Pair = 1,
+    ceil_mode: bool = False,
     name: str | None = None,
 ) -> Tensor:
-    """The largest value of each kh×kw window of x (N, C, H, W); ``stride`` defaults to the kernel size.
+    """The largest value of each kh×kw window of x (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel size.
+
+    With ``ceil_mode`` the output size is rounded up: a last window that starts on the input or the
+    left (top) padding is kept though it reaches past the end, as in PyTorch.
 
     >>> import numpy as np
     >>> import chainrule as cr
     >>> cr.max_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2)
     tensor([[[[ 5.,  7.],
               [13., 15.]]]])
+    >>> cr.max_pool2d(cr.tensor(np.arange(9.0).reshape(1, 3, 3)), 2, ceil_mode=True)
+    tensor([[[4., 5.],
+             [7., 8.]]])
     """
     kernel = pair("max_pool2d", "kernel_size", kernel_size)
     options = {
@@ -372,25 +443,40 @@ def max_pool2d(
         "stride": kernel if stride is None else pair("max_pool2d", "stride", stride),
         "padding": pair("max_pool2d", "padding", padding, minimum=0),
         "dilation": pair("max_pool2d", "dilation", dilation),
+        "ceil_mode": check_flag("max_pool2d", "ceil_mode", ceil_mode),
     }
-    return named(MaxPool2d.apply(x, **options), name)
+    return _pool(MaxPool2d, x, options, name)
 
 
 def avg_pool2d(
-    x: Any, kernel_size: int | Pair, stride: int | Pair | None = None, padding: int | Pair = 0, name: str | None = None
+    x: Any,
+    kernel_size: int | Pair,
+    stride: int | Pair | None = None,
+    padding: int | Pair = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    name: str | None = None,
 ) -> Tensor:
-    """The mean of each kh×kw window of x (N, C, H, W), padding zeros counted; ``stride`` defaults to the kernel.
+    """The mean of each kh×kw window of x (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.
+
+    Padding zeros count unless ``count_include_pad=False``; with ``ceil_mode`` the output size is
+    rounded up as in ``max_pool2d``, and the part of a last window past the padding does not count.
 
     >>> import numpy as np
     >>> import chainrule as cr
     >>> cr.avg_pool2d(cr.tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2)
     tensor([[[[ 2.5,  4.5],
               [10.5, 12.5]]]])
+    >>> cr.avg_pool2d(cr.tensor(np.arange(9.0).reshape(1, 3, 3)), 2, ceil_mode=True)
+    tensor([[[2. , 3.5],
+             [6.5, 8. ]]])
     """
     kernel = pair("avg_pool2d", "kernel_size", kernel_size)
     options = {
         "kernel_size": kernel,
         "stride": kernel if stride is None else pair("avg_pool2d", "stride", stride),
         "padding": pair("avg_pool2d", "padding", padding, minimum=0),
+        "ceil_mode": check_flag("avg_pool2d", "ceil_mode", ceil_mode),
+        "count_include_pad": check_flag("avg_pool2d", "count_include_pad", count_include_pad),
     }
-    return named(AvgPool2d.apply(x, **options), name)
+    return _pool(AvgPool2d, x, options, name)
