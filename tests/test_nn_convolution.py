@@ -271,3 +271,10 @@ def test_a_gradient_penalty_through_a_cnn_equals_torchs(torch, rng) -> None:
     for name, parameter in mine.named_parameters():
         expected = dict(theirs.named_parameters())[name.removeprefix("layers.")].grad.numpy()
         np.testing.assert_allclose(np.asarray(parameter.grad), expected, rtol=1e-9, atol=1e-10, err_msg=name)
+
+
+def test_a_default_pool_writes_the_config_an_earlier_chainrule_reads() -> None:
+    assert nn.MaxPool2d(2).config() == {"type": "MaxPool2d", "kernel_size": 2, "stride": 2, "padding": 0, "dilation": 1}
+    assert nn.AvgPool2d(3, 1, 1).config() == {"type": "AvgPool2d", "kernel_size": 3, "stride": 1, "padding": 1}
+    assert nn.AvgPool2d(2, count_include_pad=False).config()["count_include_pad"] is False
+    assert nn.MaxPool2d(2, ceil_mode=True).config()["ceil_mode"] is True

@@ -180,7 +180,7 @@ class MaxPool2d(Module):
             "stride": self.stride,
             "padding": self.padding,
             "dilation": self.dilation,
-            "ceil_mode": self.ceil_mode,
+            **_non_default(ceil_mode=self.ceil_mode),
         }
 
 
@@ -216,9 +216,17 @@ class AvgPool2d(MaxPool2d):
             "kernel_size": self.kernel_size,
             "stride": self.stride,
             "padding": self.padding,
-            "ceil_mode": self.ceil_mode,
-            "count_include_pad": self.count_include_pad,
+            **_non_default(ceil_mode=self.ceil_mode, count_include_pad=self.count_include_pad),
         }
+
+
+#: The pooling options added after the first model files: written only when not the default, so that
+#: a file of default pools stays the file an earlier chainrule wrote and can read.
+_POOL_DEFAULTS = {"ceil_mode": False, "count_include_pad": True}
+
+
+def _non_default(**options: bool) -> dict[str, bool]:
+    return {name: value for name, value in options.items() if value != _POOL_DEFAULTS[name]}
 
 
 class Flatten(Module):
