@@ -365,5 +365,36 @@ def test_a_grad_of_another_shape_is_refused_naming_the_parameter(make, shape, gr
 def test_a_grad_that_is_not_numbers_is_refused_in_one_line() -> None:
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     w.grad = "0.5"
-    with pytest.raises(cr.DTypeError, match="not numbers"):
+    with pytest.raises(cr.DTypeError, match="not real numbers"):
         optim.SGD([w], lr=0.1).step()
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS)
+@pytest.mark.parametrize("shape", [(), (2,)])
+@pytest.mark.parametrize("grad", [np.array(1j), np.array("a"), np.array(None, dtype=object)])
+def test_a_grad_of_complex_or_other_non_real_values_is_refused(make, shape, grad) -> None:
+    w = cr.tensor(np.ones(shape), requires_grad=True)
+    optimizer = make([w])
+    w.grad = np.broadcast_to(grad, shape).copy()  # complex: the update would drop the imaginary part, silently
+    with pytest.raises(cr.DTypeError, match=r"\.grad is .*, not real numbers"):
+        optimizer.step()
+    np.testing.assert_array_equal(w.data, np.ones(shape))
+
+
+def test_a_float32_grad_for_a_float64_parameter_still_updates_it() -> None:
+    for shape in [(), (2,)]:
+        w = cr.tensor(np.ones(shape), requires_grad=True)
+        w.grad = np.full(shape, 0.5, dtype=np.float32)
+        optim.SGD([w], lr=0.1).step()
+        np.testing.assert_array_equal(w.data, np.ones(shape) - 0.1 * np.float32(0.5))  # NumPy's rules: 0.05 in float32
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS[1:])  # plain SGD keeps no buffers
+def test_a_state_whose_buffers_have_other_shapes_is_refused(make) -> None:
+    small, large = cr.tensor([1.0], requires_grad=True), cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    source = make([small])
+    small.grad = np.array([0.5])
+    source.step()
+    target = make([large])
+    with pytest.raises(cr.ShapeError, match=r"load_state_dict: the state's '\w+' of parameter 0 has shape \(1,\), "):
+        target.load_state_dict(source.state_dict())

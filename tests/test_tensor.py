@@ -74,13 +74,38 @@ def test_comparisons_give_boolean_tensors_without_grad() -> None:
 
 def test_an_integer_tensor_serves_as_an_index_size_or_slice_bound() -> None:
     w = cr.tensor(np.arange(6.0), requires_grad=True)
-    two, three = cr.tensor(2, dtype=np.int64), cr.tensor([3], dtype=np.int32)
+    two, three = cr.tensor(2, dtype=np.int64), cr.tensor(3, dtype=np.int32)
     np.testing.assert_array_equal(w[two:three].data, [2.0])
     assert w.reshape(two, -1).shape == (2, 3) and list(range(three)) == [0, 1, 2]
     assert [10, 20, 30][cr.tensor(1, dtype=np.uint8)] == 20
-    for not_an_integer in (cr.tensor(2.0), cr.tensor([1, 2], dtype=np.int64), cr.tensor(True, dtype=bool)):
-        with pytest.raises(TypeError, match=r"must hold one integer; this one holds (float64|int64|bool) numbers of"):
+    not_integers = (
+        cr.tensor(2.0),
+        cr.tensor([1, 2], dtype=np.int64),
+        cr.tensor([1], dtype=np.int64),
+        cr.tensor(True, dtype=bool),
+    )
+    for not_an_integer in not_integers:
+        with pytest.raises(
+            TypeError, match=r"must be one integer of shape \(\); this one holds (float64|int64|bool) numbers"
+        ):
             w[:not_an_integer]
+    # as NumPy's own arrays: an index of shape (1,) keeps its axis, for a NumPy array as for a tensor
+    assert (
+        np.ones((4, 3))[cr.tensor([1], dtype=np.int64)].shape
+        == (1, 3)
+        == w.reshape(2, 3)[cr.tensor([1], dtype=np.int64)].shape[:1] + (3,)
+    )
+    assert np.ones((4, 3))[cr.tensor(1, dtype=np.int64)].shape == (3,)
+
+
+def test_a_name_that_is_not_a_string_is_refused() -> None:
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    with pytest.raises(TypeError, match=r"name= must be a string \(the result's name\), got 3"):
+        cr.relu(cr.tensor(x, requires_grad=True), name=3)
+    with pytest.raises(TypeError, match="positional argument"):  # torch's divisor_override: not taken as a name
+        cr.avg_pool2d(x, 2, 2, 0, False, True, 3)
+    with pytest.raises(TypeError, match="positional argument"):  # torch's return_indices
+        cr.max_pool2d(x, 2, 2, 0, 1, False, True)
 
 
 def test_named_tensors() -> None:

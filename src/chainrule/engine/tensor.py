@@ -185,15 +185,15 @@ class Tensor:
         return int(self._item())
 
     def __index__(self) -> int:
-        """A one-number integer tensor as a Python int, where Python wants one: ``w[i:j]``, ``reshape(n, -1)``, ``range(n)``."""
+        """A 0-d integer tensor as a Python int, where Python wants one: ``w[i:j]``, ``reshape(n, -1)``, ``range(n)``."""
         if observers._threads_on:
             observers.value_read(self, "an index, size or slice bound (w[i:j], reshape(n, ...), range(n))")
-        if self.data.size != 1 or self.data.dtype.kind not in "iu":
-            raise TypeError(
-                f"a tensor used as an index, size or slice bound must hold one integer; this one holds "
+        if self.data.ndim or self.data.dtype.kind not in "iu":  # NumPy's rule: a 0-d integer array (a (1,) one
+            raise TypeError(  # would make a NumPy array indexed by it lose an axis: a[t] of shape (3,), not (1, 3))
+                f"a tensor used as an index, size or slice bound must be one integer of shape (); this one holds "
                 f"{self.data.dtype} numbers of shape {format_shape(self.data.shape)}"
             )
-        return int(self.data.reshape(()))
+        return int(self.data)
 
     def __bool__(self) -> bool:
         if observers._threads_on:
@@ -415,14 +415,12 @@ def gradient_values(grad: np.ndarray | Tensor | float) -> np.ndarray:
     After ``backward(create_graph=True)`` it is a tensor; a user may also have set it to a number
     (``w.grad = 0.5``) or a NumPy scalar, which become arrays; anything that is not numbers is refused.
     """
-    if isinstance(grad, Tensor):
-        return grad.data
-    if type(grad) is not np.ndarray:
-        array = np.asarray(grad)
-        if array.dtype.kind not in "biuf":
-            raise DTypeError(f"optimizer: a parameter's .grad is {grad!r:.40}, not numbers; set it to an array or None")
-        return array
-    return grad
+    array = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
+    if array.dtype.kind not in "biuf":  # complex numbers would lose their imaginary part in the update, silently
+        raise DTypeError(
+            f"optimizer: a parameter's .grad is {grad!r:.40}, not real numbers; set it to an array of floats or None"
+        )
+    return array
 
 
 def _as_array(data: Any, dtype: Any) -> np.ndarray:

@@ -421,6 +421,7 @@ def max_pool2d(
     padding: int | Pair = 0,
     dilation: int | Pair = 1,
     ceil_mode: bool = False,
+    *,
     name: str | None = None,
 ) -> Tensor:
     """The largest value of each kh×kw window of x (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel size.
@@ -455,6 +456,7 @@ def avg_pool2d(
     padding: int | Pair = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    *,
     name: str | None = None,
 ) -> Tensor:
     """The mean of each kh×kw window of x (N, C, H, W) or (C, H, W); ``stride`` defaults to the kernel.

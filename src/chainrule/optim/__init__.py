@@ -139,6 +139,14 @@ class Optimizer:
                 f"load_state_dict: the state's hyperparameters {sorted(state['hyperparameters'])} are not "
                 f"{type(self).__name__}'s {sorted(self.hyperparameters)}"
             )
+        for position, (param, buffers) in enumerate(zip(self.params, state["state"])):
+            for key, value in buffers.items():  # a buffer of another shape would be broadcast by the next step
+                if isinstance(value, np.ndarray) and value.shape != param.data.shape:
+                    raise ShapeError(
+                        f"load_state_dict: the state's {key!r} of parameter {position} has shape "
+                        f"{format_shape(value.shape)}, the parameter {format_shape(param.data.shape)}; "
+                        "was the state saved from another model?"
+                    )
         self.hyperparameters = self._checked("load_state_dict", dict(state["hyperparameters"]))
         self.steps = int(state["steps"])
         self.state = [
@@ -206,11 +214,10 @@ class SGD(Optimizer):
         lr = settings["lr"]
         for param in self.params:
             grad = param.grad
-            if grad is not None:  # _gradient, inline for an array of the parameter's shape: a call per parameter
-                value = param.data  # was 2% of the scalar network's step
-                _descend(
-                    value, lr, grad if type(grad) is _ndarray and grad.shape == value.shape else self._gradient(param)
-                )
+            if grad is not None:  # _gradient, inline for an array of the parameter's dtype and shape: a call
+                value = param.data  # per parameter was 2% of the scalar network's step
+                fits = type(grad) is _ndarray and grad.dtype is value.dtype and grad.shape == value.shape
+                _descend(value, lr, grad if fits else self._gradient(param))
         self._stamp()
         return None
 
