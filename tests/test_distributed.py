@@ -241,6 +241,23 @@ def test_the_three_matrix_gradient_over_partitions_equals_one_process(client) ->
         assert np.max(np.abs(got)) > 1  # gradients of the seed's size, not zeros
 
 
+def test_partitions_go_to_every_worker_while_the_client_refreshes_its_cluster_information(client) -> None:
+    """Dask's client refreshes a copy of the scheduler's information in the background, without the workers.
+
+    A refresh finishing just after a read of ``client.scheduler_info()`` left it with no workers
+    (an IndexError, seen on a loaded machine); refreshing every millisecond makes that likely.
+    """
+    import dask
+    from distributed import Client
+
+    workers = sorted(worker.address for worker in client.cluster.workers.values())
+    with dask.config.set({"distributed.client.scheduler-info-interval": "1ms"}):
+        with Client(client.scheduler.address) as refreshing:
+            for _ in range(60):
+                _, place = three_matrix_partitions(10, 2).load_on(refreshing)
+                assert place == [[workers[0]], [workers[1]]]
+
+
 def test_three_matrix_training_over_partitions_equals_one_process(client) -> None:
     history, params = train_three_matrix(3000, 25, 0.01, seed=1, partitions=4, client=client)
     serial_history, serial_params = three_matrix.train(3000, 25, 0.01, seed=1)

@@ -73,6 +73,7 @@ def compare_runs(
 def demo_abc(args: argparse.Namespace) -> float:
     """``chainrule demo abc`` with the batch gradient descent over partitions on the workers; returns the demo's worst difference."""
     from ..distributed import connect, train_three_matrix
+    from ..distributed.cluster import worker_addresses
     from ..examples import three_matrix
 
     _require_dask(args)
@@ -82,7 +83,7 @@ def demo_abc(args: argparse.Namespace) -> float:
             f"--partitions {args.partitions} is more than --samples {args.samples}: at most one partition per sample"
         )
     with connect(workers=args.workers, scheduler=args.scheduler) as client:
-        count = args.partitions or min(len(client.scheduler_info()["workers"]), args.samples)
+        count = args.partitions or min(len(worker_addresses(client)), args.samples)
         trainer = functools.partial(train_three_matrix, partitions=count, client=client, placement=placement)
         worst = three_matrix.demo(steps=args.steps, lr=args.lr, samples=args.samples, seed=args.seed, trainer=trainer)
     held = sorted(placement.values(), reverse=True)

@@ -56,7 +56,7 @@ def connect(
             try:  # at least one worker, or the number asked for: never a silent wait on an empty cluster
                 remote.wait_for_workers(workers or 1, timeout=WAIT_FOR_WORKERS)
             except TimeoutError:
-                have = len(remote.scheduler_info()["workers"])
+                have = len(worker_addresses(remote))
                 raise OSError(
                     f"the Dask cluster at {scheduler} has {have} worker{'s' if have != 1 else ''}; waited "
                     f"{WAIT_FOR_WORKERS} s for {workers or 1}"
@@ -78,6 +78,17 @@ def connect(
             yield embedded
     finally:
         cluster.close()
+
+
+def worker_addresses(client: Any) -> list[str]:
+    """The addresses of the workers of ``client``'s cluster, sorted, as its scheduler knows them now.
+
+    Asked of the scheduler at each call (``client.nthreads()``), never read from
+    ``client.scheduler_info()``: that returns a copy which the client refreshes in the background
+    without the workers, so a refresh finishing just after the call's own leaves it with none (seen
+    on a loaded machine, Dask 2026.8), and older Dask releases cut its list to five workers.
+    """
+    return sorted(client.nthreads())
 
 
 def _client_of(client_class: Any, scheduler: str) -> Any:

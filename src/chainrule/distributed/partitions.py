@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import ChainruleError, check_integer, describe_value, format_shape
+from .cluster import require_dask, worker_addresses
 
 
 class PartitionError(ChainruleError, ValueError):
@@ -74,8 +75,6 @@ class Partitions:
     @classmethod
     def from_dask_array(cls, inputs: Any, targets: Any = None) -> Partitions:
         """One partition per block of rows of a dask array (chunked along the first axis only)."""
-        from .cluster import require_dask
-
         require_dask("Partitions.from_dask_array")
         import dask
 
@@ -101,7 +100,7 @@ class Partitions:
         that its data never travels (another worker takes over only if that one is gone).
         Raises PartitionError naming the first bad partition.
         """
-        workers = sorted(client.scheduler_info()["workers"])
+        workers = worker_addresses(client)
         place = [[workers[index * len(workers) // self.count]] for index in range(self.count)]
         if self.blocks:
             raw = [
