@@ -258,6 +258,15 @@ def test_partitions_go_to_every_worker_while_the_client_refreshes_its_cluster_in
                 assert place == [[workers[0]], [workers[1]]]
 
 
+def test_a_cluster_without_workers_is_named_in_one_line() -> None:
+    _dask_or_skip()
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0") as empty, Client(empty) as client:
+        with pytest.raises(OSError, match="the Dask cluster has no workers to hold the partitions"):
+            three_matrix_partitions(10, 2).load_on(client)
+
+
 def test_three_matrix_training_over_partitions_equals_one_process(client) -> None:
     history, params = train_three_matrix(3000, 25, 0.01, seed=1, partitions=4, client=client)
     serial_history, serial_params = three_matrix.train(3000, 25, 0.01, seed=1)

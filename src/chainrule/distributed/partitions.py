@@ -101,6 +101,8 @@ class Partitions:
         Raises PartitionError naming the first bad partition.
         """
         workers = worker_addresses(client)
+        if not workers:
+            raise OSError("the Dask cluster has no workers to hold the partitions; start workers, then try again")
         place = [[workers[index * len(workers) // self.count]] for index in range(self.count)]
         if self.blocks:
             raw = [
