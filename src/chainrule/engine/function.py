@@ -123,6 +123,9 @@ class Function:
                 if isinstance(a, Tensor) and type(b) in (float, int):  # tensor ∘ number, without _as_tensors' loops
                     b = _number_tensor(b, a.data.dtype)
                     inputs = (a, b)
+                elif isinstance(a, Tensor) and type(b) is ndarray and b.dtype.kind in "biuf":  # labels, a target: as
+                    b = _make_tensor(b, None)  # _as_tensors wraps an array, without its loops (Iris step -0.8 µs)
+                    inputs = (a, b)
                 else:
                     inputs = _as_tensors(inputs, cls.name)
                     a, b = inputs
@@ -143,8 +146,8 @@ class Function:
         if observers._threads_on and observers._state.observers:  # observers.active(), inline: a global read
             return _apply_observed(node, inputs, options)
         try:
-            if count == 2 and not options:
-                data = node.forward(a.data, b.data)
+            if count == 2:
+                data = node.forward(a.data, b.data, **options) if options else node.forward(a.data, b.data)
             elif count == 1:
                 data = node.forward(x.data, **options) if options else node.forward(x.data)
             else:
