@@ -278,3 +278,12 @@ def test_a_default_pool_writes_the_config_an_earlier_chainrule_reads() -> None:
     assert nn.AvgPool2d(3, 1, 1).config() == {"type": "AvgPool2d", "kernel_size": 3, "stride": 1, "padding": 1}
     assert nn.AvgPool2d(2, count_include_pad=False).config()["count_include_pad"] is False
     assert nn.MaxPool2d(2, ceil_mode=True).config()["ceil_mode"] is True
+
+
+def test_torch_s_positional_arguments_past_bias_are_not_taken_for_init_or_rng() -> None:
+    with pytest.raises(TypeError, match="positional arguments"):
+        nn.Conv2d(1, 4, 3, 1, 1, 1, 1, True, "zeros")  # torch's padding_mode: it was init, all-zero weights
+    with pytest.raises(TypeError, match="positional arguments"):
+        nn.Embedding(5, 3, None, 2)  # torch's max_norm: it was the seed
+    with pytest.raises(TypeError, match="positional arguments"):
+        nn.Linear(3, 4, True, "cpu")  # torch's device

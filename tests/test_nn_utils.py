@@ -79,3 +79,12 @@ def test_bad_arguments_are_one_line(arguments, message) -> None:
         arguments = (*arguments, 1.0)
     with pytest.raises((TypeError, ValueError), match=message):
         nn.utils.clip_grad_norm_(*arguments)
+
+
+@pytest.mark.parametrize("grad", [np.array([3, 4]), [3, 4], np.array([3, 4], dtype=np.uint8)])
+def test_clipping_an_integer_grad_set_by_hand_scales_it_in_the_parameter_s_dtype(grad) -> None:
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    w.grad = grad  # scaled in place as integers it was cut to [0, 0]
+    assert nn.utils.clip_grad_norm_([w], 1.0) == 5.0
+    np.testing.assert_allclose(w.grad, [0.6, 0.8], rtol=1e-6)
+    assert w.grad.dtype == np.float64

@@ -146,3 +146,15 @@ def test_op_functions_name_their_results() -> None:
     assert cr.reshape(x, 2, 1, name="column").name == "column"
     text = cr.explain(loss).text()
     assert "h1 = σ(x)" in text and "L  = Σ z" in text
+
+
+def test_the_constructor_refuses_a_dtype_or_a_word_for_requires_grad_and_a_name_that_is_not_a_string() -> None:
+    with pytest.raises(
+        TypeError, match=r"requires_grad must be True or False, got <class 'numpy.float32'>: pass dtype="
+    ):
+        cr.tensor([1, 2], np.float32)  # it made a float64 tensor that required grad
+    with pytest.raises(TypeError, match="requires_grad must be True or False, got the string 'no'"):
+        cr.tensor([1.0], requires_grad="no")
+    with pytest.raises(TypeError, match="name must be a string, got 5"):
+        cr.tensor([1.0], name=5)
+    assert cr.tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True

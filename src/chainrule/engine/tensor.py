@@ -16,7 +16,7 @@ import numpy as np
 
 from . import grad_mode, graph, observers, versions
 from .anomaly import UserLocation, user_location
-from ..errors import DTypeError, GraphError, ShapeError, format_shape, tensor_label
+from ..errors import DTypeError, GraphError, ShapeError, check_flag, describe_value, format_shape, tensor_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from .function import Function
@@ -55,6 +55,12 @@ class Tensor:
         dtype: Any = None,
         name: str | None = None,
     ) -> None:
+        if type(requires_grad) is not bool:  # cr.tensor(x, np.float32): the second argument is not a dtype
+            if isinstance(requires_grad, (type, np.dtype)):
+                raise TypeError(f"tensor: requires_grad must be True or False, got {requires_grad!r}: pass dtype=...")
+            requires_grad = check_flag("tensor", "requires_grad", requires_grad)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"tensor: name must be a string, got {describe_value(name)}")
         array = _as_array(data, dtype)
         if requires_grad and array.dtype not in FLOAT_DTYPES:
             raise DTypeError(
@@ -63,7 +69,7 @@ class Tensor:
             )
         self.data = array
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         self.grad_fn = None
         self.name = name
 
@@ -417,9 +423,7 @@ def gradient_values(grad: np.ndarray | Tensor | float) -> np.ndarray:
     """
     array = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
     if array.dtype.kind not in "biuf":  # complex numbers would lose their imaginary part in the update, silently
-        raise DTypeError(
-            f"optimizer: a parameter's .grad is {grad!r:.40}, not real numbers; set it to an array of floats or None"
-        )
+        raise DTypeError(f"a parameter's .grad is {grad!r:.40}, not real numbers; set it to an array of floats or None")
     return array
 
 

@@ -133,6 +133,7 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        *,  # PyTorch's next positional argument is max_norm, not rng: keywords only
         rng: int | np.random.Generator | None = None,
         dtype: Any = np.float64,
     ) -> None:

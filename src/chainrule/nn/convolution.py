@@ -53,6 +53,7 @@ class Conv2d(Module):
         dilation: int | tuple[int, ...] = 1,
         groups: int = 1,
         bias: bool = True,
+        *,  # PyTorch's next positional argument is padding_mode, not init: keywords only
         init: str | Callable[..., np.ndarray] = "default",
         rng: int | np.random.Generator | None = None,
         dtype: Any = np.float64,

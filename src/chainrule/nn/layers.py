@@ -46,6 +46,7 @@ class Linear(Module):
         in_features: int,
         out_features: int,
         bias: bool = True,
+        *,  # PyTorch's next positional arguments (device, dtype) are not these: keywords only
         init: str | Callable[..., np.ndarray] = "default",
         bias_init: str | Callable[..., np.ndarray] | None = None,
         rng: int | np.random.Generator | None = None,

@@ -66,8 +66,10 @@ def clip_grad_norm_(
                 grad = parameter.grad
                 if isinstance(grad, Tensor):  # left by backward(create_graph=True): scale its values, keep its graph
                     grad.data = (grad.data * coefficient).astype(grad.data.dtype, copy=False)
-                else:
-                    parameter.grad = (grad * coefficient).astype(grad.dtype, copy=False)
+                else:  # a number or an integer .grad set by hand is scaled into the parameter's float dtype, not cut
+                    values = gradient_values(grad)
+                    dtype = values.dtype if values.dtype.kind == "f" else parameter.data.dtype
+                    parameter.grad = (values * coefficient).astype(dtype, copy=False)
     return total
 
 
