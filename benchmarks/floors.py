@@ -8,17 +8,19 @@ leaves ``limit × hand − traced`` for the graph, shared among its ops:
 
     budget per op = (limit × hand NumPy step − traced step) / ops in the graph
 
-Each line sets it beside what chainrule spends per op now, ``(eager − traced) / ops``, and what a
-micrograd-style engine in pure Python spends per op on the scalar network, ``(its step − the hand
-pure-Python step) / its ops``: the least Python a graph node costs, with no arrays, broadcasting or
-checks. A budget below that is out of reach for any engine that runs Python for each op.
+Each line sets it beside what chainrule spends per op now, ``(eager − traced) / ops``. For scale,
+the first line gives what the micrograd-style engine of ``pure_python.py`` spends per op on the
+scalar network, ``(its step − the hand pure-Python step) / its ops``: an engine a learner writes,
+not a lower bound (a tape kept in creation order instead of its depth-first sort, or nodes with
+``__slots__``, cost less). For a hand-update step the traced step includes chainrule's update
+path, so its budget is what is left after that path as it is now.
 
-The second line measures the update the traced hand-update step runs, six ``w -= lr * w.grad``
-with ``.grad`` a 0-d array as chainrule keeps it: even written in bare NumPy it costs a share of
-hand NumPy's whole step that the scalar network's limit (0.4×) leaves nothing beside.
+The second line measures that path on the scalar network: the six updates a user writes, ``with
+cr.no_grad(): w -= lr * w.grad``, as a share of hand NumPy's whole step, against the traced
+hand-update limit (0.4×).
 
-Times are the best of 7 repeats with one BLAS thread, in one process (``timeit``); run it on a
-quiet machine. ``--only scalar,iris`` picks workloads.
+Times are the best of 9 interleaved rounds of about 50 ms each with one BLAS thread, in one
+process (``timeit``); run it on a quiet machine. ``--only scalar,iris`` picks workloads.
 """
 
 from __future__ import annotations
@@ -103,27 +105,27 @@ def main(argv: list[str] | None = None) -> int:
 
     scalar = WORKLOADS["scalar"]
     problem = scalar.problem()
-    values, grads = [np.array(0.5) for _ in range(6)], [np.array(0.01) for _ in range(6)]
+    import chainrule as cr
 
-    def bare_update() -> None:
-        for value, grad in zip(values, grads):
-            value -= 0.1 * grad
+    weights = [cr.tensor(0.5, requires_grad=True) for _ in range(6)]
+    for weight in weights:
+        weight.grad = np.array(0.01)  # a 0-d array, as backward leaves it
 
-    times = best_times(
-        {
-            **{way: scalar.implementations[way](problem) for way in ("numpy", "micrograd", "python")},
-            "update": bare_update,
-        }
-    )
+    def user_update() -> None:  # hand_update_stepper's update, with the gradients kept for the next call
+        with cr.no_grad():
+            for weight in weights:
+                weight -= 0.1 * weight.grad
+
+    ways = ("numpy", "micrograd", "python")
+    times = best_times({**{way: scalar.implementations[way](problem) for way in ways}, "update": user_update})
     micrograd_per_op = (times["micrograd"] - times["python"]) / micrograd_ops(problem)
     print(
         f"micrograd-style engine, scalar network: {micrograd_per_op * 1e6:.2f} µs of Python per op (forward and backward)"
     )
     limit = next(t.limit for t in TARGETS["scalar"] if t.implementation == "chainrule-traced-user")
     print(
-        f"scalar network: six `w -= lr * w.grad` in bare NumPy, w and w.grad 0-d arrays as chainrule keeps them, take "
-        f"{times['update'] / times['numpy']:.2f}× hand NumPy's whole step (whose own gradients are NumPy scalars); "
-        f"the traced hand-update step's limit is {limit}×"
+        f"scalar network: the user's six updates, `with cr.no_grad(): w -= lr * w.grad`, take "
+        f"{times['update'] / times['numpy']:.2f}× hand NumPy's whole step; the traced hand-update step's limit is {limit}×"
     )
     print()
     print("| workload | step | ops | limit | hand NumPy | traced | eager now | budget per op | chainrule per op now |")
