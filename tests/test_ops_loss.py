@@ -186,6 +186,8 @@ def test_loss_errors_name_the_mistake() -> None:
         cr.binary_cross_entropy(cr.tensor([1.5]), [1.0])
     with pytest.raises(ValueError, match="mse: reduction must be one of mean, sum, none"):
         cr.mse(cr.tensor([1.0]), [1.0], reduction="avg")
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be one of mean, sum, none; got a Tensor"):
+        cr.cross_entropy(cr.tensor(np.ones((2, 3))), [0, 1], cr.tensor([1.0, 1.0, 1.0]))  # torch's class weights
 
 
 @pytest.mark.parametrize("anomaly", [False, True], ids=["eager", "detect_anomaly"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DTypeError, ShapeError, format_shape
+from ..errors import DTypeError, ShapeError, describe_value, format_shape
 from ..engine.function import Function, named
 from ..engine.tensor import Tensor
 from .activation import LogSoftmax, Sigmoid, Softmax, stable_sigmoid
@@ -25,8 +25,9 @@ REDUCTIONS = ("mean", "sum", "none")
 
 
 def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {', '.join(REDUCTIONS)}; got {reduction!r}")
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:  # a tensor here: torch's weight argument
+        shown = repr(reduction) if isinstance(reduction, str) else describe_value(reduction)
+        raise ValueError(f"{op}: reduction must be one of {', '.join(REDUCTIONS)}; got {shown}")
 
 
 def _reduce(
