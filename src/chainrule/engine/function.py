@@ -188,7 +188,7 @@ class Function:
 def named(out: Tensor, name: str | None) -> Tensor:
     """``out`` with its name set: what every op function does with its ``name=`` argument."""
     if name is not None:
-        if type(name) is not str:  # a number or a flag in the name's place was meant as another argument
+        if not isinstance(name, str):  # a number or a flag in the name's place was meant as another argument
             raise TypeError(f"name= must be a string (the result's name), got {name!r:.40}")
         out.name = name
     return out
