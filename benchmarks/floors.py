@@ -36,7 +36,8 @@ import timeit  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Callable  # noqa: E402
 
-sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "src")]
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "src")]  # as run.py: the checkout's chainrule and benchmarks
 
 import numpy as np  # noqa: E402
 
@@ -60,7 +61,9 @@ PAIRS = {"chainrule": "chainrule-traced", "chainrule-user": "chainrule-traced-us
 def best_times(steps: dict[str, Callable[[], object]], seconds: float = 0.05, rounds: int = 9) -> dict[str, float]:
     """Seconds per call of each step: the best of ``rounds`` interleaved batches of about ``seconds`` each.
 
-    Interleaved, so that a slow spell of the machine does not land on one step only.
+    Interleaved, so that a slow spell of the machine does not land on one step only. Not run.py's
+    ``time_steps``, whose mean of each batch (garbage collection on) is the step a user runs but moves
+    by more than these per-op differences between runs; ``timeit``'s best batch (collection off) is steadier.
     """
     numbers = {}
     for name, step in steps.items():
