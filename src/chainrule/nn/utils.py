@@ -52,7 +52,8 @@ def clip_grad_norm_(
     with_grad = [parameter for parameter in parameters if parameter.grad is not None]
     if not with_grad:
         return np.float64(0.0)
-    norms = np.array([_norm(gradient_values(parameter.grad), norm_type) for parameter in with_grad], dtype=np.float64)
+    values = [gradient_values(parameter.grad) for parameter in with_grad]  # arrays of the .grad, checked once
+    norms = np.array([_norm(array, norm_type) for array in values], dtype=np.float64)
     total = np.float64(_norm(norms, norm_type))
     if error_if_nonfinite and not np.isfinite(total):
         raise ValueError(
@@ -62,14 +63,13 @@ def clip_grad_norm_(
     coefficient = min(max_norm / (total + 1e-6), 1.0)  # NaN for a NaN total, 0 for an infinite one
     if coefficient != 1.0:
         with np.errstate(invalid="ignore"):  # an infinite gradient times 0: NaN, as in PyTorch (the norm says so)
-            for parameter in with_grad:
+            for parameter, array in zip(with_grad, values):
                 grad = parameter.grad
                 if isinstance(grad, Tensor):  # left by backward(create_graph=True): scale its values, keep its graph
-                    grad.data = (grad.data * coefficient).astype(grad.data.dtype, copy=False)
+                    grad.data = (array * coefficient).astype(array.dtype, copy=False)
                 else:  # a number or an integer .grad set by hand is scaled into the parameter's float dtype, not cut
-                    values = gradient_values(grad)
-                    dtype = values.dtype if values.dtype.kind == "f" else parameter.data.dtype
-                    parameter.grad = (values * coefficient).astype(dtype, copy=False)
+                    dtype = array.dtype if array.dtype.kind == "f" else parameter.data.dtype
+                    parameter.grad = (array * coefficient).astype(dtype, copy=False)
     return total
 
 
