@@ -110,7 +110,7 @@ class _Tape:
         if recording.loss is None or recording.loss[0] != "v":
             raise GraphError("trace: f must return a tensor computed by ops inside f")
         loss_name = f"v{recording.loss[1]}"
-        self.arguments = [(tuple(t.data.shape), t.data.dtype, bool(t.requires_grad)) for t in arguments]
+        self.arguments = _signature(arguments)[:-1]  # each argument's (shape, dtype, requires_grad, computed)
         lines = ["def run(A):"]
         calls = []
         for index, ((node, inputs, options, out), (_, keys, _, _)) in enumerate(zip(records, recording.steps)):
@@ -184,7 +184,7 @@ class _Tape:
             for name, _, shape, _, requires_grad in self.external_shapes
         ]
         read_by_ops = set(self.recording.arguments_read)
-        for index, (shape, dtype, requires_grad) in enumerate(self.arguments):
+        for index, (shape, dtype, requires_grad, _) in enumerate(self.arguments):
             self.namespace[f"A{index}_DTYPE"] = dtype
             # an argument computed by ops that require grad, if an op reads it: recording it again refuses it
             # (check_graph_inputs), as the first call did
