@@ -32,10 +32,9 @@ import numpy as np
 
 from ..engine import versions
 from ..errors import DTypeError, ShapeError, check_flag, check_number, describe_value, format_shape, tensor_label
-from ..engine.tensor import FLOAT_DTYPES, Tensor, gradient_values
+from ..engine.tensor import DEFAULT_DTYPE, FLOAT_DTYPES, Tensor, gradient_values
 
 _ndarray = np.ndarray
-_FLOAT64 = np.dtype(np.float64)
 
 
 class Optimizer:
@@ -263,7 +262,9 @@ def _parameter_list(owner: str, params: Any) -> list[Tensor]:
 def _descend(value: np.ndarray, lr: float, grad: np.ndarray) -> None:
     """value ← value − lr·grad, in place."""
     if value.ndim == 0:  # one number: the same arithmetic, but NumPy's in-place operators are 8× slower on 0-d
-        if value.dtype is _FLOAT64 and grad.dtype is _FLOAT64 and type(lr) is float:  # Python floats: 3× quicker
+        if (
+            value.dtype is DEFAULT_DTYPE and grad.dtype is DEFAULT_DTYPE and type(lr) is float
+        ):  # Python floats: 3× quicker
             value[()] = value.item() - lr * grad.item()
         else:
             value[()] = value[()] - lr * grad[()]
